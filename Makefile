@@ -1,0 +1,132 @@
+# kling-mcp — one static executable: an MCP server for the Kling AI API.
+#
+#   make                   build/kling-mcp (musl, static, stripped)
+#   make test              build, then every test suite; last line "N passed, N failed, N skipped"
+#   make test SANITIZE=1   the same under ASan+UBSan (clang, glibc) in build/san/
+#   make demo | bench | fuzz FUZZ_SECONDS=N | clean | distclean | install PREFIX= DESTDIR=
+#   make EMBED_CA=0        leave the embedded CA bundle out
+# Sources are listed by wildcard: a new src/*.c or tests/unit/test_*.c needs no edit here.
+
+VERSION    := 0.1.0
+PREFIX     ?= /usr/local
+DESTDIR    ?=
+EMBED_CA   ?= 1
+CA_BUNDLE  ?= /etc/ssl/certs/ca-certificates.crt
+SANITIZE   ?= 0
+FUZZ_SECONDS ?= 10
+
+include third_party/PINS
+TP        := third_party
+MBEDTLS   := $(TP)/mbedtls-$(MBEDTLS_VERSION)
+JSMN      := $(TP)/jsmn-$(JSMN_VERSION)
+
+ifeq ($(SANITIZE),1)
+B          := build/san
+CC         := clang
+TARGET     := $(shell $(CC) -dumpmachine)-asan
+OPT        := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
+LINK       := -fsanitize=address,undefined
+else
+B          := build
+CC         := musl-gcc
+TARGET     := $(shell uname -m)-linux-musl
+OPT        := -Os -ffunction-sections -fdata-sections -fstack-protector-strong -fstack-clash-protection
+LINK       := -static -s -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+endif
+
+CPPFLAGS   := -D_GNU_SOURCE -I$(TP) -I$(MBEDTLS)/include -I$(JSMN) -Isrc \
+              -DMBEDTLS_CONFIG_FILE='"mbedtls_config.h"'
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
+CFLAGS     := -std=c11 $(OPT)
+KFLAGS     := $(CPPFLAGS) $(CFLAGS) $(WARN) -DKLING_VERSION='"$(VERSION)"' -DKLING_TARGET='"$(TARGET)"' \
+              -DKLING_EMBED_CA=$(EMBED_CA)
+
+SRCS       := $(sort $(wildcard src/*.c))
+OBJS       := $(SRCS:src/%.c=$(B)/obj/%.o) $(B)/obj/ca_bundle.o
+LIB_OBJS   := $(filter-out $(B)/obj/main.o,$(OBJS))
+MBED_SRCS  := $(wildcard $(MBEDTLS)/library/*.c)
+MBED_LIB   := $(B)/libmbedtls.a
+UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+DEPS       := $(TP)/.fetched
+
+.PHONY: all test unit demo bench fuzz clean distclean install bootstrap fetch check-clang
+all: $(B)/kling-mcp
+
+bootstrap:
+	@tools/bootstrap.sh build
+
+$(DEPS): $(TP)/PINS $(TP)/fetch.sh
+	@tools/bootstrap.sh build
+	@$(TP)/fetch.sh all
+	@touch $@
+fetch: $(DEPS)
+
+# mbedTLS: compiled from the verified tree with our config, no changes to it.
+$(MBEDTLS)/library/%.c: $(DEPS) ;
+$(B)/mbedtls/%.o: $(MBEDTLS)/library/%.c $(TP)/mbedtls_config.h | $(DEPS)
+	@mkdir -p $(@D)
+	@$(CC) $(CPPFLAGS) -I$(MBEDTLS)/library $(CFLAGS) -w -c $< -o $@
+$(MBED_LIB): $(DEPS) $(TP)/mbedtls_config.h
+	@$(MAKE) --no-print-directory $(patsubst $(MBEDTLS)/library/%.c,$(B)/mbedtls/%.o,$(wildcard $(MBEDTLS)/library/*.c))
+	@rm -f $@; $(AR) rcs $@ $(B)/mbedtls/*.o
+	@echo "  AR      $@ ($$(ls $(B)/mbedtls/*.o | wc -l) objects)"
+
+# The embedded CA bundle: the build machine's PEM bundle as concatenated DER.
+$(B)/gen/embed_ca.$(EMBED_CA):
+	@mkdir -p $(@D); rm -f $(B)/gen/embed_ca.*; touch $@
+$(B)/gen/ca_bundle.c: tools/gen_ca.py $(B)/gen/embed_ca.$(EMBED_CA)
+	@python3 tools/gen_ca.py $(if $(filter 1,$(EMBED_CA)),$(CA_BUNDLE),--none) > $@
+$(B)/obj/ca_bundle.o: $(B)/gen/ca_bundle.c
+	@mkdir -p $(@D)
+	@$(CC) $(CFLAGS) -Isrc -c $< -o $@
+
+$(B)/obj/%.o: src/%.c $(DEPS) $(B)/gen/embed_ca.$(EMBED_CA)
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(KFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/kling-mcp: $(OBJS) $(MBED_LIB)
+	@$(CC) $(CFLAGS) -o $@ $(OBJS) $(MBED_LIB) $(LINK)
+	@echo "  LD      $@ ($$(stat -c %s $@) bytes)"
+
+$(B)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB_OBJS) $(MBED_LIB)
+	@mkdir -p $(@D)
+	@$(CC) $(KFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(MBED_LIB) $(filter-out -s,$(LINK))
+
+unit: $(UNIT_BINS)
+
+test: $(B)/kling-mcp $(UNIT_BINS)
+	@tools/bootstrap.sh test
+	@tests/prepare.sh
+	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) SANITIZE=$(SANITIZE) tests/run.sh
+
+demo: $(B)/kling-mcp
+	@tools/bootstrap.sh test
+	@KLING_MCP=$(abspath $(B)/kling-mcp) tests/demo.sh
+
+bench: $(B)/kling-mcp
+	@tools/bootstrap.sh test
+	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) tests/bench.sh
+
+fuzz:
+	@tools/bootstrap.sh test
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) tests/fuzz/run.sh
+
+# Our code must also build warning-free under clang against musl's headers.
+check-clang: $(DEPS)
+	@for f in $(SRCS); do clang --target=$(shell uname -m)-linux-musl -nostdinc \
+	  -isystem $$(clang -print-resource-dir)/include -isystem /usr/include/$(shell uname -m)-linux-musl \
+	  $(KFLAGS) -fsyntax-only $$f || exit 1; done; echo "clang: $(words $(SRCS)) files clean"
+
+install: $(B)/kling-mcp
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(B)/kling-mcp $(DESTDIR)$(PREFIX)/bin/kling-mcp
+
+clean:
+	rm -rf build
+
+distclean: clean
+	rm -rf $(TP)/mbedtls-* $(TP)/jsmn-* $(TP)/.fetched tests/*/node_modules
+
+-include $(OBJS:.o=.d)

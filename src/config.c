@@ -1,0 +1,272 @@
+/* config — see config.h. */
+#include "config.h"
+
+#include "kling_limits.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define HOST_GLOBAL "api-singapore.klingai.com"
+#define HOST_CN "api-beijing.klingai.com"
+
+/* The legacy product lists, in the order they are merged. */
+static const char *const default_products[] = {
+	"videos/text2video", "videos/image2video", "videos/omni-video",
+	"videos/video-extend", "images/generations", "images/kolors-virtual-try-on",
+};
+
+/* KLING_LEGACY_PRODUCTS is split in place in this copy. */
+static char g_products_buf[1024];
+
+static void set_error(struct config *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_error(struct config *c, const char *fmt, ...)
+{
+	if (c->error[0])
+		return; /* keep the first problem */
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(c->error, sizeof c->error, fmt, ap);
+	va_end(ap);
+}
+
+/* getenv, treating an empty value as unset. */
+static const char *env(const char *name)
+{
+	const char *v = getenv(name);
+	return v && *v ? v : NULL;
+}
+
+static char *secret_copy(const char *name)
+{
+	const char *v = env(name);
+	return v ? strdup(v) : NULL;
+}
+
+/* Parse "https://host[:port][/path]" into c. Returns 0 or -1 (error set). */
+static int parse_base_url(struct config *c, const char *url)
+{
+	static const char scheme[] = "https://";
+	if (strncmp(url, scheme, sizeof scheme - 1) != 0) {
+		set_error(c, "KLING_BASE_URL must start with https:// (credentials never travel in clear): \"%.100s\"", url);
+		return -1;
+	}
+	const char *h = url + sizeof scheme - 1, *end;
+	if (*h == '[') { /* IPv6 literal */
+		end = strchr(h, ']');
+		if (!end)
+			goto bad;
+		h++;
+	} else {
+		end = h + strcspn(h, ":/?#");
+	}
+	size_t hl = (size_t)(end - h);
+	if (hl == 0 || hl >= sizeof c->host)
+		goto bad;
+	memcpy(c->host, h, hl);
+	c->host[hl] = 0;
+	if (*end == ']')
+		end++;
+	c->port = 443;
+	if (*end == ':') {
+		char *e;
+		long p = strtol(end + 1, &e, 10);
+		if (e == end + 1 || p < 1 || p > 65535)
+			goto bad;
+		c->port = (unsigned short)p;
+		end = e;
+	}
+	if (*end && *end != '/')
+		goto bad;
+	size_t pl = strcspn(end, "?#");
+	if (end[pl])
+		goto bad;
+	while (pl > 0 && end[pl - 1] == '/')
+		pl--;
+	if (pl >= sizeof c->base_path)
+		goto bad;
+	memcpy(c->base_path, end, pl);
+	c->base_path[pl] = 0;
+	for (const char *p = c->host; *p; p++)
+		if ((unsigned char)*p <= ' ' || *p == '@')
+			goto bad;
+	return 0;
+bad:
+	set_error(c, "KLING_BASE_URL is not a valid https URL (https://host[:port][/path]): \"%.100s\"", url);
+	c->host[0] = 0;
+	return -1;
+}
+
+static void load_products(struct config *c)
+{
+	const char *v = env("KLING_LEGACY_PRODUCTS");
+	if (!v || strlen(v) >= sizeof g_products_buf) {
+		if (v)
+			set_error(c, "KLING_LEGACY_PRODUCTS is longer than %zu bytes", sizeof g_products_buf - 1);
+		for (size_t i = 0; i < sizeof default_products / sizeof *default_products; i++)
+			c->products[c->nproducts++] = default_products[i];
+		return;
+	}
+	strcpy(g_products_buf, v); /* length checked above */
+	for (char *p = g_products_buf; *p;) {
+		char *comma = strchr(p, ',');
+		if (comma)
+			*comma = 0;
+		while (*p == ' ')
+			p++;
+		if (*p) {
+			if (strspn(p, "abcdefghijklmnopqrstuvwxyz0123456789-_/") != strlen(p) || p[0] == '/')
+				set_error(c, "KLING_LEGACY_PRODUCTS: \"%.60s\" is not a product path like videos/text2video", p);
+			else if (c->nproducts < CONFIG_MAX_PRODUCTS)
+				c->products[c->nproducts++] = p;
+			else
+				set_error(c, "KLING_LEGACY_PRODUCTS lists more than %d products", CONFIG_MAX_PRODUCTS);
+		}
+		if (!comma)
+			break;
+		p = comma + 1;
+	}
+	if (c->nproducts == 0)
+		set_error(c, "KLING_LEGACY_PRODUCTS names no product");
+}
+
+static void load_endpoint(struct config *c)
+{
+	const char *region = env("KLING_REGION");
+	c->region = "global";
+	if (region && strcmp(region, "cn") == 0)
+		c->region = "cn";
+	else if (region && strcmp(region, "global") != 0)
+		set_error(c, "KLING_REGION must be \"global\" or \"cn\", not \"%.40s\"", region);
+	const char *url = env("KLING_BASE_URL");
+	if (url) {
+		parse_base_url(c, url);
+		return;
+	}
+	strcpy(c->host, strcmp(c->region, "cn") == 0 ? HOST_CN : HOST_GLOBAL);
+	c->port = 443;
+}
+
+static void load_misc(struct config *c)
+{
+	const char *b = env("KLING_BACKEND");
+	c->backend = BACKEND_AUTO;
+	if (b) {
+		int found = 0;
+		for (int i = BACKEND_AUTO; i <= BACKEND_SEED; i++) {
+			if (strcmp(b, config_backend_name((enum backend)i)) == 0) {
+				c->backend = (enum backend)i;
+				found = 1;
+			}
+		}
+		if (!found)
+			set_error(c, "KLING_BACKEND must be auto, tasks, legacy or seed, not \"%.40s\"", b);
+	}
+	c->timeout_ms = DEFAULT_TIMEOUT_MS;
+	const char *t = env("KLING_TIMEOUT_MS");
+	if (t) {
+		char *e;
+		long v = strtol(t, &e, 10);
+		if (*e || v < MIN_TIMEOUT_MS || v > MAX_TIMEOUT_MS)
+			set_error(c, "KLING_TIMEOUT_MS must be a whole number from %d to %d, not \"%.40s\"",
+				  MIN_TIMEOUT_MS, MAX_TIMEOUT_MS, t);
+		else
+			c->timeout_ms = (int)v;
+	}
+	c->log_level = LOG_WARN;
+	const char *l = env("KLING_LOG_LEVEL");
+	if (l && log_parse_level(l, &c->log_level) != 0)
+		set_error(c, "KLING_LOG_LEVEL must be error, warn, info or debug, not \"%.40s\"", l);
+	c->ca_file = env("KLING_CA_FILE");
+	if (!c->ca_file)
+		c->ca_file = env("SSL_CERT_FILE");
+	c->https_proxy = env("HTTPS_PROXY");
+	if (!c->https_proxy)
+		c->https_proxy = env("https_proxy");
+	c->no_proxy = env("NO_PROXY");
+	if (!c->no_proxy)
+		c->no_proxy = env("no_proxy");
+}
+
+void config_load(struct config *c)
+{
+	memset(c, 0, sizeof *c);
+	c->api_key = secret_copy("KLING_API_KEY");
+	c->access_key = secret_copy("KLING_ACCESS_KEY");
+	c->secret_key = secret_copy("KLING_SECRET_KEY");
+	if (!c->api_key && (!c->access_key) != (!c->secret_key))
+		set_error(c, "%s is set but %s is not: the AK/SK pair needs both",
+			  c->access_key ? "KLING_ACCESS_KEY" : "KLING_SECRET_KEY",
+			  c->access_key ? "KLING_SECRET_KEY" : "KLING_ACCESS_KEY");
+	load_endpoint(c);
+	load_products(c);
+	load_misc(c);
+}
+
+const char *config_backend_name(enum backend b)
+{
+	static const char *const names[] = {"auto", "tasks", "legacy", "seed"};
+	return (unsigned)b < 4 ? names[b] : "?";
+}
+
+int config_has_credentials(const struct config *c)
+{
+	return c->api_key || (c->access_key && c->secret_key);
+}
+
+enum backend config_effective_backend(const struct config *c)
+{
+	if (c->backend != BACKEND_AUTO)
+		return c->backend;
+	if (!c->api_key && c->access_key && c->secret_key)
+		return BACKEND_LEGACY;
+	return BACKEND_TASKS;
+}
+
+static void wipe_free(char **p)
+{
+	if (*p) {
+		explicit_bzero(*p, strlen(*p));
+		free(*p);
+		*p = NULL;
+	}
+}
+
+void config_wipe(struct config *c)
+{
+	wipe_free(&c->api_key);
+	wipe_free(&c->access_key);
+	wipe_free(&c->secret_key);
+}
+
+const char *config_help(void)
+{
+	return "usage: kling-mcp [--help | --version | --check]\n"
+	       "\n"
+	       "An MCP server (stdio) whose tool list_tasks lists the generation tasks of a\n"
+	       "Kling AI account. With no argument it serves MCP on standard input/output.\n"
+	       "\n"
+	       "  --help     this text\n"
+	       "  --version  program version, mbedTLS version, build target\n"
+	       "  --check    diagnose configuration, clock, DNS, TLS and credentials; exit 0 or 1\n"
+	       "\n"
+	       "Environment:\n"
+	       "  KLING_API_KEY          API key, sent as Authorization: Bearer\n"
+	       "  KLING_ACCESS_KEY       AccessKey of an AK/SK pair (turned into an HS256 JWT)\n"
+	       "  KLING_SECRET_KEY       SecretKey of the pair\n"
+	       "  KLING_REGION           global (default, api-singapore.klingai.com) or cn (api-beijing.klingai.com)\n"
+	       "  KLING_BASE_URL         https://host[:port][/path], overrides the region; https only\n"
+	       "  KLING_BACKEND          auto (default: tasks with an API key, else legacy), tasks, legacy, seed\n"
+	       "  KLING_LEGACY_PRODUCTS  comma list of legacy product paths (default: videos/text2video,\n"
+	       "                         videos/image2video, videos/omni-video, videos/video-extend,\n"
+	       "                         images/generations, images/kolors-virtual-try-on)\n"
+	       "  KLING_CA_FILE          PEM file that replaces the trust store (SSL_CERT_FILE is read\n"
+	       "                         the same way when this is unset); else the system bundle, else\n"
+	       "                         the bundle embedded at build time\n"
+	       "  KLING_TIMEOUT_MS       deadline of one tool call, everything included (default 30000)\n"
+	       "  KLING_LOG_LEVEL        error, warn (default), info, debug; logs go to stderr only\n"
+	       "  HTTPS_PROXY, https_proxy  http://[user:pass@]host:port, used with CONNECT\n"
+	       "  NO_PROXY, no_proxy     hosts (suffixes, or *) reached without the proxy\n";
+}

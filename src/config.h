@@ -1,0 +1,65 @@
+/*
+ * config — the environment read once at start into one struct; defaults;
+ * the --help text. Problems do not stop the server: the first one is kept in
+ * config.error and every tool call answers with it (an MCP client shows that;
+ * it shows nothing useful for a server that exits).
+ */
+#ifndef KLING_CONFIG_H
+#define KLING_CONFIG_H
+
+#include "log.h"
+
+enum backend { BACKEND_AUTO = 0, BACKEND_TASKS, BACKEND_LEGACY, BACKEND_SEED };
+
+#define CONFIG_MAX_PRODUCTS 16
+#define CONFIG_HOST_MAX 256
+#define CONFIG_PATH_MAX 256
+#define CONFIG_ERROR_MAX 512
+
+struct config {
+	/* Credentials: heap copies, wiped by config_wipe(); NULL when unset. */
+	char *api_key;
+	char *access_key;
+	char *secret_key;
+
+	/* Where to send requests: from KLING_BASE_URL, else KLING_REGION. */
+	char host[CONFIG_HOST_MAX];       /* name or IP literal, no brackets */
+	unsigned short port;              /* 443 unless the URL says otherwise */
+	char base_path[CONFIG_PATH_MAX];  /* "" or "/prefix" without trailing '/' */
+	const char *region;               /* "global" or "cn" (static string) */
+
+	enum backend backend;             /* as asked (KLING_BACKEND) */
+	const char *products[CONFIG_MAX_PRODUCTS]; /* legacy product set */
+	int nproducts;
+
+	const char *ca_file;              /* KLING_CA_FILE, else SSL_CERT_FILE; NULL = system/embedded */
+	int timeout_ms;
+	enum log_level log_level;
+	const char *https_proxy;          /* HTTPS_PROXY / https_proxy, NULL when unset */
+	const char *no_proxy;             /* NO_PROXY / no_proxy */
+
+	char error[CONFIG_ERROR_MAX];     /* first problem found, "" when none */
+};
+
+/* Read the environment into c (which it zeroes first). Never fails: problems
+ * go to c->error and the defaults stay in force. The struct keeps pointers
+ * into the environment for non-secret strings. */
+void config_load(struct config *c);
+
+/* The backend auto resolves to: tasks with an API key, else legacy with the
+ * AK/SK pair, else tasks (whose call then reports missing credentials). */
+enum backend config_effective_backend(const struct config *c);
+
+/* Name of a backend: "auto", "tasks", "legacy", "seed". */
+const char *config_backend_name(enum backend b);
+
+/* 1 when some credential (API key, or both AK and SK) is configured. */
+int config_has_credentials(const struct config *c);
+
+/* Overwrite and free the credential copies (at exit). */
+void config_wipe(struct config *c);
+
+/* The --help text. */
+const char *config_help(void);
+
+#endif

@@ -1,0 +1,71 @@
+/*
+ * kling_limits — every hard maximum of kling-mcp in one place, each with its reason.
+ * All can be overridden at build time (-DLIMIT_X=...); memory use is bounded by
+ * these numbers, so changing one changes the worst case accordingly.
+ */
+#ifndef KLING_LIMITS_H
+#define KLING_LIMITS_H
+
+/* One JSON-RPC line from the client. Tool arguments are tiny; 1 MiB leaves
+ * room for any sane client while bounding the input buffer. A longer line is
+ * refused with -32600 and skipped up to the next newline. */
+#ifndef LIMIT_LINE_BYTES
+#define LIMIT_LINE_BYTES (1024 * 1024)
+#endif
+
+/* JSON nesting depth, in and out. Real MCP messages nest < 10 levels. */
+#ifndef LIMIT_JSON_DEPTH
+#define LIMIT_JSON_DEPTH 64
+#endif
+
+/* jsmn tokens for one client message: a full 1 MiB line of "[0,0,..." needs
+ * ~512 Ki tokens; we cap at 64 Ki tokens (1 MiB of token memory at 16 B each)
+ * and answer -32600 naming the limit beyond that. */
+#ifndef LIMIT_JSON_TOKENS
+#define LIMIT_JSON_TOKENS 65536
+#endif
+
+/* HTTP response head: status line + headers. Kling sends < 1 KiB. */
+#ifndef LIMIT_HTTP_HEAD_BYTES
+#define LIMIT_HTTP_HEAD_BYTES (16 * 1024)
+#endif
+#ifndef LIMIT_HTTP_HEADERS
+#define LIMIT_HTTP_HEADERS 64
+#endif
+
+/* HTTP response body: a 500-task page of /tasks is ~1 MiB; 4 MiB is the most
+ * we ever hold for one call. */
+#ifndef LIMIT_HTTP_BODY_BYTES
+#define LIMIT_HTTP_BODY_BYTES (4 * 1024 * 1024)
+#endif
+
+/* Tool calls running at once; more wait in arrival order. */
+#ifndef LIMIT_CONCURRENT_CALLS
+#define LIMIT_CONCURRENT_CALLS 4
+#endif
+
+/* Calls waiting for a slot. Beyond this a call is answered at once with an
+ * isError result naming the limit, so a flooding client cannot grow memory. */
+#ifndef LIMIT_QUEUED_CALLS
+#define LIMIT_QUEUED_CALLS 64
+#endif
+
+/* Bytes of responses waiting for a slow client to read stdout. A client that
+ * stops reading while sending requests is disconnected past this. */
+#ifndef LIMIT_STDOUT_BACKLOG
+#define LIMIT_STDOUT_BACKLOG (16 * 1024 * 1024)
+#endif
+
+/* File descriptors the loop watches: stdin, stdout, one connection per
+ * running call, idle keep-alive connections, and some slack. */
+#ifndef LIMIT_LOOP_FDS
+#define LIMIT_LOOP_FDS 32
+#endif
+
+/* A tool call's deadline, everything included, when KLING_TIMEOUT_MS is unset,
+ * and the range KLING_TIMEOUT_MS may take. */
+#define DEFAULT_TIMEOUT_MS 30000
+#define MIN_TIMEOUT_MS 100
+#define MAX_TIMEOUT_MS 600000
+
+#endif /* KLING_LIMITS_H */

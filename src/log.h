@@ -1,0 +1,34 @@
+/*
+ * log — leveled messages to stderr, never to stdout (stdout carries only
+ * JSON-RPC). Registered secrets are replaced by "***" in every message, so a
+ * key or token that reaches a log line by accident is still not written.
+ */
+#ifndef KLING_LOG_H
+#define KLING_LOG_H
+
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+/* Set the level; messages above it are dropped. Default LOG_WARN. */
+void log_set_level(enum log_level level);
+enum log_level log_get_level(void);
+
+/* Parse "error"|"warn"|"info"|"debug" (case-sensitive). Returns 0, or -1. */
+int log_parse_level(const char *s, enum log_level *out);
+
+/* Register a secret (NUL-terminated, kept by pointer, must outlive logging)
+ * to be masked in all later messages. Up to 8; strings under 4 bytes are
+ * ignored (masking them would garble ordinary text). */
+void log_add_secret(const char *secret);
+/* Forget all registered secrets (call before wiping them). */
+void log_clear_secrets(void);
+
+/* Write one line "kling-mcp: <level>: <message>\n" to stderr if enabled. */
+void log_msg(enum log_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) log_msg(LOG_WARN, __VA_ARGS__)
+#define log_info(...) log_msg(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) log_msg(LOG_DEBUG, __VA_ARGS__)
+
+#endif

@@ -1,0 +1,137 @@
+#!/bin/sh
+# Fetch, verify and unpack the pinned third-party sources (see PINS).
+#   fetch.sh mbedtls   -> third_party/mbedtls-$MBEDTLS_VERSION/
+#   fetch.sh jsmn      -> third_party/jsmn-$JSMN_VERSION/jsmn.h
+# Downloads are kept in $KLING_FETCH_CACHE (default ~/.cache/kling-mcp) and
+# re-verified on every use. The system's apt configuration is never changed:
+# apt is pointed at a private source list and lists folder inside the cache.
+set -eu
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/PINS"
+cache=${KLING_FETCH_CACHE:-${HOME:-/tmp}/.cache/kling-mcp}
+mkdir -p "$cache"
+
+say() { echo "fetch: $*" >&2; }
+die() { echo "fetch: error: $*" >&2; exit 1; }
+
+sha256_of() { sha256sum "$1" | cut -d' ' -f1; }
+
+# verify FILE SHA256: stop the build on a mismatch, naming both hashes.
+verify() {
+	got=$(sha256_of "$1")
+	[ "$got" = "$2" ] && return 0
+	die "hash mismatch for $1
+  expected sha256 $2 (third_party/PINS)
+  found    sha256 $got
+Remove the file and try again; if it persists the source is not the pinned release."
+}
+
+# The first Debian mirror the machine's apt already uses (falls back to deb.debian.org).
+debian_mirror() {
+	m=$(cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+		awk '$1=="deb" && $0 ~ /debian/ && $0 !~ /security/ { for (i=2;i<=NF;i++) if ($i ~ /^https?:/) { print $i; exit } }')
+	[ -n "$m" ] || m=$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+		awk '/^URIs:/ && /debian/ && !/security/ { print $2; exit }')
+	echo "${m:-http://deb.debian.org/debian}"
+}
+
+# Run apt-get with a private configuration rooted in $cache/apt (suite $1, type $2).
+apt_private() {
+	suite=$1; kind=$2; shift 2
+	command -v apt-get >/dev/null 2>&1 || return 1
+	a="$cache/apt-$suite-$kind"
+	mkdir -p "$a/lists/partial" "$a/parts" "$a/archives/partial"
+	echo "$kind $(debian_mirror) $suite main" >"$a/sources.list"
+	opts="-o Dir::Etc::SourceList=$a/sources.list -o Dir::Etc::SourceParts=$a/parts
+	      -o Dir::State::Lists=$a/lists -o Dir::Cache::Archives=$a/archives
+	      -o APT::Sandbox::User=root -qq"
+	# shellcheck disable=SC2086
+	apt-get $opts update >/dev/null 2>&1 || return 1
+	# shellcheck disable=SC2086
+	apt-get $opts "$@"
+}
+
+download() { # URL OUT
+	if command -v curl >/dev/null 2>&1; then curl -fsSL -o "$2.part" "$1"
+	elif command -v wget >/dev/null 2>&1; then wget -q -O "$2.part" "$1"
+	else return 1; fi && mv "$2.part" "$2"
+}
+
+extract_tar() { # TARBALL DEST_PARENT
+	python3 - "$1" "$2" <<'PY'
+import sys, tarfile
+with tarfile.open(sys.argv[1]) as t:
+    names = t.getnames()
+    if any(n.startswith("/") or ".." in n.split("/") for n in names):
+        sys.exit("fetch: unsafe path in " + sys.argv[1])
+    t.extractall(sys.argv[2])
+PY
+}
+
+fetch_mbedtls() {
+	dest="$here/mbedtls-$MBEDTLS_VERSION"
+	[ -f "$dest/.verified" ] && return 0
+	if [ -n "${MBEDTLS_SRC:-}" ] && [ -d "$MBEDTLS_SRC" ]; then
+		say "mbedTLS: using the local tree MBEDTLS_SRC=$MBEDTLS_SRC (not hash-checked)"
+		rm -rf "$dest"; ln -s "$(cd "$MBEDTLS_SRC" && pwd)" "$dest"
+		return 0
+	fi
+	tb="$cache/$MBEDTLS_TARBALL"
+	if [ -n "${MBEDTLS_SRC:-}" ]; then
+		cp "$MBEDTLS_SRC" "$tb"
+	elif [ -f "$tb" ] && [ "$(sha256_of "$tb")" = "$MBEDTLS_SHA256" ]; then
+		say "mbedTLS: cached $tb"
+	else
+		rm -f "$tb"
+		say "mbedTLS $MBEDTLS_VERSION: from Debian's source package ($MBEDTLS_DEB_SUITE)"
+		(cd "$cache" && apt_private "$MBEDTLS_DEB_SUITE" deb-src source --download-only \
+			"mbedtls=$MBEDTLS_DEB_VERSION" >/dev/null 2>&1) || true
+		if [ ! -f "$tb" ]; then
+			say "mbedTLS: apt did not deliver it; trying $MBEDTLS_UPSTREAM_URL"
+			download "$MBEDTLS_UPSTREAM_URL" "$tb" || die "could not fetch mbedTLS $MBEDTLS_VERSION (set MBEDTLS_SRC=<tree or tarball>)"
+		fi
+	fi
+	verify "$tb" "$MBEDTLS_SHA256"
+	rm -rf "$dest" "$here/.mbedtls-unpack"; mkdir -p "$here/.mbedtls-unpack"
+	extract_tar "$tb" "$here/.mbedtls-unpack"
+	mv "$here/.mbedtls-unpack/mbedtls-$MBEDTLS_VERSION" "$dest"
+	rm -rf "$here/.mbedtls-unpack"
+	echo "$MBEDTLS_SHA256" >"$dest/.verified"
+	say "mbedTLS $MBEDTLS_VERSION verified and unpacked"
+}
+
+fetch_jsmn() {
+	dest="$here/jsmn-$JSMN_VERSION"
+	[ -f "$dest/jsmn.h" ] && [ "$(sha256_of "$dest/jsmn.h")" = "$JSMN_SHA256" ] && return 0
+	h="$cache/jsmn-$JSMN_VERSION.h"
+	if [ -n "${JSMN_SRC:-}" ]; then
+		if [ -d "$JSMN_SRC" ]; then cp "$JSMN_SRC/jsmn.h" "$h"; else cp "$JSMN_SRC" "$h"; fi
+	elif [ -f "$h" ] && [ "$(sha256_of "$h")" = "$JSMN_SHA256" ]; then
+		:
+	else
+		rm -f "$h"
+		say "jsmn $JSMN_VERSION: from Debian's $JSMN_DEB_PACKAGE"
+		w="$cache/jsmn-deb"; rm -rf "$w"; mkdir -p "$w"
+		if (cd "$w" && apt-get -qq download "$JSMN_DEB_PACKAGE=$JSMN_DEB_VERSION" >/dev/null 2>&1) ||
+		   (cd "$w" && apt_private bookworm deb download "$JSMN_DEB_PACKAGE=$JSMN_DEB_VERSION" >/dev/null 2>&1); then
+			deb=$(ls "$w"/*.deb | head -n 1)
+			(cd "$w" && dpkg-deb -x "$deb" x 2>/dev/null || { ar x "$deb" && tar xf data.tar.* -C . && mkdir -p x && cp -r usr x/; })
+			cp "$w/x/usr/include/jsmn.h" "$h" 2>/dev/null || true
+		fi
+		if [ ! -f "$h" ]; then
+			say "jsmn: apt did not deliver it; trying $JSMN_UPSTREAM_URL"
+			download "$JSMN_UPSTREAM_URL" "$h" || die "could not fetch jsmn $JSMN_VERSION (set JSMN_SRC=<jsmn.h>)"
+		fi
+		rm -rf "$w"
+	fi
+	verify "$h" "$JSMN_SHA256"
+	mkdir -p "$dest"; cp "$h" "$dest/jsmn.h"
+	say "jsmn $JSMN_VERSION verified"
+}
+
+case "${1:-}" in
+mbedtls) fetch_mbedtls ;;
+jsmn) fetch_jsmn ;;
+all) fetch_mbedtls; fetch_jsmn ;;
+*) die "usage: fetch.sh mbedtls|jsmn|all" ;;
+esac
