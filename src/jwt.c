@@ -1,0 +1,140 @@
+/* jwt — see jwt.h. */
+#include "jwt.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "mbedtls/md.h"
+
+static char g_token[JWT_MAX];
+static int64_t g_exp;       /* expiry of g_token, seconds */
+static int64_t g_nbf;
+static unsigned char g_keyhash[32]; /* SHA-256 of ak NUL sk: notices a key change without keeping keys */
+
+int jwt_b64url(const unsigned char *in, size_t n, char *out, size_t cap)
+{
+	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+	size_t need = n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
+	if (need + 1 > cap)
+		return -1;
+	char *o = out;
+	size_t i = 0;
+	for (; i + 2 < n; i += 3) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
+		*o++ = tab[v >> 18 & 63];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = tab[v >> 6 & 63];
+		*o++ = tab[v & 63];
+	}
+	if (n - i == 1) {
+		unsigned v = (unsigned)in[i] << 16;
+		*o++ = tab[v >> 18 & 63];
+		*o++ = tab[v >> 12 & 63];
+	} else if (n - i == 2) {
+		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
+		*o++ = tab[v >> 18 & 63];
+		*o++ = tab[v >> 12 & 63];
+		*o++ = tab[v >> 6 & 63];
+	}
+	*o = 0;
+	return (int)(o - out);
+}
+
+/* Append s to out as the body of a JSON string (quotes, backslashes and
+ * control characters escaped). Returns the new length, or -1 on overflow. */
+static int json_escape(char *out, size_t len, size_t cap, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char tmp[8];
+		int n;
+		if (c == '"' || c == '\\')
+			n = snprintf(tmp, sizeof tmp, "\\%c", c);
+		else if (c < 0x20)
+			n = snprintf(tmp, sizeof tmp, "\\u%04x", c);
+		else
+			n = snprintf(tmp, sizeof tmp, "%c", c);
+		if (len + (size_t)n >= cap)
+			return -1;
+		memcpy(out + len, tmp, (size_t)n);
+		len += (size_t)n;
+	}
+	out[len] = 0;
+	return (int)len;
+}
+
+int jwt_make(const char *ak, const char *sk, int64_t now_s, char *out, size_t cap)
+{
+	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
+	size_t akl = strlen(ak), skl = strlen(sk);
+	if (!akl || !skl || akl > JWT_MAX_KEY || skl > JWT_MAX_KEY)
+		return -1;
+	char claims[JWT_MAX_KEY * 6 + 96];
+	int n = snprintf(claims, sizeof claims, "{\"iss\":\"");
+	n = json_escape(claims, (size_t)n, sizeof claims, ak);
+	if (n < 0)
+		return -1;
+	int m = snprintf(claims + n, sizeof claims - (size_t)n, "\",\"exp\":%lld,\"nbf\":%lld}",
+			 (long long)(now_s + JWT_LIFETIME_S), (long long)(now_s - JWT_NBF_SKEW_S));
+	if (m < 0 || (size_t)m >= sizeof claims - (size_t)n)
+		return -1;
+	n += m;
+
+	int h = jwt_b64url((const unsigned char *)header, sizeof header - 1, out, cap);
+	if (h < 0 || (size_t)h + 1 >= cap)
+		return -1;
+	out[h++] = '.';
+	int c = jwt_b64url((const unsigned char *)claims, (size_t)n, out + h, cap - (size_t)h);
+	if (c < 0)
+		return -1;
+	size_t signed_len = (size_t)h + (size_t)c;
+	unsigned char mac[32];
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+	if (!md || mbedtls_md_hmac(md, (const unsigned char *)sk, skl, (const unsigned char *)out, signed_len, mac))
+		return -1;
+	if (signed_len + 1 >= cap)
+		return -1;
+	out[signed_len++] = '.';
+	int s = jwt_b64url(mac, sizeof mac, out + signed_len, cap - signed_len);
+	explicit_bzero(mac, sizeof mac);
+	explicit_bzero(claims, sizeof claims);
+	return s < 0 ? -1 : (int)signed_len + s;
+}
+
+static int key_hash(const char *ak, const char *sk, unsigned char out[32])
+{
+	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+	mbedtls_md_context_t ctx;
+	mbedtls_md_init(&ctx);
+	int r = !md || mbedtls_md_setup(&ctx, md, 0) || mbedtls_md_starts(&ctx) ||
+		mbedtls_md_update(&ctx, (const unsigned char *)ak, strlen(ak) + 1) ||
+		mbedtls_md_update(&ctx, (const unsigned char *)sk, strlen(sk)) || mbedtls_md_finish(&ctx, out);
+	mbedtls_md_free(&ctx);
+	return r ? -1 : 0;
+}
+
+const char *jwt_get(const char *ak, const char *sk, int64_t now_s)
+{
+	unsigned char kh[32];
+	if (key_hash(ak, sk, kh) != 0)
+		return NULL;
+	int fresh = g_token[0] && memcmp(kh, g_keyhash, sizeof kh) == 0 && now_s >= g_nbf &&
+		    now_s < g_exp - JWT_RENEW_BEFORE_S;
+	if (!fresh) {
+		if (jwt_make(ak, sk, now_s, g_token, sizeof g_token) < 0) {
+			jwt_wipe();
+			return NULL;
+		}
+		memcpy(g_keyhash, kh, sizeof kh);
+		g_exp = now_s + JWT_LIFETIME_S;
+		g_nbf = now_s - JWT_NBF_SKEW_S;
+	}
+	return g_token;
+}
+
+void jwt_wipe(void)
+{
+	explicit_bzero(g_token, sizeof g_token);
+	explicit_bzero(g_keyhash, sizeof g_keyhash);
+	g_exp = g_nbf = 0;
+}
