@@ -24,6 +24,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import kt  # noqa: E402
+from harness import make_certs, start_mock, stop  # noqa: E402
 
 MOCK_DIR = os.path.join(kt.root(), "tests", "mock")
 MOCK = os.path.join(MOCK_DIR, "kling_mock.py")
@@ -41,47 +42,6 @@ SPRING_KEYS = {"timestamp", "status", "error", "message", "path"}
 
 
 # --------------------------------------------------------------------------- setup
-
-def make_certs(d):
-    """Test CA + server certificate (SAN localhost, 127.0.0.1) in d; returns (ca, cert, key)."""
-    ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"]
-    with open(os.path.join(d, "ext.cnf"), "w") as f:
-        f.write("subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n"
-                "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\n"
-                "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid,issuer\n")
-    cmds = [
-        ["openssl", "req", "-x509", *ec, "-keyout", "ca.key", "-out", "ca.pem", "-days", "2",
-         "-subj", "/CN=kling-mock test CA", "-addext", "basicConstraints=critical,CA:TRUE",
-         "-addext", "keyUsage=critical,keyCertSign,cRLSign"],
-        ["openssl", "req", *ec, "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=localhost"],
-        ["openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
-         "-CAcreateserial", "-out", "server.pem", "-days", "2", "-extfile", "ext.cnf"],
-    ]
-    for c in cmds:
-        subprocess.run(c, cwd=d, check=True, capture_output=True)
-    return tuple(os.path.join(d, n) for n in ("ca.pem", "server.pem", "server.key"))
-
-
-def start_mock(tmp, name, args):
-    port_file = os.path.join(tmp, name + ".port")
-    log = open(os.path.join(tmp, name + ".log"), "w")
-    proc = subprocess.Popen([sys.executable, MOCK, "--port", "0", "--port-file", port_file, *args],
-                            stdout=log, stderr=log)
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        if os.path.exists(port_file):
-            return proc, int(open(port_file).read())
-        if proc.poll() is not None:
-            break
-        time.sleep(0.05)
-    raise RuntimeError(f"mock {name} did not start: " + open(log.name).read())
-
-
-def stop(proc):
-    if proc and proc.poll() is None:
-        proc.kill()
-        proc.wait()
-
 
 def jwt(nbf_delta=-5, exp_delta=1800, ak=AK, sk=SK, header=None, claims=None):
     enc = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()  # noqa: E731
