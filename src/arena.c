@@ -1,0 +1,70 @@
+/* arena — see arena.h. */
+#include "arena.h"
+
+#include <stdalign.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Chunks of 16 KiB: a page of tasks fits in a few; a larger request gets a
+ * chunk of its own size. */
+#define ARENA_CHUNK 16384
+
+struct arena_chunk {
+	struct arena_chunk *next;
+	size_t size, off; /* bytes of data[], bytes used */
+	alignas(max_align_t) unsigned char data[];
+};
+
+void arena_init(struct arena *a, size_t max)
+{
+	a->head = NULL;
+	a->used = 0;
+	a->max = max;
+}
+
+void *arena_alloc(struct arena *a, size_t n)
+{
+	const size_t al = alignof(max_align_t);
+	if (n > SIZE_MAX / 2)
+		return NULL;
+	n = (n + al - 1) / al * al;
+	struct arena_chunk *c = a->head;
+	if (!c || c->size - c->off < n) {
+		size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
+		size_t cost = sizeof *c + size;
+		if (a->used + cost > a->max)
+			return NULL;
+		c = malloc(cost);
+		if (!c)
+			return NULL;
+		c->size = size;
+		c->off = 0;
+		c->next = a->head;
+		a->head = c;
+		a->used += cost;
+	}
+	void *p = c->data + c->off;
+	c->off += n;
+	return p;
+}
+
+char *arena_dup(struct arena *a, const char *s, size_t n)
+{
+	char *p = arena_alloc(a, n + 1);
+	if (p) {
+		memcpy(p, s, n);
+		p[n] = 0;
+	}
+	return p;
+}
+
+void arena_free(struct arena *a)
+{
+	while (a->head) {
+		struct arena_chunk *c = a->head;
+		a->head = c->next;
+		free(c);
+	}
+	a->used = 0;
+}
