@@ -23,6 +23,26 @@ void arena_init(struct arena *a, size_t max)
 	a->max = max;
 }
 
+/* A new chunk of size bytes, linked in; NULL when over the maximum. A chunk
+ * made for one large request goes behind the head, so the head's free space
+ * stays in use for the small requests that follow. */
+static struct arena_chunk *new_chunk(struct arena *a, size_t size, int behind)
+{
+	size_t cost = sizeof(struct arena_chunk) + size;
+	if (a->used + cost > a->max)
+		return NULL;
+	struct arena_chunk *c = malloc(cost);
+	if (!c)
+		return NULL;
+	c->size = size;
+	c->off = 0;
+	struct arena_chunk **at = behind && a->head ? &a->head->next : &a->head;
+	c->next = *at;
+	*at = c;
+	a->used += cost;
+	return c;
+}
+
 void *arena_alloc(struct arena *a, size_t n)
 {
 	const size_t al = alignof(max_align_t);
@@ -31,18 +51,9 @@ void *arena_alloc(struct arena *a, size_t n)
 	n = (n + al - 1) / al * al;
 	struct arena_chunk *c = a->head;
 	if (!c || c->size - c->off < n) {
-		size_t size = n > ARENA_CHUNK ? n : ARENA_CHUNK;
-		size_t cost = sizeof *c + size;
-		if (a->used + cost > a->max)
-			return NULL;
-		c = malloc(cost);
+		c = n > ARENA_CHUNK ? new_chunk(a, n, 1) : new_chunk(a, ARENA_CHUNK, 0);
 		if (!c)
 			return NULL;
-		c->size = size;
-		c->off = 0;
-		c->next = a->head;
-		a->head = c;
-		a->used += cost;
 	}
 	void *p = c->data + c->off;
 	c->off += n;
