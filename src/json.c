@@ -549,6 +549,34 @@ int json_unescape(const struct json_doc *d, int t, char *out, size_t cap, size_t
 	return 0;
 }
 
+size_t json_unescape_prefix(const struct json_doc *d, int t, char *out, size_t cap)
+{
+	size_t n, o = 0;
+	const char *p = json_str_raw(d, t, &n);
+	if (p) {
+		const char *end = p + n;
+		unsigned char tmp[4];
+		while (p < end) {
+			const char *q = p;
+			size_t k;
+			if ((unsigned char)*p >= 0x80) { /* raw UTF-8: keep the sequence whole */
+				k = utf8_seq((const unsigned char *)p, (size_t)(end - p), 0);
+				memcpy(tmp, p, k);
+				q = p + k;
+			} else {
+				k = next_char(&q, tmp);
+			}
+			if (o + k > cap - 1)
+				break;
+			memcpy(out + o, tmp, k);
+			o += k;
+			p = q;
+		}
+	}
+	out[o] = 0;
+	return o;
+}
+
 int json_streqn(const struct json_doc *d, int t, const char *s, size_t n)
 {
 	size_t rn;

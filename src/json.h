@@ -131,6 +131,12 @@ size_t json_strlen(const struct json_doc *d, int t);
  * written). */
 int json_unescape(const struct json_doc *d, int t, char *out, size_t cap, size_t *len);
 
+/* Like json_unescape, but when the value does not fit, write the longest
+ * prefix of whole characters that does (always NUL-terminated; "" for a
+ * non-string or cap 1). For quoting names in messages. Returns the bytes
+ * written. cap must be at least 1. */
+size_t json_unescape_prefix(const struct json_doc *d, int t, char *out, size_t cap);
+
 /* 1 when t is a string whose unescaped value is exactly s[0..n) (or the C
  * string s), else 0. No allocation, no copy. */
 int json_streqn(const struct json_doc *d, int t, const char *s, size_t n);
