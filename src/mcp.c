@@ -339,12 +339,17 @@ void mcp_call_result_end(struct mcp_call *c)
 	}
 	json_w_obj_end(&S.w);
 	jsonrpc_result_end(&S.w);
-	if (json_w_error(&S.w) == JSON_W_E_FULL) {
+	int err = json_w_error(&S.w);
+	if (err) { /* the call is still answered, so the client never waits forever */
 		char text[200];
-		snprintf(text, sizeof text,
-			 "The result of %s is larger than %d bytes (LIMIT_RESPONSE_BYTES); ask for fewer tasks with "
-			 "a smaller page_size.",
-			 c->tool->name, LIMIT_RESPONSE_BYTES);
+		if (err == JSON_W_E_FULL)
+			snprintf(text, sizeof text,
+				 "The result of %s is larger than %d bytes (LIMIT_RESPONSE_BYTES); ask for fewer tasks "
+				 "with a smaller page_size.",
+				 c->tool->name, LIMIT_RESPONSE_BYTES);
+		else
+			snprintf(text, sizeof text, "Internal error: the result of %s could not be written (%d).",
+				 c->tool->name, err);
 		send_tool_error(c->batch, &c->id, c->version, text);
 	} else {
 		emit(c->batch);

@@ -113,6 +113,7 @@ static void process(void)
 		W.iscan = 0;
 		deliver(p, (size_t)(nl - p));
 		if (wire_backlog() > PAUSE_AT) {
+			log_debug("output backlog %zu bytes: reading paused until the client catches up", wire_backlog());
 			W.paused = 1;
 			update_in_watch();
 		}
@@ -158,6 +159,7 @@ static void on_resume(void *arg)
 	(void)arg;
 	if (!W.paused || W.failed || wire_backlog() > RESUME_AT)
 		return;
+	log_debug("output backlog drained: reading again");
 	W.paused = 0;
 	process();
 	update_in_watch();

@@ -191,6 +191,20 @@ static void test_unescape(void)
 	T_CHECK("json/unescape of a non-string is JSON_E_TYPE", json_unescape(&D, 0, out, sizeof out, NULL) == JSON_E_TYPE);
 	T_CHECK("json/streqn with embedded NUL", json_streqn(&D, s, want, sizeof want - 1));
 	T_CHECK("json/plain string streq", json_streq(&D, json_next(&D, s), "plain"));
+
+	/* prefixes cut at whole characters, escaped or raw */
+	T_CHECK("json/prefix doc", parse("[\"ab\\u00e9\xC3\xA9\xF0\x9F\x98\x80z\",7]") == 0);
+	s = json_first(&D, 0);
+	T_CHECK("json/prefix that fits everything", json_unescape_prefix(&D, s, out, sizeof out) == 11 &&
+							 strcmp(out, "ab\xC3\xA9\xC3\xA9\xF0\x9F\x98\x80z") == 0);
+	T_CHECK("json/prefix stops before an escaped character that does not fit",
+		json_unescape_prefix(&D, s, out, 4) == 2 && strcmp(out, "ab") == 0);
+	T_CHECK("json/prefix stops before a raw character that does not fit",
+		json_unescape_prefix(&D, s, out, 6) == 4 && strcmp(out, "ab\xC3\xA9") == 0);
+	T_CHECK("json/prefix keeps a 4-byte character whole", json_unescape_prefix(&D, s, out, 9) == 6);
+	T_CHECK("json/prefix of cap 1 is empty", json_unescape_prefix(&D, s, out, 1) == 0 && out[0] == 0);
+	T_CHECK("json/prefix of a non-string is empty", json_unescape_prefix(&D, json_next(&D, s), out, sizeof out) == 0 &&
+							      out[0] == 0);
 }
 
 struct intcase {
