@@ -678,6 +678,7 @@ static void handle_request(const struct jsonrpc_msg *m, struct batch *b)
 		return;
 	}
 	int modern_meta = json_get(&S.doc, json_get(&S.doc, m->params, "_meta"), META_VERSION) >= 0;
+	int modern_checked = 0;
 
 	switch (S.flow) {
 	case FLOW_NONE:
@@ -703,8 +704,13 @@ static void handle_request(const struct jsonrpc_msg *m, struct batch *b)
 					   "\"] (protocol 2026-07-28)");
 				return;
 			}
+			/* the flow is decided only by a request that is valid in it,
+			 * so a client refused here may still fall back to initialize */
+			if (check_modern(m, b) < 0)
+				return;
 			log_info("speaking protocol 2026-07-28 (per-request metadata)");
 			S.flow = FLOW_MODERN;
+			modern_checked = 1;
 			break;
 		}
 		break;
@@ -734,7 +740,7 @@ static void handle_request(const struct jsonrpc_msg *m, struct batch *b)
 		method_not_found(m, b);
 		return;
 	}
-	if (check_modern(m, b) < 0)
+	if (!modern_checked && check_modern(m, b) < 0)
 		return;
 	if (meth == M_DISCOVER)
 		do_discover(m, b);

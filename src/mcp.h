@@ -3,7 +3,7 @@
  * negotiation for 2024-11-05 ... 2026-07-28, the method table, the tool
  * registry, and tool calls (concurrency, queue, deadline, cancellation).
  *
- * Two flows, picked by the first message that decides:
+ * Two flows; the first request that is valid in one of them decides:
  *  - 2025 flow: `initialize` (the client's version is echoed when it is
  *    2024-11-05, 2025-03-26, 2025-06-18 or 2025-11-25, otherwise 2025-11-25 is
  *    offered), then ping, tools/list, tools/call. Batches only in 2025-03-26.
@@ -12,9 +12,11 @@
  *    ["io.modelcontextprotocol/clientCapabilities"] (missing: -32602; another
  *    version: -32022 with data {supported, requested}); every result has
  *    resultType "complete"; server/discover answers without changing the flow.
- * Before either, only initialize, server/discover and ping are answered;
- * other known methods get -32602 saying how to start. Unknown methods get
- * -32601 at once. Notifications are never answered.
+ * Before either, initialize, server/discover and ping are answered; other
+ * known methods without the modern _meta get -32602 saying how to start, and
+ * a modern request that is refused (-32602/-32022) does not fix the flow, so
+ * the client may still fall back to initialize. Unknown methods get -32601 at
+ * once. Notifications are never answered. Params must be objects (-32602).
  *
  * Tool calls: at most LIMIT_CONCURRENT_CALLS run; later ones wait in arrival
  * order, at most LIMIT_QUEUED_CALLS (beyond: an isError result naming the

@@ -568,6 +568,14 @@ def modern():
     s.close()
 
     s = Server()
+    r = s.req("tools/list", {"_meta": {"io.modelcontextprotocol/protocolVersion": "2030-01-01",
+                                       "io.modelcontextprotocol/clientCapabilities": {}}})
+    kt.eq("2026/a first request with an unsupported version is -32022", error_of(r).get("code"), -32022)
+    kt.eq("2026/...and does not lock the flow: initialize still works",
+          ((s.init() or {}).get("result") or {}).get("protocolVersion"), "2025-11-25")
+    s.close()
+
+    s = Server()
     r = s.req("server/discover", {"_meta": {"io.modelcontextprotocol/protocolVersion": "2030-01-01",
                                             "io.modelcontextprotocol/clientCapabilities": {}}})
     kt.eq("2026/server/discover asking an unknown version is -32022", error_of(r).get("code"), -32022)
