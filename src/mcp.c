@@ -112,6 +112,8 @@ static void emit(struct batch *b)
 		batch_add(b, p, n);
 	else if (S.out(p, n) < 0)
 		log_debug("a response could not be queued");
+	if (S.w.cap > ((size_t)1 << 20))
+		json_w_free(&S.w); /* a big result's memory goes back; the maximum stays */
 }
 
 static void send_error(struct batch *b, const struct jsonrpc_id *id, int code, const char *message)

@@ -510,6 +510,9 @@ def batches():
     r = s.recv(timeout=3)
     ok = isinstance(r, list) and sorted(str(x.get("id")) for x in r) == ["p", "slowcall"]
     kt.check("batch/...then answers everything in one array", ok, repr(r)[:300])
+    call = next((x for x in r if x.get("id") == "slowcall"), {}) if ok else {}
+    kt.check("batch/2025-03-26 results carry no structuredContent (it came in 2025-06-18)",
+             "content" in call.get("result", {}) and "structuredContent" not in call.get("result", {}), repr(call)[:200])
     s.send([{"jsonrpc": "2.0", "id": "c1", "method": "tools/call",
              "params": {"name": "list_tasks", "arguments": {"cursor": "slow"}}}])
     s.note("notifications/cancelled", {"requestId": "c1"})
