@@ -25,6 +25,34 @@
 #define LIMIT_JSON_TOKENS 65536
 #endif
 
+/* One response we build. A tool result carries the page twice (text and
+ * structuredContent); a 100-task page with signed URLs is ~300 KiB, and the
+ * upstream body itself is capped at LIMIT_HTTP_BODY_BYTES, so 8 MiB bounds any
+ * honest render. A larger result is replaced by an isError result saying so. */
+#ifndef LIMIT_RESPONSE_BYTES
+#define LIMIT_RESPONSE_BYTES (8 * 1024 * 1024)
+#endif
+
+/* A request id as written on the wire (string ids with quotes and escapes).
+ * Ids of running calls are kept until the answer, so they are bounded; real
+ * clients send counters or UUIDs. A longer id is refused with -32600. */
+#ifndef LIMIT_ID_BYTES
+#define LIMIT_ID_BYTES 1024
+#endif
+
+/* Requests in one JSON-RPC batch (batches exist only in protocol 2025-03-26).
+ * Each answer is held until the whole batch is done, so the count is bounded;
+ * a larger batch is refused with -32600. */
+#ifndef LIMIT_BATCH_REQUESTS
+#define LIMIT_BATCH_REQUESTS 256
+#endif
+
+/* list_tasks' cursor argument, a next_cursor value handed back. Kling's
+ * cursors are short opaque tokens; the bound keeps call state fixed-size. */
+#ifndef LIMIT_CURSOR_BYTES
+#define LIMIT_CURSOR_BYTES 1024
+#endif
+
 /* HTTP response head: status line + headers. Kling sends < 1 KiB. */
 #ifndef LIMIT_HTTP_HEAD_BYTES
 #define LIMIT_HTTP_HEAD_BYTES (16 * 1024)

@@ -1,15 +1,15 @@
 /*
- * main — arguments, environment, signals, the loop; the only exit().
+ * main — arguments, environment, signals; the only exit(). The server (wire
+ * + mcp on the poll loop) is in server.c.
  * With no argument kling-mcp serves MCP over stdio until standard input ends.
  */
 #include "ca_bundle.h"
 #include "config.h"
 #include "log.h"
-#include "loop.h"
+#include "server.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,12 +18,20 @@
 
 #include "mbedtls/version.h"
 
-static volatile sig_atomic_t g_stop;
+/* SIGTERM/SIGINT write a byte here; the server watches the read end, so a
+ * signal that lands just before poll() still wakes it (no race). */
+static int g_stop_pipe[2] = {-1, -1};
 
 static void on_signal(int sig)
 {
 	(void)sig;
-	g_stop = 1;
+	int saved = errno;
+	if (g_stop_pipe[1] >= 0) {
+		char c = 1;
+		ssize_t r = write(g_stop_pipe[1], &c, 1);
+		(void)r; /* a full pipe already holds a wake-up */
+	}
+	errno = saved;
 }
 
 static void print_version(void)
@@ -39,37 +47,17 @@ static void print_version(void)
 
 static void setup_signals(void)
 {
+	if (pipe2(g_stop_pipe, O_CLOEXEC | O_NONBLOCK) < 0)
+		g_stop_pipe[0] = g_stop_pipe[1] = -1; /* then a signal ends the process the default way */
 	struct sigaction sa;
 	memset(&sa, 0, sizeof sa);
 	sa.sa_handler = SIG_IGN;
 	sigaction(SIGPIPE, &sa, NULL); /* a closed stdout or socket is an error return, not a death */
+	if (g_stop_pipe[1] < 0)
+		return; /* without the pipe the default action (ending the process) is the prompt exit */
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
-}
-
-/* Until the MCP layer lands: read standard input to its end. */
-static void drain_stdin(void *arg, int fd, short revents)
-{
-	(void)revents;
-	char buf[4096];
-	ssize_t n = read(fd, buf, sizeof buf);
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		loop_unwatch(fd);
-		*(int *)arg = 1;
-	}
-}
-
-static int serve(const struct config *cfg)
-{
-	(void)cfg;
-	int eof = 0;
-	fcntl(0, F_SETFL, fcntl(0, F_GETFL) | O_NONBLOCK);
-	loop_watch(0, POLLIN, drain_stdin, &eof);
-	while (!eof && !g_stop)
-		if (loop_run_once(-1) < 0)
-			return 1;
-	return 0;
 }
 
 int main(int argc, char **argv)
@@ -100,7 +88,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kling-mcp: --check is not available in this build yet\n");
 		rc = 1;
 	} else {
-		rc = serve(&cfg);
+		rc = server_run(&cfg, g_stop_pipe[0]);
 	}
 	log_clear_secrets();
 	config_wipe(&cfg);

@@ -1,0 +1,1051 @@
+/* json — see json.h. Relies on jsmn 1.1.0 (non-strict mode is enough: our own
+ * validator has already refused everything jsmn would let through). */
+#include "json.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define JSMN_STATIC
+#define JSMN_PARENT_LINKS
+#include "jsmn.h"
+
+/* ---- validator ---- */
+
+struct vstate {
+	const unsigned char *s;
+	size_t n, i;
+	size_t err_pos;
+};
+
+static int fail_at(struct vstate *v, size_t pos, int err)
+{
+	v->err_pos = pos;
+	return err;
+}
+
+static int hexval(unsigned char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Four hex digits at s[i..i+4) of n; -1 if short or not hex. */
+static long hex4(const unsigned char *s, size_t n, size_t i)
+{
+	if (n - i < 4)
+		return -1;
+	long v = 0;
+	for (int k = 0; k < 4; k++) {
+		int h = hexval(s[i + (size_t)k]);
+		if (h < 0)
+			return -1;
+		v = v * 16 + h;
+	}
+	return v;
+}
+
+/* Length of the valid UTF-8 sequence starting at s[i] (lead byte >= 0x80),
+ * or 0 if invalid (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
+static size_t utf8_seq(const unsigned char *s, size_t n, size_t i)
+{
+	unsigned char c = s[i];
+	size_t need;
+	unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+	if (c >= 0xC2 && c <= 0xDF) {
+		need = 1;
+	} else if (c >= 0xE0 && c <= 0xEF) {
+		need = 2;
+		if (c == 0xE0)
+			lo = 0xA0; /* overlong below U+0800 */
+		else if (c == 0xED)
+			hi = 0x9F; /* U+D800..DFFF are surrogates */
+	} else if (c >= 0xF0 && c <= 0xF4) {
+		need = 3;
+		if (c == 0xF0)
+			lo = 0x90; /* overlong below U+10000 */
+		else if (c == 0xF4)
+			hi = 0x8F; /* above U+10FFFF */
+	} else {
+		return 0; /* continuation byte, C0/C1 overlong lead, F5..FF */
+	}
+	if (n - i - 1 < need)
+		return 0;
+	if (s[i + 1] < lo || s[i + 1] > hi)
+		return 0;
+	for (size_t k = 2; k <= need; k++)
+		if ((s[i + k] & 0xC0) != 0x80)
+			return 0;
+	return need + 1;
+}
+
+/* A string starting at the opening quote v->i; leaves v->i after the close. */
+static int scan_string(struct vstate *v)
+{
+	const unsigned char *s = v->s;
+	size_t n = v->n, i = v->i + 1;
+	while (i < n) {
+		unsigned char c = s[i];
+		if (c == '"') {
+			v->i = i + 1;
+			return 0;
+		}
+		if (c < 0x20)
+			return fail_at(v, i, JSON_E_STRING);
+		if (c == '\\') {
+			if (i + 1 >= n)
+				return fail_at(v, i, JSON_E_STRING);
+			unsigned char e = s[i + 1];
+			if (e == '"' || e == '\\' || e == '/' || e == 'b' || e == 'f' || e == 'n' || e == 'r' ||
+			    e == 't') {
+				i += 2;
+				continue;
+			}
+			if (e != 'u')
+				return fail_at(v, i, JSON_E_STRING);
+			long u = hex4(s, n, i + 2);
+			if (u < 0)
+				return fail_at(v, i, JSON_E_STRING);
+			if (u >= 0xDC00 && u <= 0xDFFF)
+				return fail_at(v, i, JSON_E_SURROGATE); /* low half first */
+			if (u >= 0xD800 && u <= 0xDBFF) {
+				if (n - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u')
+					return fail_at(v, i, JSON_E_SURROGATE);
+				long lo = hex4(s, n, i + 8);
+				if (lo < 0)
+					return fail_at(v, i + 6, JSON_E_STRING);
+				if (lo < 0xDC00 || lo > 0xDFFF)
+					return fail_at(v, i, JSON_E_SURROGATE);
+				i += 12;
+			} else {
+				i += 6;
+			}
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t k = utf8_seq(s, n, i);
+			if (!k)
+				return fail_at(v, i, JSON_E_UTF8);
+			i += k;
+			continue;
+		}
+		i++;
+	}
+	return fail_at(v, v->i, JSON_E_STRING); /* unterminated */
+}
+
+static int is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? starting at v->i. */
+static int scan_number(struct vstate *v)
+{
+	const unsigned char *s = v->s;
+	size_t n = v->n, i = v->i, start = v->i;
+	if (s[i] == '-')
+		i++;
+	if (i >= n || !is_digit(s[i]))
+		return fail_at(v, start, JSON_E_NUMBER);
+	if (s[i] == '0') {
+		i++;
+		if (i < n && is_digit(s[i]))
+			return fail_at(v, start, JSON_E_NUMBER); /* leading zero */
+	} else {
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	if (i < n && s[i] == '.') {
+		i++;
+		if (i >= n || !is_digit(s[i]))
+			return fail_at(v, start, JSON_E_NUMBER);
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+		i++;
+		if (i < n && (s[i] == '+' || s[i] == '-'))
+			i++;
+		if (i >= n || !is_digit(s[i]))
+			return fail_at(v, start, JSON_E_NUMBER);
+		while (i < n && is_digit(s[i]))
+			i++;
+	}
+	v->i = i;
+	return 0;
+}
+
+static int scan_literal(struct vstate *v, const char *word)
+{
+	size_t k = strlen(word);
+	if (v->n - v->i < k || memcmp(v->s + v->i, word, k) != 0)
+		return fail_at(v, v->i, JSON_E_SYNTAX);
+	v->i += k;
+	return 0;
+}
+
+enum expect { E_VALUE, E_VALUE_OR_END, E_KEY, E_KEY_OR_END, E_COLON, E_COMMA_OR_END, E_DONE };
+
+/* The whole grammar, iteratively (no recursion: depth is data). Counts the
+ * tokens jsmn will make: one per value and one per member key. */
+static int validate(struct vstate *v, int max_tokens, int *ntok)
+{
+	unsigned char stack[LIMIT_JSON_DEPTH];
+	int depth = 0, tokens = 0, r;
+	enum expect want = E_VALUE;
+	const unsigned char *s = v->s;
+	for (;;) {
+		while (v->i < v->n && (s[v->i] == ' ' || s[v->i] == '\t' || s[v->i] == '\n' || s[v->i] == '\r'))
+			v->i++;
+		if (v->i == v->n) {
+			if (want == E_DONE) {
+				*ntok = tokens;
+				return 0;
+			}
+			return fail_at(v, v->i, tokens ? JSON_E_SYNTAX : JSON_E_EMPTY);
+		}
+		unsigned char c = s[v->i];
+		switch (want) {
+		case E_DONE:
+			return fail_at(v, v->i, JSON_E_SYNTAX); /* trailing bytes */
+		case E_COLON:
+			if (c != ':')
+				return fail_at(v, v->i, JSON_E_SYNTAX);
+			v->i++;
+			want = E_VALUE;
+			continue;
+		case E_KEY_OR_END:
+		case E_KEY:
+			if (c == '}' && want == E_KEY_OR_END) {
+				v->i++;
+				depth--;
+				break; /* a value ended */
+			}
+			if (c != '"')
+				return fail_at(v, v->i, JSON_E_SYNTAX);
+			if (++tokens > max_tokens)
+				return fail_at(v, v->i, JSON_E_TOKENS);
+			if ((r = scan_string(v)) < 0)
+				return r;
+			want = E_COLON;
+			continue;
+		case E_COMMA_OR_END: {
+			unsigned char top = stack[depth - 1];
+			if (c == ',') {
+				v->i++;
+				want = top == '{' ? E_KEY : E_VALUE;
+				continue;
+			}
+			if ((c == '}' && top == '{') || (c == ']' && top == '[')) {
+				v->i++;
+				depth--;
+				break;
+			}
+			return fail_at(v, v->i, JSON_E_SYNTAX);
+		}
+		case E_VALUE_OR_END:
+			if (c == ']') {
+				v->i++;
+				depth--;
+				break;
+			}
+			/* fall through */
+		case E_VALUE:
+			if (++tokens > max_tokens)
+				return fail_at(v, v->i, JSON_E_TOKENS);
+			if (c == '{' || c == '[') {
+				if (depth == LIMIT_JSON_DEPTH)
+					return fail_at(v, v->i, JSON_E_DEPTH);
+				stack[depth++] = c;
+				v->i++;
+				want = c == '{' ? E_KEY_OR_END : E_VALUE_OR_END;
+				continue;
+			}
+			if (c == '"')
+				r = scan_string(v);
+			else if (c == '-' || is_digit(c))
+				r = scan_number(v);
+			else if (c == 't')
+				r = scan_literal(v, "true");
+			else if (c == 'f')
+				r = scan_literal(v, "false");
+			else if (c == 'n')
+				r = scan_literal(v, "null");
+			else
+				r = fail_at(v, v->i, c >= 0x80 ? JSON_E_UTF8 : JSON_E_SYNTAX);
+			if (r < 0)
+				return r;
+			break;
+		}
+		/* a value (scalar or container) just ended */
+		want = depth == 0 ? E_DONE : E_COMMA_OR_END;
+	}
+}
+
+/* ---- document ---- */
+
+#define TOK(d) ((jsmntok_t *)(d)->tok_)
+
+int json_doc_init(struct json_doc *d, int max_tokens)
+{
+	memset(d, 0, sizeof *d);
+	if (max_tokens < 1)
+		max_tokens = 1;
+	d->tok_ = calloc((size_t)max_tokens, sizeof(jsmntok_t));
+	if (!d->tok_)
+		return JSON_E_NOMEM;
+	d->cap = max_tokens;
+	return 0;
+}
+
+void json_doc_free(struct json_doc *d)
+{
+	free(d->tok_);
+	memset(d, 0, sizeof *d);
+}
+
+int json_parse(struct json_doc *d, const char *buf, size_t len)
+{
+	d->buf = buf;
+	d->len = len;
+	d->ntok = 0;
+	d->err_pos = 0;
+	if (len > INT_MAX)
+		return JSON_E_TOO_LONG;
+	struct vstate v = {(const unsigned char *)buf, len, 0, 0};
+	int ntok = 0;
+	int r = validate(&v, d->cap, &ntok);
+	if (r < 0) {
+		d->err_pos = v.err_pos;
+		return r;
+	}
+	jsmn_parser p;
+	jsmn_init(&p);
+	r = jsmn_parse(&p, buf, len, TOK(d), (unsigned)d->cap);
+	if (r != ntok) /* cannot happen after validation; refuse rather than trust it */
+		return JSON_E_SYNTAX;
+	d->ntok = ntok;
+	return 0;
+}
+
+const char *json_strerror(int err)
+{
+	switch (err) {
+	case JSON_OK: return "no error";
+	case JSON_E_SYNTAX: return "invalid JSON syntax";
+	case JSON_E_NUMBER: return "malformed number";
+	case JSON_E_STRING: return "invalid string (bad escape, control character or missing quote)";
+	case JSON_E_SURROGATE: return "unpaired UTF-16 surrogate in a \\u escape";
+	case JSON_E_UTF8: return "invalid UTF-8";
+	case JSON_E_DEPTH: return "nested too deeply";
+	case JSON_E_TOKENS: return "too many values";
+	case JSON_E_TOO_LONG: return "text too long";
+	case JSON_E_NOMEM: return "out of memory";
+	case JSON_E_TYPE: return "wrong type";
+	case JSON_E_NOT_INT: return "not an integer";
+	case JSON_E_RANGE: return "integer out of range";
+	case JSON_E_SPACE: return "buffer too small";
+	case JSON_E_EMPTY: return "no JSON value";
+	}
+	return "unknown error";
+}
+
+static const jsmntok_t *tok(const struct json_doc *d, int t)
+{
+	if (t < 0 || t >= d->ntok)
+		return NULL;
+	return &TOK(d)[t];
+}
+
+enum json_type json_type(const struct json_doc *d, int t)
+{
+	const jsmntok_t *k = tok(d, t);
+	if (!k)
+		return JSON_NONE;
+	switch (k->type) {
+	case JSMN_OBJECT: return JSON_OBJECT;
+	case JSMN_ARRAY: return JSON_ARRAY;
+	case JSMN_STRING: return JSON_STRING;
+	case JSMN_PRIMITIVE:
+		switch (d->buf[k->start]) {
+		case 't': return JSON_TRUE;
+		case 'f': return JSON_FALSE;
+		case 'n': return JSON_NULL;
+		default: return JSON_NUMBER;
+		}
+	default: return JSON_NONE;
+	}
+}
+
+int json_count(const struct json_doc *d, int t)
+{
+	const jsmntok_t *k = tok(d, t);
+	return k && (k->type == JSMN_OBJECT || k->type == JSMN_ARRAY) ? k->size : 0;
+}
+
+/* Tokens are in document order, so a subtree is the run of tokens that start
+ * before its end. A string token's end is its closing quote, which no later
+ * token starts before. */
+int json_skip(const struct json_doc *d, int t)
+{
+	const jsmntok_t *k = tok(d, t);
+	if (!k)
+		return -1;
+	int j = t + 1;
+	while (j < d->ntok && TOK(d)[j].start < k->end)
+		j++;
+	if (k->type == JSMN_STRING && k->size == 1) /* a member key: skip its value too */
+		j = json_skip(d, j);
+	return j;
+}
+
+int json_first(const struct json_doc *d, int t)
+{
+	return json_count(d, t) > 0 ? t + 1 : -1;
+}
+
+int json_next(const struct json_doc *d, int t)
+{
+	const jsmntok_t *k = tok(d, t);
+	if (!k || k->parent < 0)
+		return -1;
+	int j = json_skip(d, t);
+	if (j >= d->ntok || TOK(d)[j].parent != k->parent)
+		return -1;
+	return j;
+}
+
+int json_value(const struct json_doc *d, int key)
+{
+	const jsmntok_t *k = tok(d, key);
+	if (!k || k->type != JSMN_STRING || k->size != 1 || key + 1 >= d->ntok)
+		return -1;
+	return key + 1;
+}
+
+const char *json_raw(const struct json_doc *d, int t, size_t *len)
+{
+	const jsmntok_t *k = tok(d, t);
+	if (!k) {
+		*len = 0;
+		return NULL;
+	}
+	int start = k->start, end = k->end;
+	if (k->type == JSMN_STRING) { /* jsmn leaves the quotes out */
+		start--;
+		end++;
+	}
+	*len = (size_t)(end - start);
+	return d->buf + start;
+}
+
+const char *json_str_raw(const struct json_doc *d, int t, size_t *len)
+{
+	const jsmntok_t *k = tok(d, t);
+	if (!k || k->type != JSMN_STRING) {
+		*len = 0;
+		return NULL;
+	}
+	*len = (size_t)(k->end - k->start);
+	return d->buf + k->start;
+}
+
+static size_t utf8_put(uint32_t cp, unsigned char *o)
+{
+	if (cp < 0x80) {
+		o[0] = (unsigned char)cp;
+		return 1;
+	}
+	if (cp < 0x800) {
+		o[0] = (unsigned char)(0xC0 | (cp >> 6));
+		o[1] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 2;
+	}
+	if (cp < 0x10000) {
+		o[0] = (unsigned char)(0xE0 | (cp >> 12));
+		o[1] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+		o[2] = (unsigned char)(0x80 | (cp & 0x3F));
+		return 3;
+	}
+	o[0] = (unsigned char)(0xF0 | (cp >> 18));
+	o[1] = (unsigned char)(0x80 | ((cp >> 12) & 0x3F));
+	o[2] = (unsigned char)(0x80 | ((cp >> 6) & 0x3F));
+	o[3] = (unsigned char)(0x80 | (cp & 0x3F));
+	return 4;
+}
+
+/* Decode the next character of a *validated* string body at *pp into out
+ * (1-4 bytes; raw bytes pass one at a time), advancing *pp. */
+static size_t next_char(const char **pp, unsigned char out[4])
+{
+	const unsigned char *p = (const unsigned char *)*pp;
+	if (p[0] != '\\') {
+		out[0] = p[0];
+		*pp += 1;
+		return 1;
+	}
+	unsigned char c;
+	switch (p[1]) {
+	case 'b': c = '\b'; break;
+	case 'f': c = '\f'; break;
+	case 'n': c = '\n'; break;
+	case 'r': c = '\r'; break;
+	case 't': c = '\t'; break;
+	case 'u': {
+		uint32_t cp = (uint32_t)hex4(p, 6, 2);
+		*pp += 6;
+		if (cp >= 0xD800 && cp <= 0xDBFF) {
+			uint32_t lo = (uint32_t)hex4(p + 6, 6, 2);
+			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			*pp += 6;
+		}
+		return utf8_put(cp, out);
+	}
+	default: c = p[1]; break; /* " \ / */
+	}
+	out[0] = c;
+	*pp += 2;
+	return 1;
+}
+
+size_t json_strlen(const struct json_doc *d, int t)
+{
+	size_t n;
+	const char *p = json_str_raw(d, t, &n);
+	if (!p)
+		return 0;
+	const char *end = p + n;
+	size_t total = 0;
+	unsigned char tmp[4];
+	while (p < end)
+		total += next_char(&p, tmp);
+	return total;
+}
+
+int json_unescape(const struct json_doc *d, int t, char *out, size_t cap, size_t *len)
+{
+	size_t n;
+	const char *p = json_str_raw(d, t, &n);
+	if (!p)
+		return JSON_E_TYPE;
+	const char *end = p + n;
+	size_t o = 0;
+	unsigned char tmp[4];
+	while (p < end) {
+		size_t k = next_char(&p, tmp);
+		if (cap < 1 || o + k > cap - 1)
+			return JSON_E_SPACE;
+		memcpy(out + o, tmp, k);
+		o += k;
+	}
+	if (cap < 1)
+		return JSON_E_SPACE;
+	out[o] = 0;
+	if (len)
+		*len = o;
+	return 0;
+}
+
+size_t json_unescape_prefix(const struct json_doc *d, int t, char *out, size_t cap)
+{
+	size_t n, o = 0;
+	const char *p = json_str_raw(d, t, &n);
+	if (p) {
+		const char *end = p + n;
+		unsigned char tmp[4];
+		while (p < end) {
+			const char *q = p;
+			size_t k;
+			if ((unsigned char)*p >= 0x80) { /* raw UTF-8: keep the sequence whole */
+				k = utf8_seq((const unsigned char *)p, (size_t)(end - p), 0);
+				memcpy(tmp, p, k);
+				q = p + k;
+			} else {
+				k = next_char(&q, tmp);
+			}
+			if (o + k > cap - 1)
+				break;
+			memcpy(out + o, tmp, k);
+			o += k;
+			p = q;
+		}
+	}
+	out[o] = 0;
+	return o;
+}
+
+int json_streqn(const struct json_doc *d, int t, const char *s, size_t n)
+{
+	size_t rn;
+	const char *p = json_str_raw(d, t, &rn);
+	if (!p)
+		return 0;
+	if (!memchr(p, '\\', rn)) /* the common case: nothing to unescape */
+		return rn == n && memcmp(p, s, n) == 0;
+	const char *end = p + rn;
+	size_t o = 0;
+	unsigned char tmp[4];
+	while (p < end) {
+		size_t k = next_char(&p, tmp);
+		if (o + k > n || memcmp(s + o, tmp, k) != 0)
+			return 0;
+		o += k;
+	}
+	return o == n;
+}
+
+int json_streq(const struct json_doc *d, int t, const char *s)
+{
+	return json_streqn(d, t, s, strlen(s));
+}
+
+int json_getn(const struct json_doc *d, int obj, const char *key, size_t keylen)
+{
+	if (json_type(d, obj) != JSON_OBJECT)
+		return -1;
+	int found = -1;
+	for (int k = json_first(d, obj); k >= 0; k = json_next(d, k))
+		if (json_streqn(d, k, key, keylen))
+			found = json_value(d, k);
+	return found;
+}
+
+int json_get(const struct json_doc *d, int obj, const char *key)
+{
+	return json_getn(d, obj, key, strlen(key));
+}
+
+int json_is_plain_int(const struct json_doc *d, int t)
+{
+	if (json_type(d, t) != JSON_NUMBER)
+		return 0;
+	size_t n;
+	const char *p = json_raw(d, t, &n);
+	for (size_t i = 0; i < n; i++)
+		if (p[i] == '.' || p[i] == 'e' || p[i] == 'E')
+			return 0;
+	return 1;
+}
+
+/* Exact: value = digits × 10^exp10, decided on the decimal digits alone. */
+int json_int(const struct json_doc *d, int t, int64_t *out)
+{
+	if (json_type(d, t) != JSON_NUMBER)
+		return JSON_E_TYPE;
+	size_t n;
+	const char *p = json_raw(d, t, &n), *end = p + n;
+	int neg = 0;
+	if (*p == '-') {
+		neg = 1;
+		p++;
+	}
+	/* the significant digits are int part then fraction part */
+	const char *ip = p;
+	while (p < end && is_digit((unsigned char)*p))
+		p++;
+	const char *ip_end = p, *fp = p, *fp_end = p;
+	if (p < end && *p == '.') {
+		fp = ++p;
+		while (p < end && is_digit((unsigned char)*p))
+			p++;
+		fp_end = p;
+	}
+	long long exp10 = 0; /* clamped: beyond ±10^9 the answer no longer changes */
+	if (p < end && (*p == 'e' || *p == 'E')) {
+		p++;
+		int eneg = 0;
+		if (*p == '+' || *p == '-')
+			eneg = *p++ == '-';
+		while (p < end) {
+			if (exp10 < 1000000000LL)
+				exp10 = exp10 * 10 + (*p - '0');
+			p++;
+		}
+		if (eneg)
+			exp10 = -exp10;
+	}
+	exp10 -= (long long)(fp_end - fp);
+	/* digit k of the concatenation int||frac */
+	size_t nint = (size_t)(ip_end - ip), ndig = nint + (size_t)(fp_end - fp);
+#define DIG(k) ((k) < nint ? ip[(k)] : fp[(k) - nint])
+	size_t first = 0, last = ndig; /* [first, last) after trimming zeros */
+	while (first < ndig && DIG(first) == '0')
+		first++;
+	if (first == ndig) {
+		*out = 0;
+		return 0;
+	}
+	while (DIG(last - 1) == '0') {
+		last--;
+		exp10++;
+	}
+	if (exp10 < 0)
+		return JSON_E_NOT_INT;
+	if ((long long)(last - first) + exp10 > 19)
+		return JSON_E_RANGE;
+	uint64_t v = 0;
+	for (size_t k = first; k < last; k++)
+		v = v * 10 + (uint64_t)(DIG(k) - '0'); /* at most 19 digits: fits */
+#undef DIG
+	for (long long e = 0; e < exp10; e++) {
+		if (v > UINT64_MAX / 10)
+			return JSON_E_RANGE;
+		v *= 10;
+	}
+	if (neg) {
+		if (v > (uint64_t)INT64_MAX + 1)
+			return JSON_E_RANGE;
+		*out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
+	} else {
+		if (v > (uint64_t)INT64_MAX)
+			return JSON_E_RANGE;
+		*out = (int64_t)v;
+	}
+	return 0;
+}
+
+/* ---- writer ---- */
+
+#define W_START_CAP 1024
+
+void json_w_init(struct json_w *w, size_t max)
+{
+	memset(w, 0, sizeof *w);
+	w->max = max;
+}
+
+void json_w_init_fixed(struct json_w *w, char *buf, size_t cap)
+{
+	memset(w, 0, sizeof *w);
+	w->buf = buf;
+	w->cap = w->max = cap;
+	w->fixed = 1;
+}
+
+void json_w_reset(struct json_w *w)
+{
+	char *buf = w->buf;
+	size_t cap = w->cap, max = w->max;
+	int fixed = w->fixed;
+	memset(w, 0, sizeof *w);
+	w->buf = buf;
+	w->cap = cap;
+	w->max = max;
+	w->fixed = fixed;
+}
+
+void json_w_free(struct json_w *w)
+{
+	if (!w->fixed) {
+		free(w->buf);
+		w->buf = NULL;
+		w->cap = 0;
+	}
+	json_w_reset(w);
+}
+
+int json_w_error(const struct json_w *w)
+{
+	if (w->err)
+		return w->err;
+	return w->done && !w->depth && !w->in_str ? 0 : JSON_W_E_STATE;
+}
+
+const char *json_w_data(const struct json_w *w, size_t *len)
+{
+	*len = w->len;
+	return w->buf;
+}
+
+static int reserve(struct json_w *w, size_t n)
+{
+	if (w->err)
+		return -1;
+	if (n <= w->cap - w->len)
+		return 0;
+	if (w->fixed || n > w->max - w->len) {
+		w->err = JSON_W_E_FULL;
+		return -1;
+	}
+	size_t want = w->len + n, cap = w->cap ? w->cap : W_START_CAP;
+	while (cap < want)
+		cap = cap > w->max / 2 ? w->max : cap * 2;
+	if (cap > w->max)
+		cap = w->max;
+	char *nb = realloc(w->buf, cap);
+	if (!nb) {
+		w->err = JSON_W_E_NOMEM;
+		return -1;
+	}
+	w->buf = nb;
+	w->cap = cap;
+	return 0;
+}
+
+static void put(struct json_w *w, const char *s, size_t n)
+{
+	if (reserve(w, n) < 0)
+		return;
+	memcpy(w->buf + w->len, s, n);
+	w->len += n;
+}
+
+static void putc_(struct json_w *w, char c) { put(w, &c, 1); }
+
+static void misuse(struct json_w *w)
+{
+	if (!w->err)
+		w->err = JSON_W_E_STATE;
+}
+
+/* Before a value: the comma, and checks that a value may come here. */
+static int before_value(struct json_w *w)
+{
+	if (w->err)
+		return -1;
+	if (w->in_str) {
+		misuse(w);
+		return -1;
+	}
+	if (w->depth == 0) {
+		if (w->done) {
+			misuse(w);
+			return -1;
+		}
+		return 0;
+	}
+	int lv = w->depth;
+	if (w->kind[lv] == '{') {
+		if (w->state[lv] != 2) { /* a value needs its key first */
+			misuse(w);
+			return -1;
+		}
+		w->state[lv] = 1;
+		return 0;
+	}
+	if (w->state[lv] == 1)
+		putc_(w, ',');
+	w->state[lv] = 1;
+	return w->err ? -1 : 0;
+}
+
+static void after_value(struct json_w *w)
+{
+	if (w->depth == 0)
+		w->done = 1;
+}
+
+static void open_(struct json_w *w, char c)
+{
+	if (before_value(w) < 0)
+		return;
+	if (w->depth == LIMIT_JSON_DEPTH) {
+		misuse(w);
+		return;
+	}
+	putc_(w, c);
+	w->depth++;
+	w->kind[w->depth] = (unsigned char)c;
+	w->state[w->depth] = 0;
+}
+
+static void close_(struct json_w *w, char open, char c)
+{
+	if (w->err)
+		return;
+	if (w->in_str || w->depth == 0 || w->kind[w->depth] != (unsigned char)open ||
+	    w->state[w->depth] == 2) {
+		misuse(w);
+		return;
+	}
+	putc_(w, c);
+	w->depth--;
+	after_value(w);
+}
+
+void json_w_obj(struct json_w *w) { open_(w, '{'); }
+void json_w_obj_end(struct json_w *w) { close_(w, '{', '}'); }
+void json_w_arr(struct json_w *w) { open_(w, '['); }
+void json_w_arr_end(struct json_w *w) { close_(w, '[', ']'); }
+
+/* Escape s[0..n) as the inside of a JSON string. */
+static void put_escaped(struct json_w *w, const char *str, size_t n)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0, run = 0; /* s[run..i) is plain text not yet copied */
+	while (i < n && !w->err) {
+		unsigned char c = s[i];
+		const char *esc = NULL;
+		char ubuf[6];
+		size_t esclen = 2, skip = 1;
+		if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
+			i++;
+			continue;
+		}
+		if (c >= 0x80) {
+			size_t k = utf8_seq(s, n, i);
+			if (k == 3 && c == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
+				/* U+2028/U+2029 end a line in JavaScript source: escape */
+				esc = s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
+				esclen = 6;
+				skip = 3;
+			} else if (k) {
+				i += k;
+				continue;
+			} else {
+				esc = "\xEF\xBF\xBD"; /* U+FFFD for each invalid byte */
+				esclen = 3;
+			}
+		} else {
+			switch (c) {
+			case '"': esc = "\\\""; break;
+			case '\\': esc = "\\\\"; break;
+			case '\b': esc = "\\b"; break;
+			case '\f': esc = "\\f"; break;
+			case '\n': esc = "\\n"; break;
+			case '\r': esc = "\\r"; break;
+			case '\t': esc = "\\t"; break;
+			default: /* other controls and DEL */
+				memcpy(ubuf, "\\u00", 4);
+				ubuf[4] = hexd[c >> 4];
+				ubuf[5] = hexd[c & 15];
+				esc = ubuf;
+				esclen = 6;
+			}
+		}
+		put(w, (const char *)s + run, i - run);
+		put(w, esc, esclen);
+		i += skip;
+		run = i;
+	}
+	put(w, (const char *)s + run, i - run);
+}
+
+void json_w_keyn(struct json_w *w, const char *key, size_t n)
+{
+	if (w->err)
+		return;
+	int lv = w->depth;
+	if (w->in_str || lv == 0 || w->kind[lv] != '{' || w->state[lv] == 2) {
+		misuse(w);
+		return;
+	}
+	if (w->state[lv] == 1)
+		putc_(w, ',');
+	putc_(w, '"');
+	put_escaped(w, key, n);
+	put(w, "\":", 2);
+	w->state[lv] = 2;
+}
+
+void json_w_key(struct json_w *w, const char *key) { json_w_keyn(w, key, strlen(key)); }
+
+void json_w_str(struct json_w *w, const char *s, size_t n)
+{
+	if (before_value(w) < 0)
+		return;
+	putc_(w, '"');
+	put_escaped(w, s, n);
+	putc_(w, '"');
+	after_value(w);
+}
+
+void json_w_cstr(struct json_w *w, const char *s) { json_w_str(w, s, strlen(s)); }
+
+/* Decimal digits of v into buf (at least 21 bytes); returns the length. */
+static size_t fmt_int(int64_t v, char *buf)
+{
+	char tmp[24];
+	size_t n = 0;
+	uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+	do {
+		tmp[n++] = (char)('0' + u % 10);
+		u /= 10;
+	} while (u);
+	size_t o = 0;
+	if (v < 0)
+		buf[o++] = '-';
+	while (n)
+		buf[o++] = tmp[--n];
+	return o;
+}
+
+void json_w_int(struct json_w *w, int64_t v)
+{
+	if (before_value(w) < 0)
+		return;
+	char buf[24];
+	put(w, buf, fmt_int(v, buf));
+	after_value(w);
+}
+
+void json_w_bool(struct json_w *w, int b)
+{
+	if (before_value(w) < 0)
+		return;
+	if (b)
+		put(w, "true", 4);
+	else
+		put(w, "false", 5);
+	after_value(w);
+}
+
+void json_w_null(struct json_w *w)
+{
+	if (before_value(w) < 0)
+		return;
+	put(w, "null", 4);
+	after_value(w);
+}
+
+void json_w_raw(struct json_w *w, const char *json, size_t n)
+{
+	if (before_value(w) < 0)
+		return;
+	put(w, json, n);
+	after_value(w);
+}
+
+void json_w_str_open(struct json_w *w)
+{
+	if (before_value(w) < 0)
+		return;
+	putc_(w, '"');
+	w->in_str = 1;
+}
+
+void json_w_str_add(struct json_w *w, const char *s, size_t n)
+{
+	if (w->err)
+		return;
+	if (!w->in_str) {
+		misuse(w);
+		return;
+	}
+	put_escaped(w, s, n);
+}
+
+void json_w_str_addc(struct json_w *w, const char *s) { json_w_str_add(w, s, strlen(s)); }
+
+void json_w_str_add_int(struct json_w *w, int64_t v)
+{
+	char buf[24];
+	json_w_str_add(w, buf, fmt_int(v, buf));
+}
+
+void json_w_str_close(struct json_w *w)
+{
+	if (w->err)
+		return;
+	if (!w->in_str) {
+		misuse(w);
+		return;
+	}
+	putc_(w, '"');
+	w->in_str = 0;
+	after_value(w);
+}
