@@ -34,8 +34,10 @@ OPT        := -Os -ffunction-sections -fdata-sections -fstack-protector-strong -
 LINK       := -static -s -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 endif
 
+# The config is named in <>: with "" the #include in mbedtls/build_info.h would
+# find mbedTLS's own default mbedtls_config.h next to it before ours in -I$(TP).
 CPPFLAGS   := -D_GNU_SOURCE -I$(TP) -I$(MBEDTLS)/include -I$(JSMN) -Isrc \
-              -DMBEDTLS_CONFIG_FILE='"mbedtls_config.h"'
+              -DMBEDTLS_CONFIG_FILE='<mbedtls_config.h>'
 WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
 CFLAGS     := -std=c11 $(OPT)
 KFLAGS     := $(CPPFLAGS) $(CFLAGS) $(WARN) -DKLING_VERSION='"$(VERSION)"' -DKLING_TARGET='"$(TARGET)"' \
