@@ -115,7 +115,7 @@ demo: $(B)/kling-mcp
 	@tools/bootstrap.sh test
 	@KLING_MCP=$(abspath $(B)/kling-mcp) tests/demo.sh
 
-bench: $(B)/kling-mcp
+bench: $(B)/kling-mcp $(TOOL_BINS)
 	@tools/bootstrap.sh test
 	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) tests/bench.sh
 

@@ -1,7 +1,7 @@
 """An HTTPS test server with misbehaviours on demand (Python stdlib only).
 
     from https_server import HttpsServer
-    srv = HttpsServer(certfile, keyfile)          # host="127.0.0.1" or "::1", tls_max="1.2"
+    srv = HttpsServer(certfile, keyfile)   # host="127.0.0.1" or "::1", tls_max="1.2", tickets=False
     srv.start(); ... srv.port ...; srv.stop()
 
 Counts what keep-alive tests need: srv.connections (TCP accepts),
@@ -52,11 +52,14 @@ import urllib.parse
 
 
 class HttpsServer:
-    def __init__(self, certfile, keyfile, host="127.0.0.1", tls_max=None, handshake_timeout=5):
+    def __init__(self, certfile, keyfile, host="127.0.0.1", tls_max=None, tickets=True, handshake_timeout=5):
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(certfile, keyfile)
         if tls_max == "1.2":
             self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        if not tickets:  # every handshake a full one
+            self.ctx.options |= ssl.OP_NO_TICKET
+            self.ctx.num_tickets = 0
         self.host = host
         fam = socket.AF_INET6 if ":" in host else socket.AF_INET
         self.sock = socket.socket(fam, socket.SOCK_STREAM)
