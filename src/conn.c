@@ -528,6 +528,7 @@ static void on_attempt_timeout(void *arg)
 {
 	struct conn *c = arg;
 	set_err(c, "%s port %u: no answer", c->addr_text, target_port(c));
+	log_debug("connect: %s", c->err);
 	close_fd(c);
 	try_next_addr(c);
 }
@@ -571,6 +572,7 @@ static void try_next_addr(struct conn *c)
 			return;
 		}
 		set_err(c, "%s port %u: %s", c->addr_text, target_port(c), strerror(errno));
+		log_debug("connect: %s", c->err);
 		close_fd(c);
 	}
 	/* c->err holds the last address's failure */
@@ -671,6 +673,7 @@ static void on_io(void *arg, int fd, short revents)
 		}
 		loop_timer_clear(&c->timer);
 		set_err(c, "%s port %u: %s", c->addr_text, target_port(c), strerror(e ? e : ECONNREFUSED));
+		log_debug("connect: %s", c->err);
 		close_fd(c);
 		try_next_addr(c);
 		return;

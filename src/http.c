@@ -553,6 +553,7 @@ struct http_op {
 };
 
 static struct http_op *g_ops;
+static int g_ready; /* between http_client_init() and http_client_shutdown() */
 
 static void op_unlink(struct http_op *op)
 {
@@ -983,6 +984,7 @@ static void on_deadline(void *arg)
 int http_client_init(const struct config *cfg)
 {
 	char err[300];
+	g_ready = 1;
 	if (conn_configure(cfg->ca_file, cfg->https_proxy, cfg->no_proxy, err, sizeof err) != 0) {
 		log_warn("%s", err); /* and each request through the proxy says it */
 		return -1;
@@ -1001,7 +1003,9 @@ struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, 
 	op->deadline = deadline_ms;
 	op->port = req->port;
 	snprintf(op->host, sizeof op->host, "%s", req->host ? req->host : "");
-	if (!req->host || strlen(req->host) >= sizeof op->host) {
+	if (!g_ready) {
+		op->refused = "the HTTP client is not initialized (http_client_init)";
+	} else if (!req->host || strlen(req->host) >= sizeof op->host) {
 		op->refused = "the host name is missing or too long";
 	} else if (req->body_len > LIMIT_HTTP_REQUEST_BODY_BYTES) {
 		op->refused = "the body is over LIMIT_HTTP_REQUEST_BODY_BYTES";
@@ -1075,4 +1079,5 @@ void http_client_shutdown(void)
 			op_free(*p); /* unlinks it: *p is now the next one */
 	}
 	conn_shutdown();
+	g_ready = 0;
 }

@@ -66,7 +66,8 @@ struct http_op;
  * strings are copied. Returns the operation (freed after done returns), or
  * NULL only when out of memory (done is then never called). Invalid requests
  * (header value with CR/LF, path with a space or control, GET with a body...)
- * are refused before anything is sent, through done like any other error. */
+ * and requests made outside http_client_init()..http_client_shutdown() are
+ * refused before anything is sent, through done like any other error. */
 struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, http_done_fn done, void *ctx);
 
 /* Drop op at once: its connection is closed, done is not called. No-op when

@@ -287,13 +287,27 @@ def suite(tmp, c):
         skip("store/embedded bundle in an empty root", "chroot needs root")
     else:
         jail = os.path.join(tmp, "jail")
-        os.mkdir(jail)
+        os.makedirs(os.path.join(jail, "etc"))
         shutil.copy(HTTPGET, os.path.join(jail, "httpget"))
-        p = subprocess.run(["chroot", jail, "/httpget", L, str(P), "/echo"], stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, text=True, timeout=30,
-                           env={k: v for k, v in os.environ.items() if k not in ENV_VARS})
-        check("store/embedded bundle in an empty root", "trust store: embedded bundle (" in p.stdout and
-              "not signed by a trusted CA" in p.stdout, p.stdout + p.stderr)
+        jail_env = {k: v for k, v in os.environ.items() if k not in ENV_VARS}
+
+        def in_jail(*args, env=None):
+            p = subprocess.run(["chroot", jail, "/httpget", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, timeout=30, env=dict(jail_env, **(env or {})))
+            return p.stdout + p.stderr
+        out = in_jail(L, str(P), "/echo")
+        check("store/embedded bundle in an empty root", "trust store: embedded bundle (" in out and
+              "not signed by a trusted CA" in out, out)
+        # A name with two addresses, the first refused: the second is tried.
+        # (musl reads the jail's /etc/hosts; the server listens on 127.0.0.1 only.)
+        with open(os.path.join(jail, "etc", "hosts"), "w") as f:
+            f.write("::1 twoaddr.test\n127.0.0.1 twoaddr.test\n")
+        shutil.copy(c["ca"], os.path.join(jail, "ca.pem"))
+        out = in_jail("twoaddr.test", str(P), "/echo", env={"KLING_CA_FILE": "/ca.pem"})
+        check("connect/every address tried in turn (::1 refused, then 127.0.0.1)",
+              re.search(r"REQ 0 (STATUS 200|ERROR .*not valid for the name twoaddr.test)", out) is not None, out)
+        out = in_jail("twoaddr.test", str(dead), "/", env={"KLING_CA_FILE": "/ca.pem"})
+        check("connect/all addresses refused, counted", "(2 addresses tried)" in out, out)
 
     # ---- keep-alive ---------------------------------------------------------
     good.reset_counts()
@@ -323,6 +337,14 @@ def suite(tmp, c):
                                                                   for i in range(4)), r.why())
     check("keepalive/second burst reuses the 4 connections", r.clean and good.connections == 4 and
           [r.req(i).get("reused") for i in range(4, 8)] == [1] * 4, "connections %d; %s" % (good.connections, r.why()))
+
+    r = httpget(L, P, "/echo", args=["-s", "-n", "2"], env=ca)
+    check("api/http_run (synchronous) and reuse", r.clean and r.req(1).get("status") == 200 and
+          r.req(1).get("reused") == 1, r.why())
+    r = httpget(L, P, "/echo", args=["-x", "-n", "2"], env=ca)
+    check("api/cancel and shutdown inside done are harmless", r.clean and r.req(0).get("status") == 200 and
+          "SHUTDOWN-IN-DONE" in r.out, r.why())
+    err_has("api/requests after shutdown are refused", r, "not initialized", i=1)
 
     # ---- cancel -------------------------------------------------------------
     good.reset_counts()

@@ -9,7 +9,10 @@
  *   -n N       run the list N times        -p       run the list's requests at once
  *   -w MS      pause between rounds, turning the loop (idle connections watched)
  *   -c MS      cancel each request after MS; reports CANCELLED (done must not run)
- *   -b         print each body
+ *   -b         print each body              -s       use http_run() (synchronous)
+ *   -x         the first done callback cancels its own op and shuts the
+ *              client down (both must be harmless there); later requests
+ *              must then be refused
  * One line per request:
  *   REQ i STATUS s LEN n REUSED r RETRY s CT type SUM fnv1a US microseconds
  *   REQ i ERROR message US microseconds
@@ -53,7 +56,7 @@ struct job {
 	struct loop_timer cancel;
 };
 
-static int g_print_body, g_outstanding;
+static int g_print_body, g_outstanding, g_shutdown_in_done;
 
 static void done(void *ctx, const struct http_response *resp, const char *error)
 {
@@ -76,6 +79,12 @@ static void done(void *ctx, const struct http_response *resp, const char *error)
 			printf("REQ %d BODY-NOT-NUL-TERMINATED\n", j->index);
 		if (g_print_body)
 			printf("BODY %.*s\n", (int)resp->body_len, resp->body);
+	}
+	if (g_shutdown_in_done) {
+		g_shutdown_in_done = 0;
+		http_cancel(j->op);
+		http_client_shutdown();
+		printf("REQ %d SHUTDOWN-IN-DONE\n", j->index);
 	}
 	fflush(stdout);
 }
@@ -108,13 +117,17 @@ static void pause_ms(int ms)
 int main(int argc, char **argv)
 {
 	struct http_request req = {.method = "GET"};
-	int timeout = 5000, rounds = 1, parallel = 0, wait_ms = 0, cancel_ms = -1;
+	int timeout = 5000, rounds = 1, parallel = 0, wait_ms = 0, cancel_ms = -1, sync = 0;
 	int i = 1;
 	for (; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		const char *o = argv[i];
 		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(o, "-p")) {
 			parallel = 1;
+		} else if (!strcmp(o, "-s")) {
+			sync = 1;
+		} else if (!strcmp(o, "-x")) {
+			g_shutdown_in_done = 1;
 		} else if (!strcmp(o, "-b")) {
 			g_print_body = 1;
 		} else if (!v) {
@@ -167,6 +180,11 @@ int main(int argc, char **argv)
 			req.path = paths[p];
 			j->start_us = now_us();
 			g_outstanding++;
+			if (sync) {
+				if (http_run(&req, loop_now_ms() + timeout, done, j) != 0)
+					printf("REQ %d RUN-FAILED\n", j->index);
+				continue;
+			}
 			j->op = http_start(&req, loop_now_ms() + timeout, done, j);
 			if (!j->op) {
 				printf("REQ %d START-FAILED\n", j->index);
@@ -203,7 +221,7 @@ int main(int argc, char **argv)
 	config_wipe(&cfg);
 	return 0;
 usage:
-	fprintf(stderr, "usage: httpget [-X M] [-d BODY] [-a AUTH] [-t MS] [-n N] [-p] [-w MS] [-c MS] [-b] "
+	fprintf(stderr, "usage: httpget [-X M] [-d BODY] [-a AUTH] [-t MS] [-n N] [-p] [-w MS] [-c MS] [-b] [-s] [-x] "
 			"HOST PORT PATH...\n");
 	return 2;
 }
