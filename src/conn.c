@@ -376,6 +376,7 @@ static void handshake_step(struct conn *c)
 		  c->host, c->port);
 	if (mbedtls_ssl_get_version_number(&c->ssl) == MBEDTLS_SSL_VERSION_TLS1_2)
 		session_save(c);
+	c->err[0] = 0; /* an earlier address's failure: past, and it would keep c out of the pool */
 	c->state = ST_OPEN;
 	set_events(c, 0);
 	c->fn(c->ctx, CONN_READY);
@@ -518,6 +519,8 @@ static void connected(struct conn *c)
 {
 	loop_timer_clear(&c->timer);
 	log_debug("connected to %s port %u", c->addr_text, target_port(c));
+	if (c->next_addr > 1)
+		resolve_prefer(target_host(c), &c->addrs.addr[c->next_addr - 1]);
 	if (c->via_proxy)
 		proxy_start(c);
 	else
@@ -566,8 +569,10 @@ static void try_next_addr(struct conn *c)
 			c->state = ST_CONNECTING;
 			int left = c->addrs.n - i;
 			if (left > 1) { /* the last address gets all the time left */
-				int64_t now = loop_now_ms();
-				loop_timer_set(&c->timer, now + (c->deadline - now) / left, on_attempt_timeout, c);
+				int64_t now = loop_now_ms(), share = (c->deadline - now) / left;
+				if (share > HTTP_CONNECT_ATTEMPT_MS)
+					share = HTTP_CONNECT_ATTEMPT_MS;
+				loop_timer_set(&c->timer, now + share, on_attempt_timeout, c);
 			}
 			return;
 		}
@@ -839,13 +844,13 @@ const char *conn_phase(struct conn *c)
 	return c->phase;
 }
 
-void conn_release(struct conn *c, int keep)
+int conn_release(struct conn *c, int keep)
 {
 	if (!c)
-		return;
+		return 0;
 	if (!keep || c->state != ST_OPEN || c->err[0] || conn_pending(c)) {
 		destroy(c);
-		return;
+		return 0;
 	}
 	if (g_nidle >= LIMIT_HTTP_IDLE_CONNS) { /* evict the oldest: the last in the list */
 		struct conn *old = g_idle;
@@ -862,6 +867,7 @@ void conn_release(struct conn *c, int keep)
 	g_nidle++;
 	set_events(c, POLLIN);
 	loop_timer_set(&c->timer, loop_now_ms() + HTTP_IDLE_TIMEOUT_MS, on_idle_timeout, c);
+	return 1;
 }
 
 /* Free the shared TLS state and what depends on it: sessions, the

@@ -4,7 +4,9 @@
  * Opening a connection, every step non-blocking inside the loop:
  *   resolve the host (resolve.h; IP literals skip it) — or the proxy's host
  *   → TCP connect to each address in turn (IPv4 and IPv6, TCP_NODELAY; each
- *     attempt gets an equal share of the time left, the last one all of it)
+ *     attempt gets an equal share of the time left, at most
+ *     HTTP_CONNECT_ATTEMPT_MS, the last one all of it; the address that
+ *     answered goes first next time)
  *   → through a proxy: CONNECT host:port (Basic auth when configured)
  *   → TLS 1.2/1.3 handshake: SNI, MBEDTLS_SSL_VERIFY_REQUIRED against the
  *     trust store (tls_store.h), certificate checked for the host name or IP;
@@ -84,9 +86,10 @@ const char *conn_error(const struct conn *c);
  * proxy's answer to CONNECT", "doing the TLS handshake with ..."; "" once open. */
 const char *conn_phase(struct conn *c);
 
-/* Give c back: keep != 0 puts an open, clean connection in the idle pool;
- * anything else closes it. c must not be used afterwards. */
-void conn_release(struct conn *c, int keep);
+/* Give c back (NULL is ignored): keep != 0 puts an open, clean connection
+ * in the idle pool; anything else closes it. c must not be used afterwards.
+ * Returns 1 when it went to the pool. */
+int conn_release(struct conn *c, int keep);
 
 /* Close every idle connection, free the TLS state, the remembered sessions
  * and the trust store, wipe the proxy credentials. Connections still owned

@@ -597,8 +597,8 @@ static void finish_error(struct http_op *op, const char *fmt, ...)
 
 static void finish_ok(struct http_op *op)
 {
-	int keep = op->fr.keep_alive && !conn_pending(op->conn);
-	conn_release(op->conn, keep); /* first, so done may reuse it at once */
+	/* released first, so done may reuse it at once */
+	int keep = conn_release(op->conn, op->fr.keep_alive);
 	op->conn = NULL;
 	op->state = OP_DONE;
 	loop_timer_clear(&op->deadline_timer);

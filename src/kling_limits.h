@@ -74,9 +74,15 @@
 #endif
 
 /* Addresses tried for one host name (getaddrinfo may return many). Each
- * attempt gets an equal share of what is left of the deadline. */
+ * attempt but the last gets an equal share of the time left, at most
+ * HTTP_CONNECT_ATTEMPT_MS, so a silently dropped IPv6 route costs seconds,
+ * not the call; the last address gets all the time left. The address that
+ * answered is tried first next time. */
 #ifndef LIMIT_RESOLVE_ADDRS
 #define LIMIT_RESOLVE_ADDRS 8
+#endif
+#ifndef HTTP_CONNECT_ATTEMPT_MS
+#define HTTP_CONNECT_ATTEMPT_MS 3000
 #endif
 
 /* Host names whose addresses are remembered, and for how long: the Kling

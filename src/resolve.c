@@ -118,6 +118,36 @@ static void cache_put(const char *host, const struct resolve_addrs *a)
 	e->expires = loop_now_ms() + RESOLVE_CACHE_TTL_MS;
 }
 
+static int same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return 0;
+	if (a->ss_family == AF_INET)
+		return memcmp(&((const struct sockaddr_in *)a)->sin_addr, &((const struct sockaddr_in *)b)->sin_addr,
+			      4) == 0;
+	return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr, &((const struct sockaddr_in6 *)b)->sin6_addr,
+		      16) == 0;
+}
+
+void resolve_prefer(const char *host, const struct sockaddr_storage *addr)
+{
+	struct cache_entry *e = cache_find(host);
+	if (!e)
+		return;
+	struct resolve_addrs *a = &e->addrs;
+	for (int i = 1; i < a->n; i++) {
+		if (!same_ip(&a->addr[i], addr))
+			continue;
+		struct sockaddr_storage s = a->addr[i];
+		socklen_t l = a->len[i];
+		memmove(&a->addr[1], &a->addr[0], (size_t)i * sizeof a->addr[0]);
+		memmove(&a->len[1], &a->len[0], (size_t)i * sizeof a->len[0]);
+		a->addr[0] = s;
+		a->len[0] = l;
+		return;
+	}
+}
+
 void resolve_forget(const char *host)
 {
 	struct cache_entry *e = cache_find(host);

@@ -42,6 +42,10 @@ void resolve_cancel(struct resolve_op *op);
 /* Forget the cached addresses of host (after none of them answered). */
 void resolve_forget(const char *host);
 
+/* addr of host answered: list it first in the cache, so the next
+ * connection does not wait for an address that did not. */
+void resolve_prefer(const char *host, const struct sockaddr_storage *addr);
+
 /* Cancel every lookup and empty the cache. */
 void resolve_shutdown(void);
 

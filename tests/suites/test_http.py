@@ -298,14 +298,21 @@ def suite(tmp, c):
         out = in_jail(L, str(P), "/echo")
         check("store/embedded bundle in an empty root", "trust store: embedded bundle (" in out and
               "not signed by a trusted CA" in out, out)
-        # A name with two addresses, the first refused: the second is tried.
-        # (musl reads the jail's /etc/hosts; the server listens on 127.0.0.1 only.)
+        # A name with two addresses, the first refused: the second is tried,
+        # and the connection it made is kept alive. (musl reads the jail's
+        # /etc/hosts; the server listens on 127.0.0.1 only.)
         with open(os.path.join(jail, "etc", "hosts"), "w") as f:
-            f.write("::1 twoaddr.test\n127.0.0.1 twoaddr.test\n")
+            f.write("::1 localhost\n127.0.0.1 localhost\n::1 twoaddr.test\n127.0.0.1 twoaddr.test\n")
         shutil.copy(c["ca"], os.path.join(jail, "ca.pem"))
-        out = in_jail("twoaddr.test", str(P), "/echo", env={"KLING_CA_FILE": "/ca.pem"})
+        out = in_jail("-n", "2", "localhost", str(P), "/echo", env={"KLING_CA_FILE": "/ca.pem",
+                                                                   "KLING_LOG_LEVEL": "debug"})
         check("connect/every address tried in turn (::1 refused, then 127.0.0.1)",
-              re.search(r"REQ 0 (STATUS 200|ERROR .*not valid for the name twoaddr.test)", out) is not None, out)
+              "connect: ::1 port %d: Connection refused" % P in out and
+              re.search(r"REQ 1 STATUS 200 .* REUSED 1 ", out) is not None, out)
+        out = in_jail("-n", "2", "localhost", str(P), "/connclose", env={"KLING_CA_FILE": "/ca.pem",
+                                                                        "KLING_LOG_LEVEL": "debug"})
+        check("connect/the address that answered goes first next time",
+              out.count("Connection refused") == 1 and out.count("connected to 127.0.0.1") == 2, out)
         out = in_jail("twoaddr.test", str(dead), "/", env={"KLING_CA_FILE": "/ca.pem"})
         check("connect/all addresses refused, counted", "(2 addresses tried)" in out, out)
 
