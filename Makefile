@@ -98,7 +98,15 @@ $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB_OBJS) $(MBED_LIB)
 
 unit: $(UNIT_BINS)
 
-test: $(B)/kling-mcp $(UNIT_BINS)
+# Test drivers: small programs that link the library objects and exercise one
+# module from the command line (tests/tools/NAME.c -> $(B)/tools/NAME).
+TOOL_SRCS  := $(sort $(wildcard tests/tools/*.c))
+TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
+$(B)/tools/%: tests/tools/%.c $(LIB_OBJS) $(MBED_LIB)
+	@mkdir -p $(@D)
+	@$(CC) $(KFLAGS) -o $@ $< $(LIB_OBJS) $(MBED_LIB) $(LINK)
+
+test: $(B)/kling-mcp $(UNIT_BINS) $(TOOL_BINS)
 	@tools/bootstrap.sh test
 	@tests/prepare.sh
 	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) SANITIZE=$(SANITIZE) tests/run.sh
@@ -107,7 +115,7 @@ demo: $(B)/kling-mcp
 	@tools/bootstrap.sh test
 	@KLING_MCP=$(abspath $(B)/kling-mcp) tests/demo.sh
 
-bench: $(B)/kling-mcp
+bench: $(B)/kling-mcp $(TOOL_BINS)
 	@tools/bootstrap.sh test
 	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) tests/bench.sh
 

@@ -67,6 +67,66 @@
 #define LIMIT_HTTP_BODY_BYTES (4 * 1024 * 1024)
 #endif
 
+/* Chunked framing: one chunk-size line (size, extensions, CRLF). Real
+ * servers send "1f40\r\n"; 4 KiB tolerates any extension while bounding
+ * a line that never ends. */
+#ifndef LIMIT_HTTP_CHUNK_LINE_BYTES
+#define LIMIT_HTTP_CHUNK_LINE_BYTES 4096
+#endif
+
+/* Chunked framing overhead (size lines, extensions, CRLFs, trailers): once it
+ * passes this many bytes it may not exceed the body's own bytes, so a stream
+ * of one-byte chunks cannot make us read 6x the body limit. */
+#ifndef LIMIT_HTTP_CHUNK_OVERHEAD_BYTES
+#define LIMIT_HTTP_CHUNK_OVERHEAD_BYTES (64 * 1024)
+#endif
+
+/* Request body we accept from the caller: Kling request bodies are filter
+ * objects under 1 KiB; the copy we keep (for the one retry) stays small. */
+#ifndef LIMIT_HTTP_REQUEST_BODY_BYTES
+#define LIMIT_HTTP_REQUEST_BODY_BYTES (64 * 1024)
+#endif
+
+/* Idle keep-alive connections kept open, all hosts together: one per
+ * concurrent call (LIMIT_CONCURRENT_CALLS) reuses every connection a burst
+ * opened. */
+#ifndef LIMIT_HTTP_IDLE_CONNS
+#define LIMIT_HTTP_IDLE_CONNS 4
+#endif
+
+/* An idle connection is closed after this long. Below the keep-alive
+ * timeouts of the usual front ends (AWS ALB 60 s, nginx 75 s), so we close
+ * first and rarely write into a connection the server is closing. */
+#ifndef HTTP_IDLE_TIMEOUT_MS
+#define HTTP_IDLE_TIMEOUT_MS 50000
+#endif
+
+/* Addresses tried for one host name (getaddrinfo may return many). Each
+ * attempt but the last gets an equal share of the time left, at most
+ * HTTP_CONNECT_ATTEMPT_MS, so a silently dropped IPv6 route costs seconds,
+ * not the call; the last address gets all the time left. The address that
+ * answered is tried first next time. */
+#ifndef LIMIT_RESOLVE_ADDRS
+#define LIMIT_RESOLVE_ADDRS 8
+#endif
+#ifndef HTTP_CONNECT_ATTEMPT_MS
+#define HTTP_CONNECT_ATTEMPT_MS 3000
+#endif
+
+/* Host names whose addresses are remembered, and for how long: the Kling
+ * host and perhaps a proxy; getaddrinfo() tells no TTL, so a short fixed one. */
+#ifndef LIMIT_RESOLVE_CACHE
+#define LIMIT_RESOLVE_CACHE 4
+#endif
+#ifndef RESOLVE_CACHE_TTL_MS
+#define RESOLVE_CACHE_TTL_MS 60000
+#endif
+
+/* TLS sessions remembered for resumption, one per host/port/proxy. */
+#ifndef LIMIT_TLS_SESSIONS
+#define LIMIT_TLS_SESSIONS 4
+#endif
+
 /* Tool calls running at once; more wait in arrival order. */
 #ifndef LIMIT_CONCURRENT_CALLS
 #define LIMIT_CONCURRENT_CALLS 4

@@ -14,3 +14,9 @@ make --no-print-directory -s -C "$top" EMBED_CA=1 >/dev/null
 echo
 echo "Largest objects (text+data+bss before linking, bytes):"
 size build/obj/*.o build/libmbedtls.a 2>/dev/null | awk 'NR>1 {print $4, $6}' | sort -rn | head -n 15
+
+# The HTTP client: handshake and per-request cost, memory (loopback).
+if [ -x "${BUILD_DIR:-build}/tools/httpget" ] && command -v openssl >/dev/null; then
+	echo
+	python3 tests/tools/bench_http.py
+fi

@@ -87,6 +87,17 @@
 #define MBEDTLS_SSL_KEEP_PEER_CERTIFICATE   /* required by TLS 1.3 in 3.6 */
 #define MBEDTLS_SSL_ALL_ALERT_MESSAGES
 
+/* Session resumption: a reconnect (after the idle timeout, or when the
+ * server closed a kept-alive connection) skips the certificate chain and its
+ * signature checks. TLS 1.2 tickets, and TLS 1.3 tickets used in
+ * psk_dhe_ke mode only (still (EC)DHE: forward secret; pure PSK stays off).
+ * Measured (x86-64, loopback, TLS 1.3): +4,096 B stripped; client CPU per
+ * connection 4.4 ms resumed instead of 11.8 ms (ECDSA P-256 server) or
+ * 8.7 ms (RSA 2048). Memory: one saved session per host/port/proxy (its
+ * ticket and the peer's certificate, ~1-3 KB), LIMIT_TLS_SESSIONS at most. */
+#define MBEDTLS_SSL_SESSION_TICKETS
+#define MBEDTLS_SSL_TLS1_3_KEY_EXCHANGE_MODE_PSK_EPHEMERAL_ENABLED
+
 /* Record buffers: a client cannot receive less than 16 KiB records unless the
  * server agrees to a smaller fragment; our requests are small. */
 #define MBEDTLS_SSL_IN_CONTENT_LEN  16384

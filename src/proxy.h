@@ -1,0 +1,43 @@
+/*
+ * proxy — HTTPS_PROXY and NO_PROXY as curl reads them, and the CONNECT
+ * request. Pure functions: no I/O, no allocation. The tunnel itself is
+ * driven by conn.c.
+ */
+#ifndef KLING_PROXY_H
+#define KLING_PROXY_H
+
+#include <stddef.h>
+
+#define PROXY_HOST_MAX 256
+#define PROXY_AUTH_MAX 700 /* base64 of "user:pass", each up to 255 bytes decoded */
+
+struct proxy_url {
+	char host[PROXY_HOST_MAX]; /* name or IP literal, IPv6 without brackets */
+	unsigned short port;       /* 1080 when the URL names none, as curl */
+	char auth[PROXY_AUTH_MAX]; /* base64("user:pass") for Basic, "" without credentials (a secret) */
+};
+
+/* Parse "http://[user[:pass]@]host[:port][/]" (a URL without a scheme is
+ * taken as http://, as curl does). user and pass are percent-decoded.
+ * Returns 0, or -1 with a sentence in err[0..errcap) that never repeats the
+ * credentials: another scheme (https://, socks5://...), bad port, bad host,
+ * bad percent escape. */
+int proxy_parse_url(const char *url, struct proxy_url *out, char *err, size_t errcap);
+
+/* 1 when NO_PROXY (no_proxy may be NULL) says host is reached directly:
+ * "*", or an entry equal to host or to one of its parent domains, with or
+ * without a leading dot ("example.com" and ".example.com" both match
+ * example.com and a.example.com). Case-insensitive; entries are separated by
+ * commas or blanks; IPv6 entries may be bracketed; an entry's ":port" is
+ * ignored. */
+int proxy_bypass(const char *no_proxy, const char *host);
+
+/* Write "CONNECT host:port HTTP/1.1" with Host and, when the proxy has
+ * credentials, Proxy-Authorization: Basic. Returns its length, or -1 if it
+ * does not fit in out[0..cap). */
+int proxy_connect_request(const struct proxy_url *p, const char *host, unsigned short port, char *out, size_t cap);
+
+/* Overwrite the credentials in p. */
+void proxy_wipe(struct proxy_url *p);
+
+#endif
