@@ -127,6 +127,36 @@
 #define LIMIT_TLS_SESSIONS 4
 #endif
 
+/* Upstream requests one list_tasks call may run at once (the legacy backend
+ * fetches its product lists side by side). With LIMIT_CONCURRENT_CALLS this
+ * bounds the connections: 4 x 3 = 12, within LIMIT_LOOP_FDS. */
+#ifndef LIMIT_UPSTREAM_PARALLEL
+#define LIMIT_UPSTREAM_PARALLEL 3
+#endif
+
+/* Upstream requests one list_tasks call may make in all, retries included:
+ * a cursor walk or a legacy merge that would need more is refused with a
+ * message saying how to narrow it, so one call cannot hammer the API. */
+#ifndef LIMIT_UPSTREAM_REQUESTS
+#define LIMIT_UPSTREAM_REQUESTS 32
+#endif
+
+/* Tasks a page number may skip. POST /tasks walks its cursor (500 a request)
+ * to reach page N; the legacy backend merges its lists up to there. Deeper
+ * pages are reached with next_cursor, which costs one request. */
+#ifndef LIMIT_TASKS_SKIP
+#define LIMIT_TASKS_SKIP 5000
+#endif
+#ifndef LIMIT_LEGACY_SKIP
+#define LIMIT_LEGACY_SKIP 2000
+#endif
+
+/* Memory of one call's result and of each upstream page it holds: tasks and
+ * their strings. A 500-task reply normalizes to well under 1 MiB. */
+#ifndef LIMIT_CALL_BYTES
+#define LIMIT_CALL_BYTES (8 * 1024 * 1024)
+#endif
+
 /* Tool calls running at once; more wait in arrival order. */
 #ifndef LIMIT_CONCURRENT_CALLS
 #define LIMIT_CONCURRENT_CALLS 4
