@@ -6,6 +6,9 @@
 #include "ca_bundle.h"
 #include "config.h"
 #include "log.h"
+#include "check.h"
+#include "http.h"
+#include "kling.h"
 #include "server.h"
 
 #include <errno.h>
@@ -83,13 +86,11 @@ int main(int argc, char **argv)
 	log_add_secret(cfg.secret_key);
 	if (cfg.error[0])
 		log_warn("configuration: %s", cfg.error);
-	int rc;
-	if (argc == 2) { /* --check */
-		fprintf(stderr, "kling-mcp: --check is not available in this build yet\n");
-		rc = 1;
-	} else {
-		rc = server_run(&cfg, g_stop_pipe[0]);
-	}
+	http_client_init(&cfg); /* a bad HTTPS_PROXY is logged here and named by every call */
+	kling_init(&cfg);
+	int rc = argc == 2 ? check_run(&cfg) : server_run(&cfg, g_stop_pipe[0]);
+	kling_shutdown();
+	http_client_shutdown();
 	log_clear_secrets();
 	config_wipe(&cfg);
 	exit(rc);

@@ -356,11 +356,13 @@ def tools_call_product():
     kt.check("call/results are isError results, not JSON-RPC errors", r is not None and "error" not in r, repr(r))
     s.close()
 
-    s = Server(env=clean_env(KLING_API_KEY="test-key-123456"))
+    # Nothing listens on port 1 of the loopback: the call fails, names the
+    # connection problem, and the server keeps serving.
+    s = Server(env=clean_env(KLING_API_KEY="test-key-123456", KLING_BASE_URL="https://127.0.0.1:1"))
     s.init()
     r = s.call({"page_size": 5})
-    kt.check("call/with a key: the Kling client is not built in yet (isError)",
-             is_tool_error(r, "not built into this binary yet"), text_of(r))
+    kt.check("call/with a key and no service: isError naming the connection",
+             is_tool_error(r, "127.0.0.1:1") and "connect" in text_of(r).lower(), text_of(r))
     kt.check("call/with a key: invalid args still refused first", is_tool_error(s.call({"page": -1}), "page must"))
     s.close()
     s = Server(env=clean_env(KLING_API_KEY="k", KLING_REGION="mars"))
