@@ -1,6 +1,4 @@
 #!/bin/sh
-# make demo: show kling-mcp working, with no credentials needed.
+# make demo: list_tasks working against the mock Kling API, no credentials needed.
 set -eu
-bin=${KLING_MCP:?}
-echo "\$ kling-mcp --version"
-"$bin" --version
+exec python3 "$(dirname "$0")/demo.py"
