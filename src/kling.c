@@ -54,7 +54,8 @@ struct product {
 };
 
 struct lt_op {
-	const struct lt_query *q;
+	const struct lt_query *q; /* &qc */
+	struct lt_query qc;    /* the query, with a cursor's filters applied */
 	int page, page_size;
 	int64_t deadline;
 	lt_done_fn done;
@@ -185,6 +186,22 @@ static void retry_now(void *arg)
 	(void)send_fetch(arg);
 }
 
+/* ---- cursors ---- */
+
+static const char backend_letter[] = {'?', 't', 'l', 's'};
+
+/* next_cursor for the page after this one: everything that page needs. */
+static void set_next_cursor(struct lt_op *c, const char *upstream, size_t len)
+{
+	struct kcursor k = {
+		.backend = backend_letter[c->be], .page = c->page + 1, .page_size = c->page_size,
+		.status = c->q->status, .product = c->q->product, .start_ms = c->q->start_ms,
+		.end_ms = c->q->end_ms, .upstream = upstream, .upstream_len = len,
+	};
+	if (kcursor_format(&k, c->next_cursor, sizeof c->next_cursor) < 0)
+		c->next_cursor[0] = 0; /* too long to hand out: page numbers still work */
+}
+
 /* ---- backend: POST /tasks ---- */
 
 static const char *const kling_status_word[] = {NULL, "submitted", "processing", "succeeded", "failed"};
@@ -278,9 +295,8 @@ static void tasks_on_page(struct lt_op *c, const struct kparse_page *p)
 		return;
 	}
 	c->has_more = more || i < p->ntasks;
-	if (more && p->next_cursor.len <= LIMIT_CURSOR_BYTES - 32)
-		snprintf(c->next_cursor, sizeof c->next_cursor, "t.%d.%.*s", c->page + 1, (int)p->next_cursor.len,
-			 p->next_cursor.ptr);
+	if (more)
+		set_next_cursor(c, p->next_cursor.ptr, p->next_cursor.len);
 	finish(c, NULL);
 }
 
@@ -398,7 +414,7 @@ static void legacy_step(struct lt_op *c)
 			break;
 	}
 	if (c->has_more)
-		snprintf(c->next_cursor, sizeof c->next_cursor, "l.%d.%d", c->page + 1, c->page_size);
+		set_next_cursor(c, "", 0);
 	finish(c, NULL);
 }
 
@@ -467,7 +483,7 @@ static void seed_on_page(struct lt_op *c, const struct kparse_page *p)
 	c->total = p->total;
 	c->has_more = p->total >= 0 ? (int64_t)c->page * c->page_size < p->total : p->ntasks >= (size_t)c->page_size;
 	if (c->has_more)
-		snprintf(c->next_cursor, sizeof c->next_cursor, "s.%d.%d", c->page + 1, c->page_size);
+		set_next_cursor(c, "", 0);
 	finish(c, NULL);
 }
 
@@ -567,45 +583,40 @@ static void on_reply(void *ctx, const struct http_response *resp, const char *er
 
 /* ---- start and cancel ---- */
 
-/* Read a cursor "<letter>.<page>.<rest>" made by this server. Returns 0 and
- * sets *page and *rest, or -1. */
-static int parse_cursor(const char *s, char letter, int *page, const char **rest)
+/* A filter given both in the arguments and in the cursor must agree. */
+static int conflicts(struct lt_op *c, const char *name, int64_t given, int64_t none, int64_t in_cursor)
 {
-	if (s[0] != letter || s[1] != '.')
-		return -1;
-	char *end;
-	long p = strtol(s + 2, &end, 10);
-	if (end == s + 2 || *end != '.' || p < 1 || p > LT_PAGE_MAX || s[2] == '+' || s[2] == '-')
-		return -1;
-	*page = (int)p;
-	*rest = end + 1;
-	return 0;
+	if (given == none || given == in_cursor)
+		return 0;
+	fail(c, "%s differs from the one the cursor was made with: pass next_cursor alone (it carries the "
+		"filters of its listing), or leave cursor out to start a new listing.", name);
+	return 1;
 }
 
-/* Apply q->cursor to c (page, page size, Kling's cursor). Returns 0, or -1
- * after failing the call. */
+/* Apply q->cursor to c: page, page size, filters, Kling's cursor. Returns 0,
+ * or -1 after failing the call. */
 static int apply_cursor(struct lt_op *c)
 {
-	static const char letters[] = {'?', 't', 'l', 's'};
-	const char *rest;
-	char letter = letters[c->be];
-	if (parse_cursor(c->q->cursor, letter, &c->page, &rest) != 0 || !*rest) {
+	struct kcursor k;
+	struct lt_query *q = &c->qc;
+	if (kcursor_parse(q->cursor, q->cursor_len, &k) != 0 || k.backend != backend_letter[c->be]) {
 		fail(c, "cursor \"%.60s%s\" was not made by this server's %s backend: pass the next_cursor of a "
 			"previous list_tasks result unchanged, or leave cursor out and use page.",
-		     c->q->cursor, c->q->cursor_len > 60 ? "..." : "", config_backend_name(c->be));
+		     q->cursor, q->cursor_len > 60 ? "..." : "", config_backend_name(c->be));
 		return -1;
 	}
-	if (c->be == BACKEND_TASKS) {
-		snprintf(c->kcursor, sizeof c->kcursor, "%s", rest);
-		return 0;
-	}
-	char *end;
-	long size = strtol(rest, &end, 10);
-	if (*end || size < 1 || size > LT_PAGE_SIZE_MAX) {
-		fail(c, "cursor \"%.60s\" is damaged: pass next_cursor unchanged.", c->q->cursor);
+	if (conflicts(c, "status", q->status, LT_STATUS_NONE, k.status) ||
+	    conflicts(c, "product_type", q->product, LT_PRODUCT_NONE, k.product) ||
+	    conflicts(c, "start_time", q->start_ms, -1, k.start_ms) || conflicts(c, "end_time", q->end_ms, -1, k.end_ms))
 		return -1;
-	}
-	c->page_size = (int)size; /* the cursor's page size wins: pages stay aligned */
+	q->status = k.status;
+	q->product = k.product;
+	q->start_ms = k.start_ms;
+	q->end_ms = k.end_ms;
+	c->page = k.page;
+	c->page_size = k.page_size; /* pages stay aligned */
+	memcpy(c->kcursor, k.upstream, k.upstream_len);
+	c->kcursor[k.upstream_len] = 0;
 	return 0;
 }
 
@@ -678,7 +689,8 @@ static struct lt_op *kl_start(const struct lt_query *q, int64_t deadline_ms, lt_
 	struct lt_op *c = calloc(1, sizeof *c);
 	if (!c)
 		return NULL;
-	c->q = q;
+	c->qc = *q;
+	c->q = &c->qc;
 	c->page = q->page;
 	c->page_size = q->page_size;
 	c->deadline = deadline_ms;

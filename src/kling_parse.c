@@ -382,3 +382,65 @@ int kparse_copy_task(struct arena *a, const struct lt_task *t, struct lt_task *o
 	out->outputs = o;
 	return 0;
 }
+
+/* ---- cursors ---- */
+
+int kcursor_format(const struct kcursor *k, char *out, size_t cap)
+{
+	char start[24] = "-", end[24] = "-";
+	if (k->start_ms >= 0)
+		snprintf(start, sizeof start, "%lld", (long long)k->start_ms);
+	if (k->end_ms >= 0)
+		snprintf(end, sizeof end, "%lld", (long long)k->end_ms);
+	int n = snprintf(out, cap, "%c1.%d.%d.%d.%d.%s.%s.%.*s", k->backend, k->page, k->page_size, (int)k->status,
+			 (int)k->product, start, end, (int)k->upstream_len, k->upstream ? k->upstream : "");
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
+
+/* A decimal field of s[*i..n) up to the next '.', within [lo, hi], or "-"
+ * (-1) when dash is allowed. Advances *i past the dot. */
+static int field(const char *s, size_t n, size_t *i, int64_t lo, int64_t hi, int dash, int64_t *out)
+{
+	size_t j = *i;
+	if (dash && j + 1 < n && s[j] == '-' && s[j + 1] == '.') {
+		*out = -1;
+		*i = j + 2;
+		return 0;
+	}
+	int64_t v = 0;
+	size_t digits = 0;
+	while (j < n && s[j] >= '0' && s[j] <= '9' && digits < 16) {
+		v = v * 10 + (s[j++] - '0');
+		digits++;
+	}
+	if (digits == 0 || j >= n || s[j] != '.' || v < lo || v > hi || (digits > 1 && s[*i] == '0'))
+		return -1;
+	*out = v;
+	*i = j + 1;
+	return 0;
+}
+
+int kcursor_parse(const char *s, size_t n, struct kcursor *k)
+{
+	if (n < 3 || (s[0] != 't' && s[0] != 'l' && s[0] != 's') || s[1] != '1' || s[2] != '.')
+		return -1;
+	size_t i = 3;
+	int64_t page, size, st, pr, start, end;
+	if (field(s, n, &i, 1, LT_PAGE_MAX, 0, &page) || field(s, n, &i, 1, LT_PAGE_SIZE_MAX, 0, &size) ||
+	    field(s, n, &i, 0, LT_FAILED, 0, &st) || field(s, n, &i, 0, LT_TRY_ON, 0, &pr) ||
+	    field(s, n, &i, 0, INT64_C(253402300799999), 1, &start) ||
+	    field(s, n, &i, 0, INT64_C(253402300799999), 1, &end))
+		return -1;
+	k->backend = s[0];
+	k->page = (int)page;
+	k->page_size = (int)size;
+	k->status = (enum lt_status)st;
+	k->product = (enum lt_product)pr;
+	k->start_ms = start;
+	k->end_ms = end;
+	k->upstream = s + i;
+	k->upstream_len = n - i;
+	if ((k->backend == 't') != (k->upstream_len > 0))
+		return -1; /* only the tasks backend carries Kling's cursor, and always does */
+	return 0;
+}

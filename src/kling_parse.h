@@ -65,3 +65,28 @@ enum lt_status kparse_status(const char *s, size_t n);
 int kparse_copy_task(struct arena *a, const struct lt_task *t, struct lt_task *out);
 
 #endif
+
+/* ---- our cursors ----
+ * A next_cursor carries everything its next page needs, so a client can pass
+ * it alone: the backend, the page it leads to, the page size and the filters,
+ * and for the tasks backend Kling's own cursor. Text form:
+ *   <b>1.<page>.<page_size>.<status>.<product>.<start_ms|->.<end_ms|->.<upstream>
+ * with <b> 't', 'l' or 's'; status and product as their enum numbers. */
+struct kcursor {
+	char backend;               /* 't', 'l' or 's' */
+	int page;                   /* 1..LT_PAGE_MAX */
+	int page_size;              /* 1..LT_PAGE_SIZE_MAX */
+	enum lt_status status;
+	enum lt_product product;
+	int64_t start_ms, end_ms;   /* -1 = no bound */
+	const char *upstream;       /* tasks: Kling's cursor (not NUL-terminated); else "" */
+	size_t upstream_len;
+};
+
+/* Write k into out[cap] with a NUL. Returns the length, or -1 if it does not
+ * fit. */
+int kcursor_format(const struct kcursor *k, char *out, size_t cap);
+
+/* Read s[0..n). Returns 0 with k filled (k->upstream points into s), or -1
+ * when s is not a cursor of this form. */
+int kcursor_parse(const char *s, size_t n, struct kcursor *k);

@@ -1,6 +1,9 @@
 // The official MCP TypeScript SDK client against kling-mcp, printing one
 // PASS/FAIL line per check (the convention tests/run.sh counts).
 //   node client.mjs <kling-mcp binary> <test_server binary>
+//   node client.mjs --mock <kling-mcp binary> <base URL> <CA file> <API key> <AK> <SK>
+// The second form runs the product binary against the mock Kling API
+// (tests/suites/test_sdk_mock.py starts it), for each backend.
 // The product binary is driven without credentials; test_server --serve is
 // the same server core with a fake list_tasks backend (tests/unit/test_server.c),
 // which lets the SDK validate real structuredContent against the declared
@@ -163,10 +166,44 @@ async function withFake() {
   await client.close();
 }
 
+async function withMock([bin2, base, ca, key, ak, sk]) {
+  const runs = [
+    ["tasks", { KLING_API_KEY: key }],
+    ["legacy", { KLING_ACCESS_KEY: ak, KLING_SECRET_KEY: sk }],
+    ["seed", { KLING_API_KEY: key, KLING_BACKEND: "seed" }],
+  ];
+  for (const [backend, creds] of runs) {
+    const { client } = await open(bin2, [], { KLING_BASE_URL: base, KLING_CA_FILE: ca, ...creds });
+    const { tools } = await client.listTools();
+    const validate = new AjvJsonSchemaValidator().getValidator(tools[0].outputSchema);
+    for (const args of [{}, { status: "failed", page_size: 5 }, { page: 2, page_size: 100 }, { product_type: "image" },
+      { start_time: "2020-01-01", end_time: "2099-12-31T23:59:59Z" }]) {
+      const name = `${backend} ${JSON.stringify(args)}`;
+      try {
+        const r = await client.callTool({ name: "list_tasks", arguments: args });
+        const v = validate(r.structuredContent);
+        check(`mock/${name}: callTool validated structuredContent`,
+          !r.isError && r.structuredContent?.backend === backend && v.valid, v.errorMessage || text(r));
+        if (r.structuredContent?.next_cursor) {
+          const n = await client.callTool({ name: "list_tasks", arguments: { cursor: r.structuredContent.next_cursor } });
+          check(`mock/${name}: next page by cursor validated`, !n.isError && validate(n.structuredContent).valid, text(n));
+        }
+      } catch (e) {
+        check(`mock/${name}`, false, e?.message || e);
+      }
+    }
+    await client.close();
+  }
+}
+
 try {
   check(`SDK speaks ${LATEST_PROTOCOL_VERSION}`, true);
-  await product();
-  await withFake();
+  if (process.argv[2] === "--mock") {
+    await withMock(process.argv.slice(3));
+  } else {
+    await product();
+    await withFake();
+  }
 } catch (e) {
   check("no unexpected exception", false, e?.stack || e);
 }

@@ -122,6 +122,15 @@ def tasks_backend():
         check_task_fields("tasks/failure messages (unicode, quotes, backslashes, newline) intact",
                           s.mcp.call_tool("list_tasks", {"status": "failed", "page_size": 100}), TASKS)
 
+        r = s.mcp.call_tool("list_tasks", {"status": "succeed", "page_size": 4})
+        r2 = s.mcp.call_tool("list_tasks", {"cursor": sc(r).get("next_cursor", "")})
+        succ = [t for t in recent if t["status"] == "succeed"]
+        kt.eq("tasks/cursor alone keeps the filter and page size", got_ids(r2), ids(succ[4:8]))
+        r3 = s.mcp.call_tool("list_tasks", {"cursor": sc(r).get("next_cursor", ""), "status": "failed"})
+        kt.check("tasks/cursor with a different filter refused by name",
+                 r3.get("isError") and "status differs" in text_of(r3), text_of(r3))
+        r3 = s.mcp.call_tool("list_tasks", {"cursor": sc(r).get("next_cursor", ""), "status": "succeed"})
+        kt.eq("tasks/cursor with the same filter accepted", got_ids(r3), ids(succ[4:8]))
         r = s.mcp.call_tool("list_tasks", {"product_type": "image", "page_size": 50})
         kt.eq("tasks/product_type image", got_ids(r), ids([t for t in recent if t["product_type"] == "image"][:50]))
         kt.eq("tasks/product_type filter sent", posts(s)[-1]["body"].get("filters"),
@@ -180,6 +189,9 @@ def legacy_backend():
         check_task_fields("legacy/fields match the fixture", r, TASKS)
         r = s.mcp.call_tool("list_tasks", {"status": "failed", "page": 2, "page_size": 5})
         kt.eq("legacy/status failed page 2", got_ids(r), ids([t for t in TASKS if t["status"] == "failed"][5:10]))
+        r = s.mcp.call_tool("list_tasks", {"status": "failed", "page_size": 3})
+        r2 = s.mcp.call_tool("list_tasks", {"cursor": sc(r).get("next_cursor", "")})
+        kt.eq("legacy/cursor alone keeps the filter", got_ids(r2), ids([t for t in TASKS if t["status"] == "failed"][3:6]))
         r = s.mcp.call_tool("list_tasks", {"product_type": "video", "page_size": 20})
         kt.eq("legacy/product_type video", got_ids(r), ids([t for t in TASKS if t["product_type"] == "video"][:20]))
         start, end = NOW - 40 * DAY, NOW - 10 * DAY

@@ -1,0 +1,35 @@
+#!/usr/bin/env python3
+"""The official TypeScript SDK as the client of the product binary against the
+mock Kling API, for each backend: the SDK's own callTool validates every
+structuredContent against the declared outputSchema (see tests/sdk/client.mjs)."""
+import os
+import shutil
+import subprocess
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+import kt  # noqa: E402
+import harness  # noqa: E402
+
+KEY, AK, SK = "sdk-mock-key-0123456789", "sdk-mock-ak", "sdk-mock-sk-0123456789"
+
+
+def main():
+    sdk = os.path.join(harness.ROOT, "tests", "sdk")
+    if not shutil.which("node") or not os.path.isdir(os.path.join(sdk, "node_modules", "@modelcontextprotocol")):
+        kt.skip("sdk/mock", "node or tests/sdk/node_modules missing (tests/prepare.sh installs it)")
+        kt.done()
+    s = harness.Stack(api_key=KEY, access_key=AK, secret_key=SK, start_mcp=False)
+    try:
+        r = subprocess.run(["node", "client.mjs", "--mock", kt.binary(), s.env["KLING_BASE_URL"], s.ca, KEY, AK, SK],
+                           cwd=sdk, capture_output=True, text=True, timeout=120)
+        sys.stdout.write(r.stdout)
+        if r.returncode != 0:
+            kt.fail("sdk/mock client exit", f"status {r.returncode}: {r.stderr[-500:]}")
+    finally:
+        s.close()
+    kt.done()
+
+
+if __name__ == "__main__":
+    main()
