@@ -62,8 +62,12 @@ AR  := $(CROSS_TOOL)ar
 OPT := $(OPT) $(ARCH_FLAGS)
 
 # The toolchain must exist before anything compiles. Make first brings every
-# included makefile up to date, then rereads them: so the stamp below is built
-# (toolchain installed; for mipsel also the soft-float sysroot) before any goal.
+# included makefile up to date, then starts again reading them: so the stamp
+# below is built (toolchain installed; for mipsel also the soft-float sysroot)
+# before any goal. It also waits for the sources to be fetched: make caches
+# directory listings, so in the run that fetches mbedTLS the Makefile's
+# $(wildcard .../library/*.c) would see none, and its sub-make would build
+# `all` a second time alongside the first (two compilers on one object file).
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
 ifeq ($(ARCH),mipsel)
 include $(B)/sysroot/ready.mk
@@ -72,7 +76,7 @@ include $(B)/toolchain.mk
 endif
 endif
 
-$(B)/toolchain.mk: tools/bootstrap.sh
+$(B)/toolchain.mk: tools/bootstrap.sh $(TP)/.fetched
 	@tools/bootstrap.sh cross $(ARCH)
 	@mkdir -p $(@D)
 	@echo '# $(ARCH): tools/bootstrap.sh cross $(ARCH) found the toolchain. Written by mk/cross.mk.' >$@
