@@ -27,7 +27,7 @@ endif
 ifneq ($(filter test demo bench fuzz check-clang,$(MAKECMDGOALS)),)
 $(error make $(filter test demo bench fuzz check-clang,$(MAKECMDGOALS)) runs on this machine: \
   `make test` already tests build/$(ARCH) (tests/suites/test_cross.sh), and any suite runs \
-  emulated with KLING_MCP=$$PWD/build/$(ARCH)/kling-mcp.qemu tests/run.sh)
+  emulated with KLING_CROSS_ARCH=$(ARCH) KLING_MCP=$$PWD/build/$(ARCH)/kling-mcp.qemu TEST_FILTER=suite/ tests/run.sh)
 endif
 
 B := build/$(ARCH)
