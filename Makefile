@@ -5,6 +5,7 @@
 #   make test SANITIZE=1   the same under ASan+UBSan (clang, glibc) in build/san/
 #   make demo | bench | fuzz FUZZ_SECONDS=N | clean | distclean | install PREFIX= DESTDIR=
 #   make EMBED_CA=0        leave the embedded CA bundle out
+#   make ARCH=aarch64|armv7|mipsel   build/<arch>/kling-mcp; make cross: all three (mk/cross.mk)
 # Sources are listed by wildcard: a new src/*.c or tests/unit/test_*.c needs no edit here.
 
 VERSION    := 0.1.0
@@ -33,6 +34,8 @@ TARGET     := $(shell uname -m)-linux-musl
 OPT        := -Os -ffunction-sections -fdata-sections -fstack-protector-strong -fstack-clash-protection
 LINK       := -static -s -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 endif
+# make ARCH=aarch64|armv7|mipsel, make cross: see mk/cross.mk
+include mk/cross.mk
 
 # The config is named in <>: with "" the #include in mbedtls/build_info.h would
 # find mbedTLS's own default mbedtls_config.h next to it before ours in -I$(TP).
