@@ -68,12 +68,16 @@ $(DEPS): $(TP)/PINS $(TP)/fetch.sh
 fetch: $(DEPS)
 
 # mbedTLS: compiled from the verified tree with our config, no changes to it.
-$(MBEDTLS)/library/%.c: $(DEPS) ;
 $(B)/mbedtls/%.o: $(MBEDTLS)/library/%.c $(TP)/mbedtls_config.h | $(DEPS)
 	@mkdir -p $(@D)
 	@$(CC) $(CPPFLAGS) -I$(MBEDTLS)/library $(CFLAGS) -w -c $< -o $@
+# The sources exist only after the fetch, so a make started on a fresh tree
+# cannot list them when it reads this file: a sub-make, started once they are
+# there, lists them itself (mbedtls-objs).
+.PHONY: mbedtls-objs
+mbedtls-objs: $(patsubst $(MBEDTLS)/library/%.c,$(B)/mbedtls/%.o,$(MBED_SRCS))
 $(MBED_LIB): $(DEPS) $(TP)/mbedtls_config.h
-	@$(MAKE) --no-print-directory $(patsubst $(MBEDTLS)/library/%.c,$(B)/mbedtls/%.o,$(wildcard $(MBEDTLS)/library/*.c))
+	@$(MAKE) --no-print-directory mbedtls-objs
 	@rm -f $@; $(AR) rcs $@ $(B)/mbedtls/*.o
 	@echo "  AR      $@ ($$(ls $(B)/mbedtls/*.o | wc -l) objects)"
 

@@ -22,7 +22,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # Suites (in tests/suites/) that run again under every emulated architecture.
 # A suite must spawn the server as $KLING_MCP; it can tell it is emulated by
 # KLING_CROSS_ARCH, e.g. to skip a check that reads the ELF or measures speed.
-CROSS_E2E=${CROSS_E2E-"test_static.sh"}
+CROSS_E2E=${CROSS_E2E-"test_static.sh test_core.py"}
 
 # --- no floating point in our sources -----------------------------------------
 # Comments are dropped; identifiers are searched outside string literals and
