@@ -206,9 +206,32 @@ static void set_next_cursor(struct lt_op *c, const char *upstream, size_t len)
 
 static const char *const kling_status_word[] = {NULL, "submitted", "processing", "succeeded", "failed"};
 
+/* "key":"<ms>" — /tasks documents its times as strings of milliseconds. */
+static void write_ms(struct json_w *w, const char *key, int64_t ms)
+{
+	json_w_key(w, key);
+	json_w_str_open(w);
+	json_w_str_add_int(w, ms);
+	json_w_str_close(w);
+}
+
+/* One element of "filters": {"key":key,"values":[value]}. */
+static void write_filter(struct json_w *w, const char *key, const char *value)
+{
+	json_w_obj(w);
+	json_w_key(w, "key");
+	json_w_cstr(w, key);
+	json_w_key(w, "values");
+	json_w_arr(w);
+	json_w_cstr(w, value);
+	json_w_arr_end(w);
+	json_w_obj_end(w);
+}
+
 static void tasks_send(struct lt_op *c)
 {
 	struct fetch *f = &c->f[0];
+	const struct lt_query *q = c->q;
 	int64_t want = c->skip > 0 ? c->skip : (int64_t)(c->page_size - (int)c->nres);
 	if (want > KLING_TASKS_LIMIT_MAX)
 		want = KLING_TASKS_LIMIT_MAX;
@@ -217,46 +240,22 @@ static void tasks_send(struct lt_op *c)
 	json_w_obj(&w);
 	json_w_key(&w, "limit");
 	json_w_int(&w, want);
-	if (c->kcursor[0]) {
+	if (c->kcursor[0]) { /* the service ignores the time window with a cursor */
 		json_w_key(&w, "cursor");
 		json_w_cstr(&w, c->kcursor);
 	} else {
-		if (c->q->start_ms >= 0) {
-			json_w_key(&w, "start_time");
-			json_w_str_open(&w);
-			json_w_str_add_int(&w, c->q->start_ms);
-			json_w_str_close(&w);
-		}
-		if (c->q->end_ms >= 0) {
-			json_w_key(&w, "end_time");
-			json_w_str_open(&w);
-			json_w_str_add_int(&w, c->q->end_ms);
-			json_w_str_close(&w);
-		}
+		if (q->start_ms >= 0)
+			write_ms(&w, "start_time", q->start_ms);
+		if (q->end_ms >= 0)
+			write_ms(&w, "end_time", q->end_ms);
 	}
-	if (c->q->status != LT_STATUS_NONE || c->q->product != LT_PRODUCT_NONE) {
+	if (q->status != LT_STATUS_NONE || q->product != LT_PRODUCT_NONE) {
 		json_w_key(&w, "filters");
 		json_w_arr(&w);
-		if (c->q->status != LT_STATUS_NONE) {
-			json_w_obj(&w);
-			json_w_key(&w, "key");
-			json_w_cstr(&w, "status");
-			json_w_key(&w, "values");
-			json_w_arr(&w);
-			json_w_cstr(&w, kling_status_word[c->q->status]);
-			json_w_arr_end(&w);
-			json_w_obj_end(&w);
-		}
-		if (c->q->product != LT_PRODUCT_NONE) {
-			json_w_obj(&w);
-			json_w_key(&w, "key");
-			json_w_cstr(&w, "product_type");
-			json_w_key(&w, "values");
-			json_w_arr(&w);
-			json_w_cstr(&w, lt_product_name(c->q->product));
-			json_w_arr_end(&w);
-			json_w_obj_end(&w);
-		}
+		if (q->status != LT_STATUS_NONE)
+			write_filter(&w, "status", kling_status_word[q->status]);
+		if (q->product != LT_PRODUCT_NONE)
+			write_filter(&w, "product_type", lt_product_name(q->product));
 		json_w_arr_end(&w);
 	}
 	json_w_obj_end(&w);
