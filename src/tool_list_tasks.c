@@ -36,8 +36,8 @@ const char lt_input_schema[] =
 	"\"description\":\"Filter tasks created before this time (ISO 8601 format; a date alone means the end "
 	"of that day, UTC)\"},"
 	"\"cursor\":{\"type\":\"string\",\"minLength\":1,"
-	"\"description\":\"next_cursor of a previous list_tasks result, to get the page after it "
-	"(at most 1024 bytes)\"},"
+	"\"description\":\"next_cursor of a previous list_tasks result, to get the page after it; "
+	"pass it alone: it carries that listing's filters and page size (at most 1024 bytes)\"},"
 	"\"product_type\":{\"type\":\"string\",\"enum\":[\"video\",\"image\",\"try_on\"],"
 	"\"description\":\"Filter tasks by product: video, image or try_on (virtual try-on)\"}},"
 	"\"required\":[],\"additionalProperties\":false}";
