@@ -90,7 +90,7 @@ int http_parse_response_head(const char *buf, size_t len, int *minor_version, in
 		if (!is_vchar((unsigned char)*q))
 			return HTTP_PARSE_INVALID;
 	int st = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-	if (st < 100)
+	if (st < 100 || st > 599) /* RFC 9110 15: the status codes that exist */
 		return HTTP_PARSE_INVALID;
 	int minor = p[7] - '0';
 	p = nl + 1;

@@ -4,7 +4,7 @@
  *
  * Input: one byte giving the header array's capacity (0..LIMIT_HTTP_HEADERS),
  * the rest the bytes received. Invariants: a head's length is within the
- * input, every header is a view inside the head, the status is 100..999;
+ * input, every header is a view inside the head, the status is 100..599;
  * every shorter prefix of a complete head is INCOMPLETE (never INVALID: how
  * TCP splits the bytes must not change the verdict); the framing read from a
  * head is self-consistent.
@@ -43,7 +43,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	FUZZ_ASSERT((size_t)r <= len && r >= 13); /* "HTTP/1.x NNN\n" + "\n" at least */
 	FUZZ_ASSERT(nh <= cap);
-	FUZZ_ASSERT(minor >= 0 && minor <= 9 && status >= 100 && status <= 999);
+	FUZZ_ASSERT(minor >= 0 && minor <= 9 && status >= 100 && status <= 599);
 	FUZZ_ASSERT(buf[r - 1] == '\n');
 	for (size_t i = 0; i < nh; i++) {
 		FUZZ_ASSERT(h[i].name_len > 0 && inside(h[i].name, h[i].name_len, buf, buf + r));
