@@ -841,6 +841,14 @@ static int parse_heads(struct http_op *op)
 			finish_error(op, "the response from %s is not valid HTTP/1.1 (it begins \"%s\")", op->host, first);
 			return -1;
 		}
+		/* Interim heads count towards the limit. Checked here too, not only
+		 * while incomplete: otherwise the verdict on a final head that ends
+		 * just past the limit would depend on how the bytes were split. */
+		if (op->heads_seen + (size_t)hl > LIMIT_HTTP_HEAD_BYTES) {
+			finish_error(op, "the response heads from %s are over %d bytes (LIMIT_HTTP_HEAD_BYTES)", op->host,
+				     LIMIT_HTTP_HEAD_BYTES);
+			return -1;
+		}
 		if (op->status >= 200)
 			return head_done(op, minor, h, nh, hl);
 		if (op->status == 101) {
