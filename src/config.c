@@ -241,6 +241,16 @@ void config_wipe(struct config *c)
 	wipe_free(&c->secret_key);
 }
 
+void config_wipe_environment(void)
+{
+	static const char *const names[] = {"KLING_API_KEY", "KLING_SECRET_KEY"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		char *v = getenv(names[i]); /* points into the environment block itself */
+		if (v)
+			explicit_bzero(v, strlen(v));
+	}
+}
+
 const char *config_help(void)
 {
 	return "usage: kling-mcp [--help | --version | --check]\n"

@@ -59,6 +59,12 @@ int config_has_credentials(const struct config *c);
 /* Overwrite and free the credential copies (at exit). */
 void config_wipe(struct config *c);
 
+/* Overwrite the values of KLING_API_KEY and KLING_SECRET_KEY in this
+ * process's environment (once config_load has copied them), so they are not
+ * readable in /proc/PID/environ, a core dump or a forked child for the
+ * months the server runs. getenv() then finds them empty. */
+void config_wipe_environment(void);
+
 /* The --help text. */
 const char *config_help(void);
 

@@ -130,6 +130,7 @@ static void fail(struct lt_op *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	log_redact(msg, strlen(msg)); /* the service's message may echo the credential */
 	log_info("list_tasks failed: %s", msg);
 	finish(c, msg);
 }
@@ -623,6 +624,7 @@ static int make_authorization(struct lt_op *c)
 		     JWT_MAX_KEY);
 		return -1;
 	}
+	log_add_secret(tok); /* the cached token's buffer: masked wherever it would be written */
 	snprintf(c->authz, sizeof c->authz, "Bearer %s", tok);
 	return 0;
 }

@@ -81,6 +81,7 @@ int main(int argc, char **argv)
 	setup_signals();
 	struct config cfg;
 	config_load(&cfg);
+	config_wipe_environment();
 	log_set_level(cfg.log_level);
 	log_add_secret(cfg.api_key);
 	log_add_secret(cfg.secret_key);
