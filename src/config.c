@@ -196,6 +196,9 @@ void config_load(struct config *c)
 	c->api_key = secret_copy("KLING_API_KEY");
 	c->access_key = secret_copy("KLING_ACCESS_KEY");
 	c->secret_key = secret_copy("KLING_SECRET_KEY");
+	if (c->api_key && strlen(c->api_key) > CONFIG_API_KEY_MAX)
+		set_error(c, "KLING_API_KEY is %zu bytes, longer than any Kling key (at most %d)", strlen(c->api_key),
+			  CONFIG_API_KEY_MAX);
 	if (!c->api_key && (!c->access_key) != (!c->secret_key))
 		set_error(c, "%s is set but %s is not: the AK/SK pair needs both",
 			  c->access_key ? "KLING_ACCESS_KEY" : "KLING_SECRET_KEY",

@@ -15,6 +15,9 @@ enum backend { BACKEND_AUTO = 0, BACKEND_TASKS, BACKEND_LEGACY, BACKEND_SEED };
 #define CONFIG_HOST_MAX 256
 #define CONFIG_PATH_MAX 256
 #define CONFIG_ERROR_MAX 512
+/* Longest KLING_API_KEY: it travels whole in one Authorization value (kling.c
+ * sizes its copy from this); real keys are tens of bytes. */
+#define CONFIG_API_KEY_MAX 2048
 
 struct config {
 	/* Credentials: heap copies, wiped by config_wipe(); NULL when unset. */

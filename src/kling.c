@@ -61,7 +61,7 @@ struct lt_op {
 	void *ctx;
 	enum backend be;
 	enum kling_auth auth;
-	char authz[JWT_MAX + 16];
+	char authz[(JWT_MAX > CONFIG_API_KEY_MAX ? JWT_MAX : CONFIG_API_KEY_MAX) + 16]; /* "Bearer " + either */
 	int in_start, finished_in_start;
 	int requests;          /* upstream requests made (retries included) */
 

@@ -53,6 +53,23 @@ static void test_region_and_keys(void)
 	T_CHECK("config/AK without SK is named", strstr(c.error, "KLING_SECRET_KEY is not") != NULL);
 	config_wipe(&c);
 
+	/* A key too long for the Authorization value would be sent cut short
+	 * (and refused as 1002 with no clue why): named at start instead. */
+	static char longkey[CONFIG_API_KEY_MAX + 2];
+	memset(longkey, 'k', sizeof longkey - 1);
+	clear_env();
+	setenv("KLING_API_KEY", longkey, 1);
+	config_load(&c);
+	T_CHECK("config/an API key over CONFIG_API_KEY_MAX is named",
+		strstr(c.error, "KLING_API_KEY") != NULL && strstr(c.error, "bytes") != NULL);
+	T_CHECK("config/...and not quoted", strstr(c.error, "kkkk") == NULL);
+	config_wipe(&c);
+	longkey[CONFIG_API_KEY_MAX] = 0;
+	setenv("KLING_API_KEY", longkey, 1);
+	config_load(&c);
+	T_CHECK("config/an API key of CONFIG_API_KEY_MAX bytes is fine", c.error[0] == 0);
+	config_wipe(&c);
+
 	clear_env();
 	setenv("KLING_API_KEY", "env-key-123", 1);
 	setenv("KLING_SECRET_KEY", "env-secret-456", 1);
