@@ -216,7 +216,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(r < 0 && A.err_pos <= size && *json_strerror(r));
 	} else {
 		FUZZ_ASSERT(A.ntok >= 1);
-		json_w_init(&w, 4 * size + 64);
+		json_w_init(&w, 6 * size + 64); /* \u007f is 6 bytes for one */
 		rewrite(&A, 0, &w);
 		FUZZ_ASSERT(json_w_error(&w) == 0);
 		const char *out = json_w_data(&w, &n);
