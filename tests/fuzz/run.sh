@@ -11,7 +11,7 @@
 # replays it from then on.
 #
 # FUZZ_ONLY=name runs one harness. tests/fuzz/NAME.options holds extra
-# libFuzzer flags for a harness; tests/fuzz/NAME.dict a dictionary.
+# libFuzzer flags for a harness (its dictionary, a larger -max_len...).
 # Prints per harness: executions, exec/s, cov (edges), ft (features), corpus.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -27,7 +27,6 @@ for bin in build/fuzz/bin/*; do
 	mkdir -p "build/fuzz/corpus/$name"
 	extra=""
 	[ -f "tests/fuzz/$name.options" ] && extra=$(cat "tests/fuzz/$name.options")
-	[ -f "tests/fuzz/$name.dict" ] && extra="$extra -dict=tests/fuzz/$name.dict"
 	log="build/fuzz/logs/$name.log"
 	# shellcheck disable=SC2086
 	"$bin" -max_total_time="$FUZZ_SECONDS" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
