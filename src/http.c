@@ -1080,11 +1080,16 @@ int http_run(const struct http_request *req, int64_t deadline_ms, http_done_fn d
 void http_client_shutdown(void)
 {
 	/* An op whose done is running (OP_DONE) is freed when done returns. */
-	for (struct http_op **p = &g_ops; *p;) {
-		if ((*p)->state == OP_DONE)
-			p = &(*p)->next;
-		else
-			op_free(*p); /* unlinks it: *p is now the next one */
+	struct http_op **p = &g_ops;
+	while (*p) {
+		struct http_op *op = *p;
+		if (op->state == OP_DONE) {
+			p = &op->next;
+			continue;
+		}
+		*p = op->next; /* unlinked here, so the walk never looks at it again */
+		op->next = NULL;
+		op_free(op);
 	}
 	conn_shutdown();
 	g_ready = 0;
