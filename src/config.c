@@ -109,7 +109,7 @@ static void load_products(struct config *c)
 			c->products[c->nproducts++] = default_products[i];
 		return;
 	}
-	strcpy(g_products_buf, v); /* length checked above */
+	memcpy(g_products_buf, v, strlen(v) + 1); /* length checked above */
 	for (char *p = g_products_buf; *p;) {
 		char *comma = strchr(p, ',');
 		if (comma)
@@ -145,7 +145,7 @@ static void load_endpoint(struct config *c)
 		parse_base_url(c, url);
 		return;
 	}
-	strcpy(c->host, strcmp(c->region, "cn") == 0 ? HOST_CN : HOST_GLOBAL);
+	snprintf(c->host, sizeof c->host, "%s", strcmp(c->region, "cn") == 0 ? HOST_CN : HOST_GLOBAL);
 	c->port = 443;
 }
 
