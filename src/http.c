@@ -622,7 +622,7 @@ static void sanitize(const char *s, size_t len, char *out, size_t cap)
 {
 	size_t n = 0, i = 0;
 	for (; i < len && n + 4 < cap; i++)
-		out[n++] = s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '.';
+		out[n++] = (char)(s[i] >= 0x20 && s[i] < 0x7f ? s[i] : '.');
 	if (i < len) {
 		memcpy(out + n, "...", 3);
 		n += 3;
@@ -633,6 +633,8 @@ static void sanitize(const char *s, size_t len, char *out, size_t cap)
 static void on_conn(void *ctx, int event);
 static void do_send(struct http_op *op);
 
+/* Recursion, bounded: the only cycle is the one resend on a fresh connection (op->retried).
+ * NOLINTNEXTLINE(misc-no-recursion) */
 static void open_conn(struct http_op *op)
 {
 	char err[400];
@@ -651,6 +653,8 @@ static void open_conn(struct http_op *op)
 /* A failure before any byte of the reply on a kept-alive connection: the
  * server most likely closed it as we reused it. Send again, once, on a new
  * connection. Returns 1 when that started. */
+/* Recursion, bounded: the only cycle is the one resend on a fresh connection (op->retried).
+ * NOLINTNEXTLINE(misc-no-recursion) */
 static int retry_fresh(struct http_op *op)
 {
 	if (!op->reused || op->retried || op->got_bytes)
@@ -670,6 +674,8 @@ static int retry_fresh(struct http_op *op)
 
 static void do_recv(struct http_op *op);
 
+/* Recursion, bounded: the only cycle is the one resend on a fresh connection (op->retried).
+ * NOLINTNEXTLINE(misc-no-recursion) */
 static void do_send(struct http_op *op)
 {
 	while (op->req_off < op->req_len) {
@@ -888,6 +894,8 @@ static int got(struct http_op *op, size_t n)
 	return 0;
 }
 
+/* Recursion, bounded: the only cycle is the one resend on a fresh connection (op->retried).
+ * NOLINTNEXTLINE(misc-no-recursion) */
 static void do_recv(struct http_op *op)
 {
 	for (;;) {

@@ -77,7 +77,7 @@ int jwt_make(const char *ak, const char *sk, int64_t now_s, char *out, size_t ca
 	if (n < 0)
 		goto exit;
 	int m = snprintf(claims + n, sizeof claims - (size_t)n, "\",\"exp\":%lld,\"nbf\":%lld}",
-			 (long long)(now_s + JWT_LIFETIME_S), (long long)(now_s - JWT_NBF_SKEW_S));
+			 (long long)now_s + JWT_LIFETIME_S, (long long)now_s - JWT_NBF_SKEW_S);
 	if (m < 0 || (size_t)m >= sizeof claims - (size_t)n)
 		goto exit;
 	n += m;

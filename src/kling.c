@@ -436,17 +436,24 @@ static void legacy_skip_product(struct lt_op *c, struct fetch *f)
 
 /* ---- backend: GET /v1/task/list (the seed's shape) ---- */
 
+/* Append "&name=value" to the query string qs[cap] (values are fixed words
+ * and ISO 8601 times: nothing to escape). */
+static void qs_add(char *qs, size_t cap, const char *name, const char *value)
+{
+	size_t n = strlen(qs);
+	snprintf(qs + n, cap - n, "&%s=%s", name, value);
+}
+
 static void seed_send(struct lt_op *c)
 {
 	struct fetch *f = &c->f[0];
 	char qs[256] = "", iso[ISO8601_LEN + 1];
-	size_t n = 0;
 	if (c->q->status != LT_STATUS_NONE)
-		n += (size_t)snprintf(qs + n, sizeof qs - n, "&status=%s", lt_status_name(c->q->status));
+		qs_add(qs, sizeof qs, "status", lt_status_name(c->q->status));
 	if (c->q->start_ms >= 0 && iso8601_format(c->q->start_ms, iso) > 0)
-		n += (size_t)snprintf(qs + n, sizeof qs - n, "&start_time=%s", iso);
+		qs_add(qs, sizeof qs, "start_time", iso);
 	if (c->q->end_ms >= 0 && iso8601_format(c->q->end_ms, iso) > 0)
-		n += (size_t)snprintf(qs + n, sizeof qs - n, "&end_time=%s", iso);
+		qs_add(qs, sizeof qs, "end_time", iso);
 	f->body_len = 0;
 	if (set_path(f, "/v1/task/list?page=%d&page_size=%d%s", c->page, c->page_size, qs) != 0) {
 		fail(c, "The request path is too long.");

@@ -42,14 +42,14 @@ void log_add_secret(const char *secret)
 
 void log_clear_secrets(void) { g_nsecrets = 0; }
 
-void log_redact(char *line, size_t len)
+void log_redact(char *text, size_t len)
 {
 	for (int i = 0; i < g_nsecrets; i++) {
 		size_t n = strlen(g_secrets[i]);
 		if (n < LOG_SECRET_MIN)
 			continue; /* emptied since (a wiped token): nothing to find, and memmem would loop */
-		for (char *p = line; (size_t)(p - line) + n <= len;) {
-			char *hit = memmem(p, len - (size_t)(p - line), g_secrets[i], n);
+		for (char *p = text; (size_t)(p - text) + n <= len;) {
+			char *hit = memmem(p, len - (size_t)(p - text), g_secrets[i], n);
 			if (!hit)
 				break;
 			memset(hit, '*', n);

@@ -26,10 +26,10 @@ void log_add_secret(const char *secret);
 /* Forget all registered secrets (call before wiping them). */
 void log_clear_secrets(void);
 
-/* Overwrite every registered secret found in s[0..len) with '*' (same
+/* Overwrite every registered secret found in text[0..len) with '*' (same
  * length). For text that leaves the process other than through the log:
  * an upstream error message that echoes a credential back. */
-void log_redact(char *s, size_t len);
+void log_redact(char *text, size_t len);
 
 /* Write one line "kling-mcp: <level>: <message>\n" to stderr if enabled. */
 void log_msg(enum log_level level, const char *fmt, ...)

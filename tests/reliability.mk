@@ -47,5 +47,5 @@ soak: $(B)/kling-mcp
 	@tools/bootstrap.sh test
 	@KLING_MCP=$(abspath $(B)/kling-mcp) SOAK_CALLS=$(SOAK_CALLS) python3 tests/soak.py
 
-lint:
+lint: $(DEPS)
 	@tests/lint.sh
