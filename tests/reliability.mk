@@ -40,8 +40,8 @@ test: $(FUZZ_REPLAY)
 
 valgrind:
 	@tools/bootstrap.sh test
-	@$(MAKE) --no-print-directory VALGRIND=1 build/vg/kling-mcp
-	@KLING_MCP=$(abspath build/vg/kling-mcp) python3 tests/valgrind.py
+	@$(MAKE) --no-print-directory VALGRIND=1 build/vg/kling-mcp unit $(FUZZ_NAMES:%=build/vg/replay/%)
+	@KLING_MCP=$(abspath build/vg/kling-mcp) BUILD_DIR=$(abspath build/vg) python3 tests/valgrind.py
 
 soak: $(B)/kling-mcp
 	@tools/bootstrap.sh test
