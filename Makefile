@@ -3,6 +3,7 @@
 #   make                   build/kling-mcp (musl, static, stripped)
 #   make test              build, then every test suite; last line "N passed, N failed, N skipped"
 #   make test SANITIZE=1   the same under ASan+UBSan (clang, glibc) in build/san/
+#   make valgrind | soak | lint   memory checks (build/vg/), the long soak, static analysis
 #   make demo | bench | fuzz FUZZ_SECONDS=N | clean | distclean | install PREFIX= DESTDIR=
 #   make EMBED_CA=0        leave the embedded CA bundle out
 #   make ARCH=aarch64|armv7|mipsel   build/<arch>/kling-mcp; make cross: all three (mk/cross.mk)
@@ -14,6 +15,8 @@ DESTDIR    ?=
 EMBED_CA   ?= 1
 CA_BUNDLE  ?= /etc/ssl/certs/ca-certificates.crt
 SANITIZE   ?= 0
+VALGRIND   ?= 0
+FUZZ       ?= 0
 FUZZ_SECONDS ?= 10
 
 include third_party/PINS
@@ -21,12 +24,26 @@ TP        := third_party
 MBEDTLS   := $(TP)/mbedtls-$(MBEDTLS_VERSION)
 JSMN      := $(TP)/jsmn-$(JSMN_VERSION)
 
-ifeq ($(SANITIZE),1)
+ifeq ($(FUZZ),1)
+# libFuzzer harnesses (make fuzz): every object carries coverage for the fuzzer.
+B          := build/fuzz
+CC         := clang
+TARGET     := $(shell $(CC) -dumpmachine)-fuzz
+OPT        := -O1 -g -fno-omit-frame-pointer -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=all
+LINK       := -fsanitize=address,undefined
+else ifeq ($(SANITIZE),1)
 B          := build/san
 CC         := clang
 TARGET     := $(shell $(CC) -dumpmachine)-asan
 OPT        := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 LINK       := -fsanitize=address,undefined
+else ifeq ($(VALGRIND),1)
+# For valgrind (make valgrind): glibc, no sanitizer, symbols kept.
+B          := build/vg
+CC         := gcc
+TARGET     := $(shell $(CC) -dumpmachine)-valgrind
+OPT        := -O1 -g -fno-omit-frame-pointer
+LINK       :=
 else
 B          := build
 CC         := musl-gcc
@@ -145,5 +162,7 @@ clean:
 
 distclean: clean
 	rm -rf $(TP)/mbedtls-* $(TP)/jsmn-* $(TP)/.fetched tests/*/node_modules
+
+include tests/reliability.mk
 
 -include $(OBJS:.o=.d)

@@ -107,8 +107,8 @@ static void check_connection(const struct config *c)
 		line(0, "connection", "could not run the request", NULL);
 		return;
 	}
-	char buf[1200];
 	if (w.status) {
+		char buf[1200];
 		snprintf(buf, sizeof buf, "name resolved, TCP and TLS to %s:%u verified (HTTP %d in %lld ms)", c->host,
 			 c->port, w.status, (long long)(loop_now_ms() - t0));
 		line(1, "connection", buf, NULL);
@@ -143,8 +143,8 @@ static void check_credentials(const struct config *c)
 	while (op && !w.done)
 		if (loop_run_once(-1) < 0)
 			break;
-	char buf[1200];
 	if (w.status) {
+		char buf[1200];
 		snprintf(buf, sizeof buf, "list_tasks of one task answered (%zu task, backend %s)", w.ntasks, w.backend);
 		line(1, "credentials", buf, NULL);
 	} else {

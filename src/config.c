@@ -109,7 +109,7 @@ static void load_products(struct config *c)
 			c->products[c->nproducts++] = default_products[i];
 		return;
 	}
-	strcpy(g_products_buf, v); /* length checked above */
+	memcpy(g_products_buf, v, strlen(v) + 1); /* length checked above */
 	for (char *p = g_products_buf; *p;) {
 		char *comma = strchr(p, ',');
 		if (comma)
@@ -145,7 +145,7 @@ static void load_endpoint(struct config *c)
 		parse_base_url(c, url);
 		return;
 	}
-	strcpy(c->host, strcmp(c->region, "cn") == 0 ? HOST_CN : HOST_GLOBAL);
+	snprintf(c->host, sizeof c->host, "%s", strcmp(c->region, "cn") == 0 ? HOST_CN : HOST_GLOBAL);
 	c->port = 443;
 }
 
@@ -196,6 +196,9 @@ void config_load(struct config *c)
 	c->api_key = secret_copy("KLING_API_KEY");
 	c->access_key = secret_copy("KLING_ACCESS_KEY");
 	c->secret_key = secret_copy("KLING_SECRET_KEY");
+	if (c->api_key && strlen(c->api_key) > CONFIG_API_KEY_MAX)
+		set_error(c, "KLING_API_KEY is %zu bytes, longer than any Kling key (at most %d)", strlen(c->api_key),
+			  CONFIG_API_KEY_MAX);
 	if (!c->api_key && (!c->access_key) != (!c->secret_key))
 		set_error(c, "%s is set but %s is not: the AK/SK pair needs both",
 			  c->access_key ? "KLING_ACCESS_KEY" : "KLING_SECRET_KEY",
@@ -239,6 +242,16 @@ void config_wipe(struct config *c)
 	wipe_free(&c->api_key);
 	wipe_free(&c->access_key);
 	wipe_free(&c->secret_key);
+}
+
+void config_wipe_environment(void)
+{
+	static const char *const names[] = {"KLING_API_KEY", "KLING_SECRET_KEY"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		char *v = getenv(names[i]); /* points into the environment block itself */
+		if (v)
+			explicit_bzero(v, strlen(v));
+	}
 }
 
 const char *config_help(void)

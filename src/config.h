@@ -15,6 +15,9 @@ enum backend { BACKEND_AUTO = 0, BACKEND_TASKS, BACKEND_LEGACY, BACKEND_SEED };
 #define CONFIG_HOST_MAX 256
 #define CONFIG_PATH_MAX 256
 #define CONFIG_ERROR_MAX 512
+/* Longest KLING_API_KEY: it travels whole in one Authorization value (kling.c
+ * sizes its copy from this); real keys are tens of bytes. */
+#define CONFIG_API_KEY_MAX 2048
 
 struct config {
 	/* Credentials: heap copies, wiped by config_wipe(); NULL when unset. */
@@ -58,6 +61,12 @@ int config_has_credentials(const struct config *c);
 
 /* Overwrite and free the credential copies (at exit). */
 void config_wipe(struct config *c);
+
+/* Overwrite the values of KLING_API_KEY and KLING_SECRET_KEY in this
+ * process's environment (once config_load has copied them), so they are not
+ * readable in /proc/PID/environ, a core dump or a forked child for the
+ * months the server runs. getenv() then finds them empty. */
+void config_wipe_environment(void);
 
 /* The --help text. */
 const char *config_help(void);

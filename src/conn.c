@@ -82,6 +82,7 @@ struct conn {
 struct saved_session {
 	char key[KEY_MAX]; /* "" = free */
 	mbedtls_ssl_session s;
+	/* cppcheck-suppress unusedStructMember ; used through g_sessions[i] (session_save) */
 	int64_t when;
 };
 
@@ -319,6 +320,9 @@ static void set_events(struct conn *c, short ev)
 		loop_set_events(c->fd, ev);
 }
 
+/* Recursion, bounded: only to try the next address (at most LIMIT_RESOLVE_ADDRS)
+ * or for the one TLS 1.2-only retry.
+ * NOLINTNEXTLINE(misc-no-recursion) */
 static void handshake_step(struct conn *c)
 {
 	int r;
@@ -382,6 +386,9 @@ static void handshake_step(struct conn *c)
 	c->fn(c->ctx, CONN_READY);
 }
 
+/* Recursion, bounded: only to try the next address (at most LIMIT_RESOLVE_ADDRS)
+ * or for the one TLS 1.2-only retry.
+ * NOLINTNEXTLINE(misc-no-recursion) */
 static void tls_start(struct conn *c)
 {
 	if (tls_init(c) != 0) {
@@ -393,10 +400,10 @@ static void tls_start(struct conn *c)
 		if (strcmp(g_tls12_keys[i], c->key) == 0)
 			c->tls12_only = 1;
 	int r = mbedtls_ssl_setup(&c->ssl, c->tls12_only ? &g_conf12 : &g_conf);
-	if (r == 0)
+	if (r == 0) {
 		c->ssl_setup = 1;
-	if (r == 0)
 		r = mbedtls_ssl_set_hostname(&c->ssl, c->host);
+	}
 	if (r != 0) {
 		tls_err(c, "setting up TLS for", r);
 		fail(c);
@@ -515,6 +522,9 @@ static void close_fd(struct conn *c)
 	}
 }
 
+/* Recursion, bounded: only to try the next address (at most LIMIT_RESOLVE_ADDRS)
+ * or for the one TLS 1.2-only retry.
+ * NOLINTNEXTLINE(misc-no-recursion) */
 static void connected(struct conn *c)
 {
 	loop_timer_clear(&c->timer);
@@ -536,6 +546,9 @@ static void on_attempt_timeout(void *arg)
 	try_next_addr(c);
 }
 
+/* Recursion, bounded: only to try the next address (at most LIMIT_RESOLVE_ADDRS)
+ * or for the one TLS 1.2-only retry.
+ * NOLINTNEXTLINE(misc-no-recursion) */
 static void try_next_addr(struct conn *c)
 {
 	while (c->next_addr < c->addrs.n) {
@@ -812,7 +825,7 @@ long conn_write(struct conn *c, const void *buf, size_t len)
 	return CONN_FAIL;
 }
 
-void conn_wait(struct conn *c) { set_events(c, c->want ? c->want : POLLIN); }
+void conn_wait(struct conn *c) { set_events(c, (short)(c->want ? c->want : POLLIN)); }
 
 int conn_closed_cleanly(const struct conn *c) { return c->clean_eof; }
 

@@ -106,7 +106,8 @@ struct http_header {
 
 /* Parse a response head (status line and headers up to the empty line) at
  * the start of buf[0..len). CRLF or bare LF line ends; obsolete line folding,
- * control characters and malformed names are invalid. On entry *num_headers
+ * control characters, malformed names and a status outside 100..599 are
+ * invalid. On entry *num_headers
  * is the capacity of headers[]; on success it is the count found.
  * Returns the head's length in bytes (the body starts there), or
  * HTTP_PARSE_INVALID / _INCOMPLETE / _TOO_MANY. Only the first INT_MAX bytes

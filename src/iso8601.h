@@ -31,10 +31,10 @@
 /* Length of iso8601_format's output, without the NUL. */
 #define ISO8601_LEN 24
 
-/* Parse buf[0..len) (no NUL needed). On success sets *ms (Unix ms, UTC) and,
+/* Parse p[0..len) (no NUL needed). On success sets *ms (Unix ms, UTC) and,
  * when date_only is not NULL, *date_only to 1 if the text was a date alone,
  * and returns 0. Returns -1 for anything not accepted above. */
-int iso8601_parse(const char *buf, size_t len, int64_t *ms, int *date_only);
+int iso8601_parse(const char *p, size_t len, int64_t *ms, int *date_only);
 
 /* Write ms as "YYYY-MM-DDThh:mm:ss.mmmZ" plus a NUL into out (at least
  * ISO8601_LEN + 1 bytes). Returns ISO8601_LEN, or -1 (out untouched) when ms

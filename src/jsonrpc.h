@@ -19,12 +19,12 @@
 #include "json.h"
 
 /* Standard codes, and the MCP 2026-07-28 "unsupported protocol version". */
-#define JSONRPC_PARSE_ERROR -32700
-#define JSONRPC_INVALID_REQUEST -32600
-#define JSONRPC_METHOD_NOT_FOUND -32601
-#define JSONRPC_INVALID_PARAMS -32602
-#define JSONRPC_INTERNAL_ERROR -32603
-#define JSONRPC_UNSUPPORTED_VERSION -32022
+#define JSONRPC_PARSE_ERROR (-32700)
+#define JSONRPC_INVALID_REQUEST (-32600)
+#define JSONRPC_METHOD_NOT_FOUND (-32601)
+#define JSONRPC_INVALID_PARAMS (-32602)
+#define JSONRPC_INTERNAL_ERROR (-32603)
+#define JSONRPC_UNSUPPORTED_VERSION (-32022)
 
 enum jsonrpc_id_kind {
 	JSONRPC_ID_NONE = 0, /* absent, or present but unusable: never echoed */

@@ -70,35 +70,39 @@ int jwt_make(const char *ak, const char *sk, int64_t now_s, char *out, size_t ca
 	if (!akl || !skl || akl > JWT_MAX_KEY || skl > JWT_MAX_KEY)
 		return -1;
 	char claims[JWT_MAX_KEY * 6 + 96];
+	unsigned char mac[32];
+	int ret = -1;
 	int n = snprintf(claims, sizeof claims, "{\"iss\":\"");
 	n = json_escape(claims, (size_t)n, sizeof claims, ak);
 	if (n < 0)
-		return -1;
+		goto exit;
 	int m = snprintf(claims + n, sizeof claims - (size_t)n, "\",\"exp\":%lld,\"nbf\":%lld}",
-			 (long long)(now_s + JWT_LIFETIME_S), (long long)(now_s - JWT_NBF_SKEW_S));
+			 (long long)now_s + JWT_LIFETIME_S, (long long)now_s - JWT_NBF_SKEW_S);
 	if (m < 0 || (size_t)m >= sizeof claims - (size_t)n)
-		return -1;
+		goto exit;
 	n += m;
 
 	int h = jwt_b64url((const unsigned char *)header, sizeof header - 1, out, cap);
 	if (h < 0 || (size_t)h + 1 >= cap)
-		return -1;
+		goto exit;
 	out[h++] = '.';
 	int c = jwt_b64url((const unsigned char *)claims, (size_t)n, out + h, cap - (size_t)h);
 	if (c < 0)
-		return -1;
+		goto exit;
 	size_t signed_len = (size_t)h + (size_t)c;
-	unsigned char mac[32];
 	const mbedtls_md_info_t *md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
 	if (!md || mbedtls_md_hmac(md, (const unsigned char *)sk, skl, (const unsigned char *)out, signed_len, mac))
-		return -1;
+		goto exit;
 	if (signed_len + 1 >= cap)
-		return -1;
+		goto exit;
 	out[signed_len++] = '.';
 	int s = jwt_b64url(mac, sizeof mac, out + signed_len, cap - signed_len);
+	if (s >= 0)
+		ret = (int)signed_len + s;
+exit: /* the signature and what it signed are wiped on every path */
 	explicit_bzero(mac, sizeof mac);
 	explicit_bzero(claims, sizeof claims);
-	return s < 0 ? -1 : (int)signed_len + s;
+	return ret;
 }
 
 static int key_hash(const char *ak, const char *sk, unsigned char out[32])
@@ -116,19 +120,23 @@ static int key_hash(const char *ak, const char *sk, unsigned char out[32])
 const char *jwt_get(const char *ak, const char *sk, int64_t now_s)
 {
 	unsigned char kh[32];
-	if (key_hash(ak, sk, kh) != 0)
+	if (key_hash(ak, sk, kh) != 0) {
+		explicit_bzero(kh, sizeof kh);
 		return NULL;
+	}
 	int fresh = g_token[0] && memcmp(kh, g_keyhash, sizeof kh) == 0 && now_s >= g_nbf &&
 		    now_s < g_exp - JWT_RENEW_BEFORE_S;
 	if (!fresh) {
 		if (jwt_make(ak, sk, now_s, g_token, sizeof g_token) < 0) {
 			jwt_wipe();
+			explicit_bzero(kh, sizeof kh);
 			return NULL;
 		}
 		memcpy(g_keyhash, kh, sizeof kh);
 		g_exp = now_s + JWT_LIFETIME_S;
 		g_nbf = now_s - JWT_NBF_SKEW_S;
 	}
+	explicit_bzero(kh, sizeof kh);
 	return g_token;
 }
 

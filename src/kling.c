@@ -62,7 +62,7 @@ struct lt_op {
 	void *ctx;
 	enum backend be;
 	enum kling_auth auth;
-	char authz[JWT_MAX + 16];
+	char authz[(JWT_MAX > CONFIG_API_KEY_MAX ? JWT_MAX : CONFIG_API_KEY_MAX) + 16]; /* "Bearer " + either */
 	int in_start, finished_in_start;
 	int requests;          /* upstream requests made (retries included) */
 
@@ -131,6 +131,7 @@ static void fail(struct lt_op *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
+	log_redact(msg, strlen(msg)); /* the service's message may echo the credential */
 	log_info("list_tasks failed: %s", msg);
 	finish(c, msg);
 }
@@ -450,17 +451,24 @@ static void legacy_skip_product(struct lt_op *c, struct fetch *f)
 
 /* ---- backend: GET /v1/task/list (the seed's shape) ---- */
 
+/* Append "&name=value" to the query string qs[cap] (values are fixed words
+ * and ISO 8601 times: nothing to escape). */
+static void qs_add(char *qs, size_t cap, const char *name, const char *value)
+{
+	size_t n = strlen(qs);
+	snprintf(qs + n, cap - n, "&%s=%s", name, value);
+}
+
 static void seed_send(struct lt_op *c)
 {
 	struct fetch *f = &c->f[0];
 	char qs[256] = "", iso[ISO8601_LEN + 1];
-	size_t n = 0;
 	if (c->q->status != LT_STATUS_NONE)
-		n += (size_t)snprintf(qs + n, sizeof qs - n, "&status=%s", lt_status_name(c->q->status));
+		qs_add(qs, sizeof qs, "status", lt_status_name(c->q->status));
 	if (c->q->start_ms >= 0 && iso8601_format(c->q->start_ms, iso) > 0)
-		n += (size_t)snprintf(qs + n, sizeof qs - n, "&start_time=%s", iso);
+		qs_add(qs, sizeof qs, "start_time", iso);
 	if (c->q->end_ms >= 0 && iso8601_format(c->q->end_ms, iso) > 0)
-		n += (size_t)snprintf(qs + n, sizeof qs - n, "&end_time=%s", iso);
+		qs_add(qs, sizeof qs, "end_time", iso);
 	f->body_len = 0;
 	if (set_path(f, "/v1/task/list?page=%d&page_size=%d%s", c->page, c->page_size, qs) != 0) {
 		fail(c, "The request path is too long.");
@@ -633,6 +641,7 @@ static int make_authorization(struct lt_op *c)
 		     JWT_MAX_KEY);
 		return -1;
 	}
+	log_add_secret(tok); /* the cached token's buffer: masked wherever it would be written */
 	snprintf(c->authz, sizeof c->authz, "Bearer %s", tok);
 	return 0;
 }

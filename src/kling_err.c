@@ -8,8 +8,9 @@ int kling_err_retryable(int http_status, int code)
 {
 	if (code == 1302 || code == 1303 || (code >= 5000 && code <= 5002))
 		return 1;
-	if (code != 0)
-		return 0; /* any other Kling code: the same request gets the same answer */
+	if (code >= 1000 && code <= 1999)
+		return 0; /* Kling's auth, account and request codes: the same request gets the same answer */
+	/* No code, or one that is not Kling's (a gateway's {"code":503,...}): the HTTP status decides. */
 	return http_status == 429 || http_status == 500 || http_status == 502 || http_status == 503 ||
 	       http_status == 504;
 }

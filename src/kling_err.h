@@ -25,8 +25,10 @@ struct kling_error {
 
 /* 1 when a retry may succeed: rate limit and concurrency (1302, 1303), the
  * service's own faults (5000-5002), HTTP 429 without an account code, and
- * HTTP 500/502/503/504. Never for account, permission, whitelist or request
- * errors (1100-1103, 1304, other 4xx). */
+ * HTTP 500/502/503/504 (also when the body carries a code that is not
+ * Kling's, as gateways write {"code":503}). Never for Kling's auth, account,
+ * permission, whitelist or request codes (1000-1999 but 1302/1303), nor
+ * other 4xx. */
 int kling_err_retryable(int http_status, int code);
 
 /* Write the sentence for e into out[cap] (NUL-terminated, truncated to fit):

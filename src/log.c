@@ -33,19 +33,23 @@ int log_parse_level(const char *s, enum log_level *out)
 
 void log_add_secret(const char *secret)
 {
+	for (int i = 0; i < g_nsecrets; i++)
+		if (g_secrets[i] == secret)
+			return;
 	if (secret && strlen(secret) >= LOG_SECRET_MIN && g_nsecrets < LOG_SECRETS_MAX)
 		g_secrets[g_nsecrets++] = secret;
 }
 
 void log_clear_secrets(void) { g_nsecrets = 0; }
 
-/* Overwrite every occurrence of each secret in line[0..len) with '*'. */
-static void mask_secrets(char *line, size_t len)
+void log_redact(char *text, size_t len)
 {
 	for (int i = 0; i < g_nsecrets; i++) {
 		size_t n = strlen(g_secrets[i]);
-		for (char *p = line; (size_t)(p - line) + n <= len;) {
-			char *hit = memmem(p, len - (size_t)(p - line), g_secrets[i], n);
+		if (n < LOG_SECRET_MIN)
+			continue; /* emptied since (a wiped token): nothing to find, and memmem would loop */
+		for (char *p = text; (size_t)(p - text) + n <= len;) {
+			char *hit = memmem(p, len - (size_t)(p - text), g_secrets[i], n);
 			if (!hit)
 				break;
 			memset(hit, '*', n);
@@ -83,7 +87,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 	for (size_t i = (size_t)h; i < len; i++) /* one message, one line */
 		if (line[i] == '\n' || line[i] == '\r')
 			line[i] = ' ';
-	mask_secrets(line, len);
+	log_redact(line, len);
 	line[len++] = '\n';
 	write_all(2, line, len);
 }

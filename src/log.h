@@ -6,6 +6,8 @@
 #ifndef KLING_LOG_H
 #define KLING_LOG_H
 
+#include <stddef.h>
+
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 /* Set the level; messages above it are dropped. Default LOG_WARN. */
@@ -17,10 +19,17 @@ int log_parse_level(const char *s, enum log_level *out);
 
 /* Register a secret (NUL-terminated, kept by pointer, must outlive logging)
  * to be masked in all later messages. Up to 8; strings under 4 bytes are
- * ignored (masking them would garble ordinary text). */
+ * ignored (masking them would garble ordinary text), at registration and
+ * each time (a registered buffer may be emptied, or rewritten in place, as
+ * the cached JWT is); registering the same pointer again is a no-op. */
 void log_add_secret(const char *secret);
 /* Forget all registered secrets (call before wiping them). */
 void log_clear_secrets(void);
+
+/* Overwrite every registered secret found in text[0..len) with '*' (same
+ * length). For text that leaves the process other than through the log:
+ * an upstream error message that echoes a credential back. */
+void log_redact(char *text, size_t len);
 
 /* Write one line "kling-mcp: <level>: <message>\n" to stderr if enabled. */
 void log_msg(enum log_level level, const char *fmt, ...)

@@ -65,8 +65,8 @@ static void setup_signals(void)
 
 int main(int argc, char **argv)
 {
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--help") && strcmp(argv[1], "--version") &&
-			 strcmp(argv[1], "--check"))) {
+	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "--version") != 0 &&
+			 strcmp(argv[1], "--check") != 0)) {
 		fprintf(stderr, "kling-mcp: unknown argument \"%s\"\n%s", argv[argc - 1], config_help());
 		return 2;
 	}
@@ -81,6 +81,7 @@ int main(int argc, char **argv)
 	setup_signals();
 	struct config cfg;
 	config_load(&cfg);
+	config_wipe_environment();
 	log_set_level(cfg.log_level);
 	log_add_secret(cfg.api_key);
 	log_add_secret(cfg.secret_key);

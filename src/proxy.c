@@ -52,8 +52,8 @@ static void b64(const unsigned char *in, size_t len, char *out)
 			v |= in[i + 2];
 		out[o++] = tab[(v >> 18) & 63];
 		out[o++] = tab[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? tab[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? tab[v & 63] : '=';
+		out[o++] = (char)(i + 1 < len ? tab[(v >> 6) & 63] : '=');
+		out[o++] = (char)(i + 2 < len ? tab[v & 63] : '=');
 	}
 	out[o] = 0;
 }

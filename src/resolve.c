@@ -221,7 +221,7 @@ static const char *parse_msg(struct resolve_op *op, char *err, size_t errcap)
 		return err;
 	}
 	int n = op->msg[8];
-	if (n == 0 || (size_t)(9 + n * MSG_ADDR) > op->got) {
+	if (n == 0 || 9 + (size_t)n * MSG_ADDR > op->got) {
 		snprintf(err, errcap, "DNS lookup of %s found no IPv4 or IPv6 address", op->host);
 		return err;
 	}

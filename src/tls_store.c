@@ -157,6 +157,7 @@ mbedtls_x509_crt *tls_store_get(char *err, size_t errcap)
 
 const char *tls_store_source(void) { return g_source; }
 
+/* NOLINTNEXTLINE(readability-non-const-parameter): mbedTLS's f_vrfy signature */
 int tls_store_verify_cb(void *p_info, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
 	(void)flags;

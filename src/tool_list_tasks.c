@@ -426,7 +426,8 @@ static int has(struct lt_str s)
 
 int lt_result_check(const struct lt_result *r, const char **why)
 {
-	if (!r->backend || (strcmp(r->backend, "tasks") && strcmp(r->backend, "legacy") && strcmp(r->backend, "seed"))) {
+	if (!r->backend || (strcmp(r->backend, "tasks") != 0 && strcmp(r->backend, "legacy") != 0 &&
+			    strcmp(r->backend, "seed") != 0)) {
 		*why = "backend name";
 		return -1;
 	}

@@ -52,6 +52,33 @@ static void test_region_and_keys(void)
 	config_load(&c);
 	T_CHECK("config/AK without SK is named", strstr(c.error, "KLING_SECRET_KEY is not") != NULL);
 	config_wipe(&c);
+
+	/* A key too long for the Authorization value would be sent cut short
+	 * (and refused as 1002 with no clue why): named at start instead. */
+	static char longkey[CONFIG_API_KEY_MAX + 2];
+	memset(longkey, 'k', sizeof longkey - 1);
+	clear_env();
+	setenv("KLING_API_KEY", longkey, 1);
+	config_load(&c);
+	T_CHECK("config/an API key over CONFIG_API_KEY_MAX is named",
+		strstr(c.error, "KLING_API_KEY") != NULL && strstr(c.error, "bytes") != NULL);
+	T_CHECK("config/...and not quoted", strstr(c.error, "kkkk") == NULL);
+	config_wipe(&c);
+	longkey[CONFIG_API_KEY_MAX] = 0;
+	setenv("KLING_API_KEY", longkey, 1);
+	config_load(&c);
+	T_CHECK("config/an API key of CONFIG_API_KEY_MAX bytes is fine", c.error[0] == 0);
+	config_wipe(&c);
+
+	clear_env();
+	setenv("KLING_API_KEY", "env-key-123", 1);
+	setenv("KLING_SECRET_KEY", "env-secret-456", 1);
+	config_load(&c);
+	config_wipe_environment();
+	T_STREQ("config/the key was copied before the environment was wiped", c.api_key, "env-key-123");
+	T_CHECK("config/the environment no longer holds the key or the secret",
+		!getenv("KLING_API_KEY")[0] && !getenv("KLING_SECRET_KEY")[0]);
+	config_wipe(&c);
 }
 
 static void url_case(const char *name, const char *url, const char *host, int port, const char *path)

@@ -61,6 +61,8 @@ static void test_head(void)
 	T_CHECK("head/four-digit status", parse_str("HTTP/1.1 2000 OK\r\n\r\n") == HTTP_PARSE_INVALID);
 	T_CHECK("head/two-digit status", parse_str("HTTP/1.1 20 OK\r\n\r\n") == HTTP_PARSE_INVALID);
 	T_CHECK("head/status below 100", parse_str("HTTP/1.1 099 OK\r\n\r\n") == HTTP_PARSE_INVALID);
+	T_CHECK("head/status above 599", parse_str("HTTP/1.1 755 No Content\r\n\r\n") == HTTP_PARSE_INVALID);
+	T_CHECK("head/status 599", parse_str("HTTP/1.1 599 x\r\n\r\n") == 18);
 	T_CHECK("head/letters in status", parse_str("HTTP/1.1 2x0 OK\r\n\r\n") == HTTP_PARSE_INVALID);
 	T_CHECK("head/line without colon", parse_str("HTTP/1.1 200 OK\r\nNoColon\r\n\r\n") == HTTP_PARSE_INVALID);
 	T_CHECK("head/space before colon", parse_str("HTTP/1.1 200 OK\r\nName : v\r\n\r\n") == HTTP_PARSE_INVALID);
