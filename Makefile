@@ -115,9 +115,18 @@ demo: $(B)/kling-mcp
 	@tools/bootstrap.sh test
 	@KLING_MCP=$(abspath $(B)/kling-mcp) tests/demo.sh
 
-bench: $(B)/kling-mcp $(TOOL_BINS)
+# make bench measures the product and three builds of its own under
+# build/bench/ (build/ itself is left as it is): EMBED_CA=0 (sharing the
+# product's mbedTLS archive), the product linked again without -s (symbols, link
+# map), and an unstripped glibc build that callgrind counts instructions of.
+BENCH      := build/bench
+$(B)/kling-mcp.full: $(OBJS) $(MBED_LIB)
+	@$(CC) $(CFLAGS) -o $@ $(OBJS) $(MBED_LIB) $(filter-out -s,$(LINK)) -Wl,-Map,$@.map
+bench: $(B)/kling-mcp $(B)/kling-mcp.full
 	@tools/bootstrap.sh test
-	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) tests/bench.sh
+	@$(MAKE) --no-print-directory -s B=$(BENCH)/noca EMBED_CA=0 MBED_LIB=$(MBED_LIB) $(BENCH)/noca/kling-mcp
+	@$(MAKE) --no-print-directory -s B=$(BENCH)/glibc CC=gcc LINK=-Wl,--gc-sections $(BENCH)/glibc/kling-mcp
+	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) BENCH_DIR=$(abspath $(BENCH)) tests/bench.sh
 
 fuzz:
 	@tools/bootstrap.sh test
