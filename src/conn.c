@@ -7,6 +7,7 @@
 #include "loop.h"
 #include "proxy.h"
 #include "resolve.h"
+#include "tls_err.h"
 #include "tls_store.h"
 
 #include <arpa/inet.h>
@@ -24,7 +25,6 @@
 
 #include "mbedtls/ctr_drbg.h"
 #include "mbedtls/entropy.h"
-#include "mbedtls/error.h"
 #include "mbedtls/net_sockets.h"
 #include "mbedtls/ssl.h"
 #include "psa/crypto.h"
@@ -187,8 +187,8 @@ static int tls_init(struct conn *c)
 	    (r = mbedtls_ssl_config_defaults(&g_conf12, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
 					     MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
 		char e[120];
-		mbedtls_strerror(r, e, sizeof e);
-		set_err(c, "TLS not possible: %s (-0x%04x)", e, (unsigned)-r);
+		tls_err_text(r, e, sizeof e);
+		set_err(c, "TLS not possible: %s", e);
 		mbedtls_ssl_config_free(&g_conf12);
 		mbedtls_ssl_config_free(&g_conf);
 		mbedtls_ctr_drbg_free(&g_drbg);
@@ -306,8 +306,8 @@ static void tls_err(struct conn *c, const char *what, int r)
 		set_err(c, "network error while %s %s: %s", what, c->host, strerror(c->sys_errno));
 	} else {
 		char e[160];
-		mbedtls_strerror(r, e, sizeof e);
-		set_err(c, "TLS error while %s %s: %s (-0x%04x)", what, c->host, e, (unsigned)-r);
+		tls_err_text(r, e, sizeof e);
+		set_err(c, "TLS error while %s %s: %s", what, c->host, e);
 	}
 }
 
@@ -362,12 +362,12 @@ static void handshake_step(struct conn *c)
 		} else if (r == MBEDTLS_ERR_SSL_INVALID_RECORD || r == MBEDTLS_ERR_SSL_UNSUPPORTED_EXTENSION ||
 			   r == MBEDTLS_ERR_SSL_DECODE_ERROR) {
 			char e[120];
-			mbedtls_strerror(r, e, sizeof e);
+			tls_err_text(r, e, sizeof e);
 			set_err(c, "TLS handshake with %s failed: %s (is port %u an HTTPS port?)", c->host, e, c->port);
 		} else {
 			char e[160];
-			mbedtls_strerror(r, e, sizeof e);
-			set_err(c, "TLS handshake with %s failed: %s (-0x%04x)", c->host, e, (unsigned)-r);
+			tls_err_text(r, e, sizeof e);
+			set_err(c, "TLS handshake with %s failed: %s", c->host, e);
 		}
 		fail(c);
 		return;

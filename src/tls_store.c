@@ -2,7 +2,9 @@
 #include "tls_store.h"
 
 #include "ca_bundle.h"
+#include "iso8601.h"
 #include "log.h"
+#include "tls_err.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -10,9 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 
-#include "mbedtls/error.h"
 #include "mbedtls/x509.h"
 
 static const char *const system_bundles[] = {
@@ -58,7 +58,7 @@ static int load_file(const char *path, const char *label, char *err, size_t errc
 	if (r < 0 || n == 0) {
 		char why[120] = "no certificate in it";
 		if (r < 0)
-			mbedtls_strerror(r, why, sizeof why);
+			tls_err_text(r, why, sizeof why);
 		snprintf(err, errcap, "the CA file %s (%s) holds no usable certificate: %s", path, label, why);
 		mbedtls_x509_crt_free(&g_chain);
 		mbedtls_x509_crt_init(&g_chain);
@@ -191,6 +191,34 @@ static void add(char *out, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The verification flags other than the four explained with details; the
+ * words are ours (MBEDTLS_X509_REMOVE_INFO leaves mbedTLS's out). */
+static const struct {
+	uint32_t flag;
+	const char *text;
+} g_flag_words[] = {
+	{MBEDTLS_X509_BADCERT_REVOKED, "the certificate has been revoked"},
+	{MBEDTLS_X509_BADCERT_MISSING, "the server sent no certificate"},
+	{MBEDTLS_X509_BADCERT_SKIP_VERIFY, "the certificate was not checked"},
+	{MBEDTLS_X509_BADCERT_KEY_USAGE, "the certificate's key usage does not allow TLS"},
+	{MBEDTLS_X509_BADCERT_EXT_KEY_USAGE, "the certificate is not for TLS servers (extended key usage)"},
+	{MBEDTLS_X509_BADCERT_NS_CERT_TYPE, "the certificate is not for TLS servers (Netscape certificate type)"},
+	{MBEDTLS_X509_BADCERT_BAD_MD, "a certificate of the chain is signed with a hash that is not accepted"},
+	{MBEDTLS_X509_BADCERT_BAD_PK, "a certificate of the chain has a key type that is not accepted"},
+	{MBEDTLS_X509_BADCERT_BAD_KEY, "a certificate of the chain has a key that is too small"},
+	{MBEDTLS_X509_BADCERT_OTHER, "the certificate was refused for another reason"},
+};
+
+/* "YYYY-MM-DDThh:mm:ssZ" of Unix seconds t, or "?" outside 1970..9999. */
+static void fmt_unix(int64_t t, char *out, size_t cap)
+{
+	char iso[ISO8601_LEN + 1];
+	if (t < 0 || t > ISO8601_MAX_MS / 1000 || iso8601_format(t * 1000, iso) < 0)
+		snprintf(out, cap, "?");
+	else
+		snprintf(out, cap, "%.19sZ", iso); /* without the milliseconds */
+}
+
 static void fmt_x509_time(const mbedtls_x509_time *t, char *out, size_t cap)
 {
 	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", t->year, t->mon, t->day, t->hour, t->min, t->sec);
@@ -200,11 +228,9 @@ void tls_store_explain(uint32_t flags, const struct tls_peer_info *peer, const c
 		       size_t cap)
 {
 	out[0] = 0;
-	time_t now = (time_t)now_s;
-	struct tm tm;
-	char nowstr[32] = "?";
-	if (gmtime_r(&now, &tm))
-		strftime(nowstr, sizeof nowstr, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	int64_t now = now_s;
+	char nowstr[32];
+	fmt_unix(now, nowstr, sizeof nowstr);
 	char from[32] = "?", to[32] = "?";
 	if (peer && peer->have) {
 		fmt_x509_time(&peer->valid_from, from, sizeof from);
@@ -230,15 +256,14 @@ void tls_store_explain(uint32_t flags, const struct tls_peer_info *peer, const c
 		add(out, cap, "the certificate of %s is not valid before %s (the clock reads %s)", host, from, nowstr);
 		rest &= ~(uint32_t)MBEDTLS_X509_BADCERT_FUTURE;
 	}
-	if (rest) {
-		char info[400];
-		int n = mbedtls_x509_crt_verify_info(info, sizeof info, "", rest);
-		/* one line per flag: join them */
-		for (int i = 0; i < n && info[i]; i++)
-			if (info[i] == '\n')
-				info[i] = i + 1 < n && info[i + 1] ? ',' : 0;
-		add(out, cap, "%s", n > 0 ? info : "the certificate was not accepted");
+	for (size_t i = 0; rest && i < sizeof g_flag_words / sizeof *g_flag_words; i++) {
+		if (rest & g_flag_words[i].flag) {
+			add(out, cap, "%s", g_flag_words[i].text);
+			rest &= ~g_flag_words[i].flag;
+		}
 	}
+	if (rest)
+		add(out, cap, "the certificate was not accepted (verification flags 0x%x)", (unsigned)rest);
 	if (now < CLOCK_SANE_AFTER)
 		add(out, cap, "the system clock reads %s: set the clock first (e.g. with NTP), certificates cannot be "
 			      "checked without it", nowstr);

@@ -16,7 +16,8 @@
 #define MBEDTLS_FS_IO
 #define MBEDTLS_NO_PLATFORM_ENTROPY
 #define MBEDTLS_ENTROPY_HARDWARE_ALT
-#define MBEDTLS_ERROR_C          /* readable TLS/X.509 errors for the user */
+/* No MBEDTLS_ERROR_C (16,240 B of text for every code of every module):
+ * src/tls_err.c has words for the codes a client can meet. */
 #define MBEDTLS_VERSION_C        /* --version reads the linked library's version */
 
 /* Public key: RSA and ECDSA server certificates, ECDHE key exchange. */
@@ -66,9 +67,12 @@
 #define MBEDTLS_CTR_DRBG_C
 #define MBEDTLS_PSA_CRYPTO_C     /* TLS 1.3 in 3.6 needs PSA; no storage */
 
-/* X.509 verification of the server's chain. */
+/* X.509 verification of the server's chain. REMOVE_INFO drops the
+ * certificate printer and the OID descriptions (tls_store.c words the
+ * verification flags itself). */
 #define MBEDTLS_X509_USE_C
 #define MBEDTLS_X509_CRT_PARSE_C
+#define MBEDTLS_X509_REMOVE_INFO
 #define MBEDTLS_X509_RSASSA_PSS_SUPPORT
 #define MBEDTLS_PEM_PARSE_C
 #define MBEDTLS_BASE64_C

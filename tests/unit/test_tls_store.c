@@ -96,7 +96,7 @@ static void test_explain(void)
 							 "first") != NULL);
 	T_CHECK("explain/several reasons joined", strstr(out, "); the certificate of h is not valid before 2020"));
 	tls_store_explain(MBEDTLS_X509_BADCERT_REVOKED, NULL, "h", now, out, sizeof out);
-	T_CHECK("explain/other flags in mbedTLS words", strstr(out, "revoked") != NULL && !strchr(out, '\n'));
+	T_CHECK("explain/other flags in words", strstr(out, "revoked") != NULL && !strchr(out, '\n'));
 	tls_store_explain(MBEDTLS_X509_BADCERT_NOT_TRUSTED, NULL, "h", now, out, 40);
 	T_CHECK("explain/bounded", strlen(out) < 40);
 }
