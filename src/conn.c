@@ -23,9 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mbedtls/ctr_drbg.h"
-#include "mbedtls/entropy.h"
 #include "mbedtls/net_sockets.h"
+#include "mbedtls/psa_util.h"
 #include "mbedtls/ssl.h"
 #include "psa/crypto.h"
 
@@ -86,8 +85,6 @@ struct saved_session {
 };
 
 static int g_tls_ready;
-static mbedtls_entropy_context g_entropy;
-static mbedtls_ctr_drbg_context g_drbg;
 static mbedtls_ssl_config g_conf;
 static struct saved_session g_sessions[LIMIT_TLS_SESSIONS];
 
@@ -175,14 +172,10 @@ static int tls_init(struct conn *c)
 		set_err(c, "TLS not possible: the crypto library did not start (PSA error %d)", (int)ps);
 		return -1;
 	}
-	mbedtls_entropy_init(&g_entropy);
-	mbedtls_ctr_drbg_init(&g_drbg);
 	mbedtls_ssl_config_init(&g_conf);
 	mbedtls_ssl_config_init(&g_conf12);
 	int r;
-	static const unsigned char pers[] = "kling-mcp";
-	if ((r = mbedtls_ctr_drbg_seed(&g_drbg, mbedtls_entropy_func, &g_entropy, pers, sizeof pers - 1)) != 0 ||
-	    (r = mbedtls_ssl_config_defaults(&g_conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+	if ((r = mbedtls_ssl_config_defaults(&g_conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
 					     MBEDTLS_SSL_PRESET_DEFAULT)) != 0 ||
 	    (r = mbedtls_ssl_config_defaults(&g_conf12, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
 					     MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
@@ -191,8 +184,7 @@ static int tls_init(struct conn *c)
 		set_err(c, "TLS not possible: %s", e);
 		mbedtls_ssl_config_free(&g_conf12);
 		mbedtls_ssl_config_free(&g_conf);
-		mbedtls_ctr_drbg_free(&g_drbg);
-		mbedtls_entropy_free(&g_entropy);
+		mbedtls_psa_crypto_free();
 		return -1;
 	}
 	mbedtls_ssl_config *confs[2] = {&g_conf, &g_conf12};
@@ -200,7 +192,8 @@ static int tls_init(struct conn *c)
 		mbedtls_ssl_config *cf = confs[i];
 		mbedtls_ssl_conf_authmode(cf, MBEDTLS_SSL_VERIFY_REQUIRED);
 		mbedtls_ssl_conf_ca_chain(cf, anchors, NULL);
-		mbedtls_ssl_conf_rng(cf, mbedtls_ctr_drbg_random, &g_drbg);
+		/* the kernel's generator (rng.c), as PSA uses it too */
+		mbedtls_ssl_conf_rng(cf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
 		mbedtls_ssl_conf_session_tickets(cf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
 #if defined(MBEDTLS_SSL_PROTO_TLS1_3)
@@ -883,8 +876,6 @@ static void tls_teardown(void)
 	if (g_tls_ready) {
 		mbedtls_ssl_config_free(&g_conf12);
 		mbedtls_ssl_config_free(&g_conf);
-		mbedtls_ctr_drbg_free(&g_drbg);
-		mbedtls_entropy_free(&g_entropy);
 		mbedtls_psa_crypto_free();
 		g_tls_ready = 0;
 	}

@@ -7,15 +7,15 @@
 #ifndef KLING_MBEDTLS_CONFIG_H
 #define KLING_MBEDTLS_CONFIG_H
 
-/* Platform. Entropy comes from our own mbedtls_hardware_poll() (getrandom()):
- * under musl mbedTLS would open /dev/random, absent in a scratch image. */
+/* Platform. Random numbers come from getrandom() (src/rng.c): under musl
+ * mbedTLS would open /dev/random, absent in a scratch image, and the kernel's
+ * generator needs no entropy pool or DRBG of ours (-4.4 KB). */
 #define MBEDTLS_HAVE_ASM
 #define MBEDTLS_HAVE_TIME
 #define MBEDTLS_HAVE_TIME_DATE
 #define MBEDTLS_PLATFORM_C
 #define MBEDTLS_FS_IO
-#define MBEDTLS_NO_PLATFORM_ENTROPY
-#define MBEDTLS_ENTROPY_HARDWARE_ALT
+#define MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG
 /* No MBEDTLS_ERROR_C (16,240 B of text for every code of every module):
  * src/tls_err.c has words for the codes a client can meet. */
 #define MBEDTLS_VERSION_C        /* --version reads the linked library's version */
@@ -63,8 +63,6 @@
 #define MBEDTLS_SHA384_C
 #define MBEDTLS_SHA512_C
 #define MBEDTLS_HKDF_C
-#define MBEDTLS_ENTROPY_C
-#define MBEDTLS_CTR_DRBG_C
 #define MBEDTLS_PSA_CRYPTO_C     /* TLS 1.3 in 3.6 needs PSA; no storage */
 
 /* X.509 verification of the server's chain. REMOVE_INFO drops the
