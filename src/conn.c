@@ -162,8 +162,7 @@ static int tls_init(struct conn *c)
 	if (g_tls_ready)
 		return 0;
 	char why[200];
-	mbedtls_x509_crt *anchors = tls_store_get(why, sizeof why);
-	if (!anchors) {
+	if (tls_store_load(why, sizeof why) < 0) {
 		set_err(c, "TLS to %s not possible: %s", c->host, why);
 		return -1;
 	}
@@ -191,7 +190,7 @@ static int tls_init(struct conn *c)
 	for (int i = 0; i < 2; i++) {
 		mbedtls_ssl_config *cf = confs[i];
 		mbedtls_ssl_conf_authmode(cf, MBEDTLS_SSL_VERIFY_REQUIRED);
-		mbedtls_ssl_conf_ca_chain(cf, anchors, NULL);
+		mbedtls_ssl_conf_ca_cb(cf, tls_store_ca_cb, NULL); /* anchors parsed when a chain needs them */
 		/* the kernel's generator (rng.c), as PSA uses it too */
 		mbedtls_ssl_conf_rng(cf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)

@@ -14,7 +14,6 @@
 #define MBEDTLS_HAVE_TIME
 #define MBEDTLS_HAVE_TIME_DATE
 #define MBEDTLS_PLATFORM_C
-#define MBEDTLS_FS_IO
 #define MBEDTLS_PSA_CRYPTO_EXTERNAL_RNG
 /* No MBEDTLS_ERROR_C (16,240 B of text for every code of every module):
  * src/tls_err.c has words for the codes a client can meet. */
@@ -74,13 +73,14 @@
 
 /* X.509 verification of the server's chain. REMOVE_INFO drops the
  * certificate printer and the OID descriptions (tls_store.c words the
- * verification flags itself). */
+ * verification flags itself). The trust store hands mbedTLS only the anchors
+ * a chain can use, through the callback (tls_store.h); it reads PEM files
+ * itself, so no PEM/base64 module and no file I/O in mbedTLS. */
 #define MBEDTLS_X509_USE_C
 #define MBEDTLS_X509_CRT_PARSE_C
 #define MBEDTLS_X509_REMOVE_INFO
 #define MBEDTLS_X509_RSASSA_PSS_SUPPORT
-#define MBEDTLS_PEM_PARSE_C
-#define MBEDTLS_BASE64_C
+#define MBEDTLS_X509_TRUSTED_CERTIFICATE_CALLBACK
 
 /* TLS client, 1.2 and 1.3. */
 #define MBEDTLS_SSL_TLS_C
