@@ -10,6 +10,22 @@
 #define JSMN_PARENT_LINKS
 #include "jsmn.h"
 
+/* Bytes that stand for themselves inside a JSON string, read or written:
+ * printable ASCII but the quote and the backslash (DEL is escaped on output,
+ * so it is not plain). Scanning runs of them is the hot loop of parsing and
+ * of writing. */
+static const unsigned char g_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 controls */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 " */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50 backslash */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70 DEL */
+	/* 0x80-0xFF: UTF-8, checked sequence by sequence */
+};
+
 /* ---- validator ---- */
 
 struct vstate {
@@ -90,7 +106,15 @@ static int scan_string(struct vstate *v)
 	const unsigned char *s = v->s;
 	size_t n = v->n, i = v->i + 1;
 	while (i < n) {
+		while (i < n && g_plain[s[i]]) /* DEL is plain here */
+			i++;
+		if (i == n)
+			break;
 		unsigned char c = s[i];
+		if (c == 0x7F) {
+			i++;
+			continue;
+		}
 		if (c == '"') {
 			v->i = i + 1;
 			return 0;
@@ -394,12 +418,22 @@ int json_skip(const struct json_doc *d, int t)
 	const jsmntok_t *k = tok(d, t);
 	if (!k)
 		return -1;
-	int j = t + 1;
-	while (j < d->ntok && TOK(d)[j].start < k->end)
-		j++;
 	if (k->type == JSMN_STRING && k->size == 1) /* a member key: skip its value too */
-		j = json_skip(d, j);
-	return j;
+		return json_skip(d, t + 1);
+	int lo = t + 1, hi = d->ntok; /* the first token starting at k->end or later is in [lo, hi] */
+	if (k->type != JSMN_OBJECT && k->type != JSMN_ARRAY)
+		return lo;
+	const jsmntok_t *all = TOK(d);
+	/* Starts grow in document order: a binary search, not a walk over a
+	 * big subtree for every member skipped (json_get, json_next). */
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (all[mid].start < k->end)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 int json_first(const struct json_doc *d, int t)
@@ -517,6 +551,8 @@ size_t json_strlen(const struct json_doc *d, int t)
 	const char *p = json_str_raw(d, t, &n);
 	if (!p)
 		return 0;
+	if (!memchr(p, '\\', n)) /* nothing escaped: as many bytes as raw */
+		return n;
 	const char *end = p + n;
 	size_t total = 0;
 	unsigned char tmp[4];
@@ -531,6 +567,15 @@ int json_unescape(const struct json_doc *d, int t, char *out, size_t cap, size_t
 	const char *p = json_str_raw(d, t, &n);
 	if (!p)
 		return JSON_E_TYPE;
+	if (!memchr(p, '\\', n)) { /* nothing escaped: a copy */
+		if (n >= cap)
+			return JSON_E_SPACE;
+		memcpy(out, p, n);
+		out[n] = 0;
+		if (len)
+			*len = n;
+		return 0;
+	}
 	const char *end = p + n;
 	size_t o = 0;
 	unsigned char tmp[4];
@@ -606,10 +651,17 @@ int json_getn(const struct json_doc *d, int obj, const char *key, size_t keylen)
 {
 	if (json_type(d, obj) != JSON_OBJECT)
 		return -1;
-	int found = -1;
-	for (int k = json_first(d, obj); k >= 0; k = json_next(d, k))
-		if (json_streqn(d, k, key, keylen))
-			found = json_value(d, k);
+	const jsmntok_t *all = TOK(d);
+	int plain = !memchr(key, '\\', keylen), found = -1, k = obj + 1;
+	for (int m = 0; m < all[obj].size && k >= 0 && k + 1 < d->ntok; m++) {
+		size_t rn = (size_t)(all[k].end - all[k].start);
+		/* a raw key equal to a plain key has no escape; an escaped one is
+		 * longer raw than unescaped; a shorter one cannot match */
+		if (plain && rn == keylen ? memcmp(d->buf + all[k].start, key, keylen) == 0
+					  : rn > keylen && json_streqn(d, k, key, keylen))
+			found = k + 1; /* the last of duplicate keys wins */
+		k = json_skip(d, k + 1);
+	}
 	return found;
 }
 
@@ -878,14 +930,14 @@ static void put_escaped(struct json_w *w, const char *str, size_t n)
 	const unsigned char *s = (const unsigned char *)str;
 	size_t i = 0, run = 0; /* s[run..i) is plain text not yet copied */
 	while (i < n && !w->err) {
+		while (i < n && g_plain[s[i]])
+			i++;
+		if (i == n)
+			break;
 		unsigned char c = s[i];
 		const char *esc = NULL;
 		char ubuf[6];
 		size_t esclen = 2, skip = 1;
-		if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-			i++;
-			continue;
-		}
 		if (c >= 0x80) {
 			size_t k = utf8_seq(s, n, i);
 			if (k == 3 && c == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
