@@ -868,6 +868,9 @@ class MockServer(ThreadingHTTPServer):
             self.RequestHandlerClass(request, client_address, self)
             return
         request.settimeout(10)
+        # as real front ends do: without it a reply written after the TLS 1.3
+        # tickets waits ~40 ms for the client's delayed ACK (Nagle)
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             tls = self.ssl_ctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
