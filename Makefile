@@ -140,7 +140,7 @@ fuzz:
 check-clang: $(DEPS)
 	@for f in $(SRCS); do clang --target=$(shell uname -m)-linux-musl -nostdinc \
 	  -isystem $$(clang -print-resource-dir)/include -isystem /usr/include/$(shell uname -m)-linux-musl \
-	  $(KFLAGS) -fsyntax-only $$f || exit 1; done; echo "clang: $(words $(SRCS)) files clean"
+	  $(filter-out -flto-partition=%,$(KFLAGS)) -fsyntax-only $$f || exit 1; done; echo "clang: $(words $(SRCS)) files clean"
 
 install: $(B)/kling-mcp
 	install -d $(DESTDIR)$(PREFIX)/bin
