@@ -32,8 +32,10 @@ CC         := musl-gcc
 TARGET     := $(shell uname -m)-linux-musl
 # Size: no unwind tables (C, no exceptions; -45 KB) and link-time optimization
 # (-33 KB), whose objects need gcc-ar to be archived. Measured in README.
+# -g changes no byte of the stripped product; make bench reads it (nm -l) to
+# tell which source each symbol of the unstripped link comes from.
 OPT        := -Os -ffunction-sections -fdata-sections -fstack-protector-strong -fstack-clash-protection \
-              -fno-asynchronous-unwind-tables -fno-unwind-tables -flto -flto-partition=one
+              -fno-asynchronous-unwind-tables -fno-unwind-tables -flto -flto-partition=one -g
 LINK       := -static -s -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 AR         := gcc-ar
 endif

@@ -8,5 +8,5 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${BUILD_DIR:=$top/build}" "${BENCH_DIR:=$top/build/bench}"
 bin=${KLING_MCP:-$BUILD_DIR/kling-mcp}
 exec python3 "$top/tests/tools/bench.py" --bin "$bin" --noca "$BENCH_DIR/noca/kling-mcp" \
-	--full "$BUILD_DIR/kling-mcp.full" --objs "$BUILD_DIR"/obj/*.o --mbedlib "$BUILD_DIR/libmbedtls.a" \
+	--full "$BUILD_DIR/kling-mcp.full" \
 	--glibc "$BENCH_DIR/glibc/kling-mcp"

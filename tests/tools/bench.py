@@ -16,6 +16,7 @@ are loaded. Times are wall clock on a possibly busy machine: the figures say
 what this run saw, nothing is asserted. Python standard library only.
 """
 import argparse
+import glob
 import json
 import os
 import re
@@ -55,6 +56,18 @@ def ms(ns):
 
 def kib(kb):
     return "%d KiB" % kb
+
+
+def cpu_s(pid):
+    """User + system CPU seconds the process has used."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
 
 
 def status_kb(pid, field):
@@ -133,32 +146,47 @@ def mcp_env(port, extra):
 
 # ---------------------------------------------------------------- sizes
 
-def where_the_bytes_go(full, objs, mbedlib):
-    """(section rows, group sizes, largest symbols) of the unstripped product."""
+def where_the_bytes_go(full):
+    """(loaded sections, bytes by origin, largest symbols) of the unstripped product. Origins come from
+    the debug info (nm -l): src/ is ours, third_party/mbedtls-* mbedTLS, the rest (no line info) musl."""
     secs = {}
     out = subprocess.run(["readelf", "-SW", full], stdout=subprocess.PIPE, text=True, check=True).stdout
     for m in re.finditer(r"\]\s+(\.\S+)\s+(\S+)\s+[0-9a-f]+\s+[0-9a-f]+\s+([0-9a-f]+)\s+\S+\s+(\S+)\s", out):
         if "A" in m.group(4) and m.group(2) != "NOBITS":  # bytes of the file that are loaded
             secs[m.group(1)] = int(m.group(3), 16)
-    origin = {}
-    for label, files in (("our code", objs), ("mbedTLS", [mbedlib])):
-        r = subprocess.run(["gcc-nm", "--defined-only", *files], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                           text=True)
-        for line in r.stdout.splitlines():
-            f = line.split()
-            if len(f) == 3:
-                origin.setdefault(f[2], label)
-    groups, syms = {}, []
-    r = subprocess.run(["nm", "-S", "--size-sort", full], stdout=subprocess.PIPE, text=True, check=True)
+    libc = subprocess.run(["musl-gcc", "-print-file-name=libc.a"], stdout=subprocess.PIPE, text=True).stdout.strip()
+    r = subprocess.run(["nm", "--defined-only", libc], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    musl = {f[2] for f in (line.split() for line in r.stdout.splitlines()) if len(f) == 3}
+    sources = {}  # data symbols have no line info: find their definition in the sources
+    for label, pattern in (("our code", "src/*.c"), ("mbedTLS", "third_party/mbedtls-*/library/*.c")):
+        for path in glob.glob(os.path.join(ROOT, pattern)):
+            sources[path] = (label, open(path, errors="replace").read())
+
+    def origin(name, where):
+        if name == "kling_ca_der":
+            return "CA bundle"
+        if "/third_party/mbedtls-" in where:
+            return "mbedTLS"
+        if "/src/" in where or "/gen/" in where:
+            return "our code"
+        base = name.split(".")[0]
+        if base in musl:
+            return "musl libc"
+        defn = re.compile(r"\b%s\s*(\[[^]]*\]\s*)*=" % re.escape(base))
+        for label, text in sources.values():
+            if defn.search(text):
+                return label
+        return "musl libc"
+
+    groups, syms, seen = {}, [], set()
+    r = subprocess.run(["nm", "-l", "-S", "--size-sort", full], stdout=subprocess.PIPE, text=True, check=True)
     for line in r.stdout.splitlines():
         f = line.split()
-        if len(f) != 4:
-            continue
-        size, kind, name = int(f[1], 16), f[2], f[3]
-        if kind in "bB":
-            continue  # bss: no bytes in the file
-        base = name.split(".")[0]
-        g = "CA bundle" if base == "kling_ca_der" else origin.get(base, origin.get(name, "musl libc"))
+        if len(f) < 4 or f[2] in "bB" or f[0] in seen:
+            continue  # bss (no bytes in the file), or an alias of a symbol already counted
+        seen.add(f[0])
+        size, name, where = int(f[1], 16), f[3], f[4] if len(f) > 4 else ""
+        g = origin(name, where)
         groups[g] = groups.get(g, 0) + size
         syms.append((size, name, g))
     syms.sort(reverse=True)
@@ -278,8 +306,6 @@ def main():
     ap.add_argument("--bin", required=True)
     ap.add_argument("--noca")
     ap.add_argument("--full")
-    ap.add_argument("--objs", nargs="*", default=[])
-    ap.add_argument("--mbedlib")
     ap.add_argument("--glibc")
     a = ap.parse_args()
 
@@ -298,7 +324,7 @@ def main():
         s0 = os.path.getsize(a.noca)
         row("stripped size, `EMBED_CA=0`", "{:,} B".format(s0), "≤ 327,680 B" + met(s0 <= 327680))
     if a.full:
-        secs, groups, syms = where_the_bytes_go(a.full, a.objs, a.mbedlib)
+        secs, groups, syms = where_the_bytes_go(a.full)
         keep = [".text", ".rodata", ".data.rel.ro", ".data", ".eh_frame"]
         total = sum(secs.values())
         parts = ["%s {:,}".format(secs[k]) % k for k in keep if k in secs]
@@ -311,11 +337,13 @@ def main():
         g = ["%s {:,}".format(groups.get(k, 0)) % k for k in order]
         g.append("string literals and other unnamed data {:,}".format(total - named))
         row("where the bytes go: named symbols by origin", ", ".join(g) + " B")
-        top = ", ".join("`%s` {:,}".format(sz) % n for sz, n, _ in syms[1:11])
-        row("largest symbols after the CA bundle", top + " B")
+        big = [x for x in syms if x[2] != "CA bundle"][:12]
+        top = ", ".join("`%s` %s (%s)" % (n, "{:,}".format(sz), g) for sz, n, g in big)
+        row("largest symbols", top + " B")
 
     tmp = tempfile.mkdtemp(prefix="kling-bench-")
     procs = []
+    load0 = loadavg()
     try:
         ca, cert, key = harness.make_certs(tmp)
         bundle = os.path.join(tmp, "bundle.pem")
@@ -329,6 +357,13 @@ def main():
         mock_nt, port_nt = harness.start_mock(tmp, "mock-nt", margs + ["--no-tickets"])
         procs.append(mock_nt)
         ctl, ctl_nt = harness.MockControl(port, ca), harness.MockControl(port_nt, ca)
+        for p in (port, port_nt):  # the mocks' first requests (Python warming up) are not ours to time
+            m = Mcp([a.bin], mcp_env(p, {"KLING_CA_FILE": ca}))
+            m.initialize()
+            m.calls(3)
+            m.close()
+        ctl.reset()
+        ctl_nt.reset()
 
         # start-up
         env = mcp_env(port, {})
@@ -352,9 +387,11 @@ def main():
         req = replay_request([e for e in ctl.requests() if e["path"] == "/tasks"][-1], port)
         plain = PlainClient(port, ca, req)
         plain.one()
-        warm, alone = [], []
+        warm, alone, cpu = [], [], 0.0
         for _ in range(10):  # interleaved blocks: both see the same machine
+            c0 = cpu_s(m.p.pid)
             warm += m.calls((CALLS - 1) // 10 + (1 if _ < (CALLS - 1) % 10 else 0))
+            cpu += cpu_s(m.p.pid) - c0
             alone += plain.timed(CALLS // 10)
         rss1000 = status_kb(m.p.pid, "VmHWM")
         rc, err = m.close()
@@ -371,6 +408,7 @@ def main():
             "%s / %s" % (ms(am), ms(pct(alone, 0.99))))
         row("kling-mcp's own cost per warm call (difference of medians)", ms(wm - am),
             "≤ 0.2 ms" + met(wm - am <= 2e5))
+        row("CPU time of kling-mcp per warm call (user + system, /proc)", "%.0f µs" % (cpu / len(warm) * 1e6))
 
         # fresh connections: the mock closes after every reply
         for c, label, p in ((ctl_nt, "full handshake", port_nt), (ctl, "TLS 1.3 resumption", port)):
@@ -406,6 +444,7 @@ def main():
             harness.stop(p)
         shutil.rmtree(tmp, ignore_errors=True)
 
+    rows.append(("machine load (1-minute load average) at start / end", "%s / %s" % (load0, loadavg()), "", ""))
     print("| measure | kling-mcp | target | TypeScript server |")
     print("|---|---|---|---|")
     for r in rows:
