@@ -80,6 +80,12 @@ $(MBED_LIB): $(DEPS) $(TP)/mbedtls_config.h
 	@rm -f $@; $(AR) rcs $@ $(B)/mbedtls/*.o
 	@echo "  AR      $@ ($$(ls $(B)/mbedtls/*.o | wc -l) objects)"
 
+# aesni.c at -O3: GCM's multiply byte-reverses its operands in loops that
+# -Os leaves scalar. Vectorized, a warm list_tasks call runs 6.7% fewer
+# instructions (674.5 K -> 629.5 K) for 592 bytes of code; all of gcm.c and
+# aesni.c at -O3 would save 10% for 6.8 KB, -O2 3.6% for 1.6 KB.
+$(B)/mbedtls/aesni.o: CFLAGS += -O3
+
 # The embedded CA bundle: the build machine's PEM bundle as concatenated DER.
 $(B)/gen/embed_ca.$(EMBED_CA):
 	@mkdir -p $(@D); rm -f $(B)/gen/embed_ca.*; touch $@
