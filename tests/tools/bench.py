@@ -37,6 +37,7 @@ SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 API_KEY = "bench-api-key"
 SPAWNS = 100
 CALLS = 1000
+BLOCKS = 50               # warm calls and the mock alone alternate in blocks of CALLS / BLOCKS
 MOCK_FRESH = 300          # requests of the plain client on new connections
 CG_BASE, CG_MORE = 50, 100  # callgrind: instructions of BASE+MORE calls minus BASE calls
 
@@ -388,11 +389,11 @@ def main():
         plain = PlainClient(port, ca, req)
         plain.one()
         warm, alone, cpu = [], [], 0.0
-        for _ in range(10):  # interleaved blocks: both see the same machine
+        for i in range(BLOCKS):  # interleaved small blocks: both see the same machine
             c0 = cpu_s(m.p.pid)
-            warm += m.calls((CALLS - 1) // 10 + (1 if _ < (CALLS - 1) % 10 else 0))
+            warm += m.calls((CALLS - 1) // BLOCKS + (1 if i < (CALLS - 1) % BLOCKS else 0))
             cpu += cpu_s(m.p.pid) - c0
-            alone += plain.timed(CALLS // 10)
+            alone += plain.timed(CALLS // BLOCKS)
         rss1000 = status_kb(m.p.pid, "VmHWM")
         rc, err = m.close()
         row("peak RSS (VmHWM) after initialize, before any call", kib(rss0))
