@@ -190,7 +190,8 @@ static int tls_init(struct conn *c)
 	for (int i = 0; i < 2; i++) {
 		mbedtls_ssl_config *cf = confs[i];
 		mbedtls_ssl_conf_authmode(cf, MBEDTLS_SSL_VERIFY_REQUIRED);
-		mbedtls_ssl_conf_ca_cb(cf, tls_store_ca_cb, NULL); /* anchors parsed when a chain needs them */
+		/* the anchors are parsed when a chain needs them (tls_store.h) */
+		mbedtls_ssl_conf_ca_cb(cf, tls_store_ca_cb, NULL);
 		/* the kernel's generator (rng.c), as PSA uses it too */
 		mbedtls_ssl_conf_rng(cf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)

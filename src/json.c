@@ -669,7 +669,6 @@ int json_streqn(const struct json_doc *d, int t, const char *s, size_t n)
 	return o == n;
 }
 
-
 /* Whether s[0..n) holds a backslash; for keys, which are short. */
 static int has_backslash(const char *s, size_t n)
 {
@@ -694,7 +693,8 @@ int json_getn(const struct json_doc *d, int obj, const char *key, size_t keylen)
 		 * cannot match. */
 		int hit;
 		if (rn == keylen)
-			hit = memcmp(raw, key, keylen) == 0 && (!has_backslash(key, keylen) || json_streqn(d, k, key, keylen));
+			hit = memcmp(raw, key, keylen) == 0 &&
+			      (!has_backslash(key, keylen) || json_streqn(d, k, key, keylen));
 		else
 			hit = rn > keylen && keylen && (raw[0] == key[0] || raw[0] == '\\') &&
 			      memchr(raw, '\\', rn) && json_streqn(d, k, key, keylen);
@@ -705,7 +705,6 @@ int json_getn(const struct json_doc *d, int obj, const char *key, size_t keylen)
 	}
 	return found;
 }
-
 
 int json_is_plain_int(const struct json_doc *d, int t)
 {
@@ -1041,7 +1040,6 @@ void json_w_keyn(struct json_w *w, const char *key, size_t n)
 	w->state[lv] = 2;
 }
 
-
 void json_w_str(struct json_w *w, const char *s, size_t n)
 {
 	if (before_value(w) < 0)
@@ -1051,7 +1049,6 @@ void json_w_str(struct json_w *w, const char *s, size_t n)
 	putc_(w, '"');
 	after_value(w);
 }
-
 
 /* Decimal digits of v into buf (at least 21 bytes); returns the length. */
 static size_t fmt_int(int64_t v, char *buf)
@@ -1125,7 +1122,6 @@ void json_w_str_add(struct json_w *w, const char *s, size_t n)
 	}
 	put_escaped(w, s, n);
 }
-
 
 void json_w_str_add_int(struct json_w *w, int64_t v)
 {

@@ -28,8 +28,8 @@
 #define KLING_JSON_H
 
 #include <stddef.h>
-#include <string.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kling_limits.h"
 

@@ -119,7 +119,8 @@ int tls_store_index_der(const unsigned char *der, size_t len, struct tls_anchor 
 			(*bad)++;
 		} else {
 			if (out)
-				out[n] = (struct tls_anchor){(uint32_t)off, (uint32_t)el, (uint32_t)(off + so), (uint32_t)sn};
+				out[n] = (struct tls_anchor){(uint32_t)off, (uint32_t)el,
+							     (uint32_t)(off + so), (uint32_t)sn};
 			n++;
 		}
 		p += el;
@@ -190,7 +191,8 @@ static size_t pem_to_der(unsigned char *buf, size_t len, int *bad)
 		}
 		long k = b64_decode(buf + body, (size_t)(e - buf) - body, buf + w);
 		size_t so, sn;
-		if (k > 0 && elem_len(buf + w, (size_t)k) == (size_t)k && find_subject(buf + w, (size_t)k, &so, &sn) == 0)
+		if (k > 0 && elem_len(buf + w, (size_t)k) == (size_t)k &&
+		    find_subject(buf + w, (size_t)k, &so, &sn) == 0)
 			w += (size_t)k;
 		else
 			(*bad)++;
@@ -246,7 +248,8 @@ static int load_file(const char *path, const char *label, char *err, size_t errc
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			snprintf(err, errcap, "cannot read the CA file %s (%s): %s", path, label, strerror(errno));
+			snprintf(err, errcap, "cannot read the CA file %s (%s): %s", path, label,
+				 strerror(errno));
 			free(buf);
 			close(fd);
 			return -1;
@@ -260,8 +263,9 @@ static int load_file(const char *path, const char *label, char *err, size_t errc
 		snprintf(err, errcap, "cannot read the CA file %s (%s): out of memory", path, label);
 		return -1;
 	}
-	int bad = 0, bad_der;
-	if (memmem(buf, len, g_begin, sizeof g_begin - 1)) {
+	int bad = 0, bad_der, pem = memmem(buf, len, g_begin, sizeof g_begin - 1) != NULL;
+	int der = !pem && len && buf[0] == 0x30; /* else: not a certificate file at all */
+	if (pem) {
 		len = pem_to_der(buf, len, &bad);
 		unsigned char *fit = realloc(buf, len ? len : 1); /* the text is gone: give back the rest */
 		if (fit)
@@ -271,11 +275,14 @@ static int load_file(const char *path, const char *label, char *err, size_t errc
 	bad += bad_der;
 	if (n <= 0) {
 		snprintf(err, errcap, "the CA file %s (%s) holds no usable certificate: %s", path, label,
-			 n < 0 ? "out of memory" : bad ? "none could be read" : "no certificate in it");
+			 n < 0	       ? "out of memory"
+			 : pem || der ? "none could be read"
+				      : "no certificate in it (neither PEM nor DER)");
 		return -1;
 	}
 	if (bad)
-		log_info("trust store: %d certificate(s) of %s could not be read and were skipped", bad, path);
+		log_info("trust store: %d certificate(s) of %s could not be read and were skipped", bad,
+			 path);
 	return n;
 }
 
@@ -398,8 +405,8 @@ static const struct {
 	{MBEDTLS_X509_BADCERT_SKIP_VERIFY, "the certificate was not checked"},
 	{MBEDTLS_X509_BADCERT_KEY_USAGE, "the certificate's key usage does not allow TLS"},
 	{MBEDTLS_X509_BADCERT_EXT_KEY_USAGE, "the certificate is not for TLS servers (extended key usage)"},
-	{MBEDTLS_X509_BADCERT_NS_CERT_TYPE, "the certificate is not for TLS servers (Netscape certificate type)"},
-	{MBEDTLS_X509_BADCERT_BAD_MD, "a certificate of the chain is signed with a hash that is not accepted"},
+	{MBEDTLS_X509_BADCERT_NS_CERT_TYPE, "the certificate is not for TLS servers (Netscape type)"},
+	{MBEDTLS_X509_BADCERT_BAD_MD, "a certificate of the chain is signed with a hash not accepted"},
 	{MBEDTLS_X509_BADCERT_BAD_PK, "a certificate of the chain has a key type that is not accepted"},
 	{MBEDTLS_X509_BADCERT_BAD_KEY, "a certificate of the chain has a key that is too small"},
 	{MBEDTLS_X509_BADCERT_OTHER, "the certificate was refused for another reason"},

@@ -36,24 +36,29 @@ static void test_der_index(void)
 		mbedtls_x509_crt_free(&c);
 	}
 	T_CHECK("tls_store/subjects as mbedTLS reads them", same == n);
-	T_CHECK("tls_store/index bounded by cap", tls_store_index_der(der, kling_ca_der_len, idx, 2, &bad) == 2 &&
-							  bad == cap - 2);
+	n = tls_store_index_der(der, kling_ca_der_len, idx, 2, &bad);
+	T_CHECK("tls_store/index bounded by cap", n == 2 && bad == cap - 2);
 
 	der = (const unsigned char *)t_guarded(kling_ca_der, kling_ca_der_len - 1);
 	n = tls_store_index_der(der, kling_ca_der_len - 1, idx, cap, &bad);
 	T_CHECK("tls_store/a cut bundle keeps the whole ones", n == cap - 1 && bad == 1);
 
 	static const unsigned char junk[] = {0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0x00};
-	n = tls_store_index_der((const unsigned char *)t_guarded(junk, sizeof junk), sizeof junk, idx, cap, &bad);
+	der = (const unsigned char *)t_guarded(junk, sizeof junk);
+	n = tls_store_index_der(der, sizeof junk, idx, cap, &bad);
 	T_CHECK("tls_store/length past the end", n == 0 && bad == 1);
 	static const unsigned char bogus[] = {0x30, 0x03, 0x01, 0x02, 0x03, 0x30, 0x81};
-	n = tls_store_index_der((const unsigned char *)t_guarded(bogus, sizeof bogus), sizeof bogus, idx, cap, &bad);
+	der = (const unsigned char *)t_guarded(bogus, sizeof bogus);
+	n = tls_store_index_der(der, sizeof bogus, idx, cap, &bad);
 	T_CHECK("tls_store/not a certificate, then a cut header", n == 0 && bad == 2);
 	free(idx);
 }
 
 /* The first certificate of the embedded bundle as DER, and its length. */
-static size_t first_der(void) { return ((size_t)kling_ca_der[2] << 8 | kling_ca_der[3]) + 4; /* 30 82 hh ll */ }
+static size_t first_der(void)
+{
+	return ((size_t)kling_ca_der[2] << 8 | kling_ca_der[3]) + 4; /* 30 82 hh ll */
+}
 
 static char *write_temp(const void *data, size_t len)
 {
@@ -66,30 +71,44 @@ static char *write_temp(const void *data, size_t len)
 	return ok ? path : NULL;
 }
 
-/* PEM of der[0..n), lines of 64 characters, CRLF when crlf. */
-static size_t pem(const unsigned char *der, size_t n, char *out, int crlf)
+/* Append the text s to out[*o..) (out holds PEM_MAX bytes). */
+#define PEM_MAX 65536
+static void app(char *out, size_t *o, const char *s)
+{
+	size_t n = strlen(s);
+	if (*o + n < PEM_MAX) {
+		memcpy(out + *o, s, n + 1);
+		*o += n;
+	}
+}
+
+/* Append the PEM of der[0..n): lines of 64 characters, CRLF when crlf. */
+static void pem(const unsigned char *der, size_t n, char *out, size_t *o, int crlf)
 {
 	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t o = (size_t)sprintf(out, "-----BEGIN CERTIFICATE-----%s", crlf ? "\r\n" : "\n"), col = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		unsigned v = (unsigned)der[i] << 16 | (i + 1 < n ? (unsigned)der[i + 1] << 8 : 0) | (i + 2 < n ? der[i + 2] : 0);
-		out[o++] = b64[v >> 18 & 63];
-		out[o++] = b64[v >> 12 & 63];
-		out[o++] = i + 1 < n ? b64[v >> 6 & 63] : '=';
-		out[o++] = i + 2 < n ? b64[v & 63] : '=';
+	const char *eol = crlf ? "\r\n" : "\n";
+	app(out, o, "-----BEGIN CERTIFICATE-----");
+	app(out, o, eol);
+	for (size_t i = 0, col = 0; i < n; i += 3) {
+		unsigned v = (unsigned)der[i] << 16 | (i + 1 < n ? (unsigned)der[i + 1] << 8 : 0) |
+			     (i + 2 < n ? der[i + 2] : 0);
+		char q[5] = {b64[v >> 18 & 63], b64[v >> 12 & 63], i + 1 < n ? b64[v >> 6 & 63] : '=',
+			     i + 2 < n ? b64[v & 63] : '=', 0};
+		app(out, o, q);
 		if ((col += 4) == 64 || i + 3 >= n) {
-			o += (size_t)sprintf(out + o, "%s", crlf ? "\r\n" : "\n");
+			app(out, o, eol);
 			col = 0;
 		}
 	}
-	return o + (size_t)sprintf(out + o, "-----END CERTIFICATE-----\n");
+	app(out, o, "-----END CERTIFICATE-----\n");
 }
 
 static void test_file(void)
 {
 	char err[400];
 	tls_store_configure("/nonexistent/ca.pem");
-	T_CHECK("tls_store/missing file", tls_store_load(err, sizeof err) < 0 && strstr(err, "/nonexistent/ca.pem") &&
+	T_CHECK("tls_store/missing file", tls_store_load(err, sizeof err) < 0 &&
+						  strstr(err, "/nonexistent/ca.pem") &&
 						  strstr(err, "SSL_CERT_FILE"));
 	if (!kling_ca_der_len)
 		return;
@@ -110,12 +129,13 @@ static void test_file(void)
 	/* PEM: two certificates (LF, then CRLF lines), a broken block between,
 	 * text around them */
 	size_t n1 = first_der(), n2 = ((size_t)kling_ca_der[n1 + 2] << 8 | kling_ca_der[n1 + 3]) + 4;
-	char *text = malloc(4 * (n1 + n2) + 4096);
-	size_t o = (size_t)sprintf(text, "# a comment\n");
-	o += pem(kling_ca_der, n1, text + o, 0);
-	o += (size_t)sprintf(text + o, "-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----\n");
-	o += (size_t)sprintf(text + o, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
-	o += pem(kling_ca_der + n1, n2, text + o, 1);
+	char *text = malloc(PEM_MAX);
+	size_t o = 0;
+	app(text, &o, "# a comment\n");
+	pem(kling_ca_der, n1, text, &o, 0);
+	app(text, &o, "-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----\n");
+	app(text, &o, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+	pem(kling_ca_der + n1, n2, text, &o, 1);
 	path = write_temp(text, o);
 	setenv("KLING_CA_FILE", path, 1);
 	tls_store_configure(path);
@@ -143,12 +163,13 @@ static void test_file(void)
 	unlink(path);
 
 	/* PEM with no usable block */
-	o = (size_t)sprintf(text, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+	o = 0;
+	app(text, &o, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
 	path = write_temp(text, o);
 	setenv("KLING_CA_FILE", path, 1);
 	tls_store_configure(path);
-	T_CHECK("tls_store/PEM without a usable certificate", tls_store_load(err, sizeof err) < 0 &&
-								     strstr(err, "holds no usable certificate"));
+	T_CHECK("tls_store/PEM without a usable certificate",
+		tls_store_load(err, sizeof err) < 0 && strstr(err, "holds no usable certificate"));
 	unlink(path);
 	free(text);
 	unsetenv("KLING_CA_FILE");
