@@ -16,6 +16,13 @@ struct arena_chunk {
 	alignas(max_align_t) unsigned char data[];
 };
 
+/* Standard chunks freed by arena_free wait here for the next call instead
+ * of going back: musl maps each one on its own, so every call used to map,
+ * fault in and unmap two of them. At most ARENA_SPARE are kept. */
+#define ARENA_SPARE 4
+static struct arena_chunk *g_spare;
+static int g_nspare;
+
 void arena_init(struct arena *a, size_t max)
 {
 	a->head = NULL;
@@ -31,9 +38,14 @@ static struct arena_chunk *new_chunk(struct arena *a, size_t size, int behind)
 	size_t cost = sizeof(struct arena_chunk) + size;
 	if (a->used + cost > a->max)
 		return NULL;
-	struct arena_chunk *c = malloc(cost);
-	if (!c)
+	struct arena_chunk *c;
+	if (size == ARENA_CHUNK && g_spare) {
+		c = g_spare;
+		g_spare = c->next;
+		g_nspare--;
+	} else if (!(c = malloc(cost))) {
 		return NULL;
+	}
 	c->size = size;
 	c->off = 0;
 	struct arena_chunk **at = behind && a->head ? &a->head->next : &a->head;
@@ -75,7 +87,23 @@ void arena_free(struct arena *a)
 	while (a->head) {
 		struct arena_chunk *c = a->head;
 		a->head = c->next;
-		free(c);
+		if (c->size == ARENA_CHUNK && g_nspare < ARENA_SPARE) {
+			c->next = g_spare;
+			g_spare = c;
+			g_nspare++;
+		} else {
+			free(c);
+		}
 	}
 	a->used = 0;
+}
+
+void arena_trim(void)
+{
+	while (g_spare) {
+		struct arena_chunk *c = g_spare;
+		g_spare = c->next;
+		free(c);
+	}
+	g_nspare = 0;
 }

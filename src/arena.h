@@ -28,7 +28,11 @@ void *arena_alloc(struct arena *a, size_t n);
 /* A NUL-terminated copy of s[0..n), or NULL as arena_alloc. */
 char *arena_dup(struct arena *a, const char *s, size_t n);
 
-/* Free every chunk; the arena is empty again (same maximum). */
+/* Free every chunk; the arena is empty again (same maximum). A few chunks
+ * of the standard size are kept for the next arena (see arena_trim). */
 void arena_free(struct arena *a);
+
+/* Give back the chunks arena_free kept (at exit, so nothing stays). */
+void arena_trim(void);
 
 #endif

@@ -73,7 +73,7 @@ static void check_clock(void)
 static void check_store(void)
 {
 	char err[512];
-	if (tls_store_get(err, sizeof err))
+	if (tls_store_load(err, sizeof err) == 0)
 		line(1, "trust store", tls_store_source(), NULL);
 	else
 		line(0, "trust store", err, "set KLING_CA_FILE to a PEM bundle, or build with the embedded bundle");

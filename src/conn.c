@@ -7,6 +7,7 @@
 #include "loop.h"
 #include "proxy.h"
 #include "resolve.h"
+#include "tls_err.h"
 #include "tls_store.h"
 
 #include <arpa/inet.h>
@@ -22,10 +23,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mbedtls/ctr_drbg.h"
-#include "mbedtls/entropy.h"
-#include "mbedtls/error.h"
 #include "mbedtls/net_sockets.h"
+#include "mbedtls/psa_util.h"
 #include "mbedtls/ssl.h"
 #include "psa/crypto.h"
 
@@ -87,8 +86,6 @@ struct saved_session {
 };
 
 static int g_tls_ready;
-static mbedtls_entropy_context g_entropy;
-static mbedtls_ctr_drbg_context g_drbg;
 static mbedtls_ssl_config g_conf;
 static struct saved_session g_sessions[LIMIT_TLS_SESSIONS];
 
@@ -166,8 +163,7 @@ static int tls_init(struct conn *c)
 	if (g_tls_ready)
 		return 0;
 	char why[200];
-	mbedtls_x509_crt *anchors = tls_store_get(why, sizeof why);
-	if (!anchors) {
+	if (tls_store_load(why, sizeof why) < 0) {
 		set_err(c, "TLS to %s not possible: %s", c->host, why);
 		return -1;
 	}
@@ -176,32 +172,29 @@ static int tls_init(struct conn *c)
 		set_err(c, "TLS not possible: the crypto library did not start (PSA error %d)", (int)ps);
 		return -1;
 	}
-	mbedtls_entropy_init(&g_entropy);
-	mbedtls_ctr_drbg_init(&g_drbg);
 	mbedtls_ssl_config_init(&g_conf);
 	mbedtls_ssl_config_init(&g_conf12);
 	int r;
-	static const unsigned char pers[] = "kling-mcp";
-	if ((r = mbedtls_ctr_drbg_seed(&g_drbg, mbedtls_entropy_func, &g_entropy, pers, sizeof pers - 1)) != 0 ||
-	    (r = mbedtls_ssl_config_defaults(&g_conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
+	if ((r = mbedtls_ssl_config_defaults(&g_conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
 					     MBEDTLS_SSL_PRESET_DEFAULT)) != 0 ||
 	    (r = mbedtls_ssl_config_defaults(&g_conf12, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
 					     MBEDTLS_SSL_PRESET_DEFAULT)) != 0) {
 		char e[120];
-		mbedtls_strerror(r, e, sizeof e);
-		set_err(c, "TLS not possible: %s (-0x%04x)", e, (unsigned)-r);
+		tls_err_text(r, e, sizeof e);
+		set_err(c, "TLS not possible: %s", e);
 		mbedtls_ssl_config_free(&g_conf12);
 		mbedtls_ssl_config_free(&g_conf);
-		mbedtls_ctr_drbg_free(&g_drbg);
-		mbedtls_entropy_free(&g_entropy);
+		mbedtls_psa_crypto_free();
 		return -1;
 	}
 	mbedtls_ssl_config *confs[2] = {&g_conf, &g_conf12};
 	for (int i = 0; i < 2; i++) {
 		mbedtls_ssl_config *cf = confs[i];
 		mbedtls_ssl_conf_authmode(cf, MBEDTLS_SSL_VERIFY_REQUIRED);
-		mbedtls_ssl_conf_ca_chain(cf, anchors, NULL);
-		mbedtls_ssl_conf_rng(cf, mbedtls_ctr_drbg_random, &g_drbg);
+		/* the anchors are parsed when a chain needs them (tls_store.h) */
+		mbedtls_ssl_conf_ca_cb(cf, tls_store_ca_cb, NULL);
+		/* the kernel's generator (rng.c), as PSA uses it too */
+		mbedtls_ssl_conf_rng(cf, mbedtls_psa_get_random, MBEDTLS_PSA_RANDOM_STATE);
 #if defined(MBEDTLS_SSL_SESSION_TICKETS)
 		mbedtls_ssl_conf_session_tickets(cf, MBEDTLS_SSL_SESSION_TICKETS_ENABLED);
 #if defined(MBEDTLS_SSL_PROTO_TLS1_3)
@@ -307,8 +300,8 @@ static void tls_err(struct conn *c, const char *what, int r)
 		set_err(c, "network error while %s %s: %s", what, c->host, strerror(c->sys_errno));
 	} else {
 		char e[160];
-		mbedtls_strerror(r, e, sizeof e);
-		set_err(c, "TLS error while %s %s: %s (-0x%04x)", what, c->host, e, (unsigned)-r);
+		tls_err_text(r, e, sizeof e);
+		set_err(c, "TLS error while %s %s: %s", what, c->host, e);
 	}
 }
 
@@ -366,12 +359,12 @@ static void handshake_step(struct conn *c)
 		} else if (r == MBEDTLS_ERR_SSL_INVALID_RECORD || r == MBEDTLS_ERR_SSL_UNSUPPORTED_EXTENSION ||
 			   r == MBEDTLS_ERR_SSL_DECODE_ERROR) {
 			char e[120];
-			mbedtls_strerror(r, e, sizeof e);
+			tls_err_text(r, e, sizeof e);
 			set_err(c, "TLS handshake with %s failed: %s (is port %u an HTTPS port?)", c->host, e, c->port);
 		} else {
 			char e[160];
-			mbedtls_strerror(r, e, sizeof e);
-			set_err(c, "TLS handshake with %s failed: %s (-0x%04x)", c->host, e, (unsigned)-r);
+			tls_err_text(r, e, sizeof e);
+			set_err(c, "TLS handshake with %s failed: %s", c->host, e);
 		}
 		fail(c);
 		return;
@@ -896,8 +889,6 @@ static void tls_teardown(void)
 	if (g_tls_ready) {
 		mbedtls_ssl_config_free(&g_conf12);
 		mbedtls_ssl_config_free(&g_conf);
-		mbedtls_ctr_drbg_free(&g_drbg);
-		mbedtls_entropy_free(&g_entropy);
 		mbedtls_psa_crypto_free();
 		g_tls_ready = 0;
 	}

@@ -555,6 +555,12 @@ struct http_op {
 static struct http_op *g_ops;
 static int g_ready; /* between http_client_init() and http_client_shutdown() */
 
+/* One response buffer of the first size, kept from the last op for the
+ * next: musl maps a buffer that large on its own, so each request used to
+ * map, fault in and unmap one. */
+#define BUF_FIRST_CAP (LIMIT_HTTP_HEAD_BYTES + 1)
+static char *g_spare_buf;
+
 static void op_unlink(struct http_op *op)
 {
 	for (struct http_op **p = &g_ops; *p; p = &(*p)->next) {
@@ -575,7 +581,10 @@ static void op_free(struct http_op *op)
 		explicit_bzero(op->req, op->req_len); /* it holds the Authorization value */
 		free(op->req);
 	}
-	free(op->buf);
+	if (op->buf && op->cap == BUF_FIRST_CAP && !g_spare_buf)
+		g_spare_buf = op->buf;
+	else
+		free(op->buf);
 	free(op);
 }
 
@@ -693,8 +702,9 @@ static void do_send(struct http_op *op)
 	}
 	op->state = OP_HEAD;
 	if (!op->buf) {
-		op->cap = LIMIT_HTTP_HEAD_BYTES + 1;
-		op->buf = malloc(op->cap);
+		op->cap = BUF_FIRST_CAP;
+		op->buf = g_spare_buf ? g_spare_buf : malloc(op->cap);
+		g_spare_buf = NULL;
 		if (!op->buf) {
 			finish_error(op, "out of memory for the response");
 			return;
@@ -1100,5 +1110,7 @@ void http_client_shutdown(void)
 		op_free(op);
 	}
 	conn_shutdown();
+	free(g_spare_buf);
+	g_spare_buf = NULL;
 	g_ready = 0;
 }

@@ -3,12 +3,56 @@
 #include "json.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #define JSMN_STATIC
 #define JSMN_PARENT_LINKS
 #include "jsmn.h"
+
+/* Bytes that stand for themselves inside a JSON string, read or written:
+ * printable ASCII but the quote and the backslash (DEL is escaped on output,
+ * so it is not plain). Scanning runs of them is the hot loop of parsing and
+ * of writing. */
+static const unsigned char g_plain[256] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x00 controls */
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, /* 0x10 */
+	1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x20 " */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x30 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x40 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 1, /* 0x50 backslash */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, /* 0x60 */
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, /* 0x70 DEL */
+	/* 0x80-0xFF: UTF-8, checked sequence by sequence */
+};
+
+/* Nonzero when one of the 8 bytes packed in x is not plain: below 0x20,
+ * 0x7F or above, '"' or '\\' (the exact complement of g_plain). */
+static inline __attribute__((always_inline)) uint64_t swar_special(uint64_t x)
+{
+	const uint64_t ones = 0x0101010101010101u, high = 0x8080808080808080u;
+	uint64_t below20 = (x - ones * 0x20) & ~x & high;
+	uint64_t above7e = ((x + ones * (127 - 0x7E)) | x) & high;
+	uint64_t q = x ^ (ones * '"'), b = x ^ (ones * '\\');
+	return below20 | above7e | ((q - ones) & ~q & high) | ((b - ones) & ~b & high);
+}
+
+/* Length of the run of plain bytes (g_plain) at the start of s[0..n),
+ * eight at a time while it lasts. */
+static inline __attribute__((always_inline)) size_t plain_run(const unsigned char *s, size_t n)
+{
+	size_t i = 0;
+	for (; n - i >= 8; i += 8) {
+		uint64_t x;
+		memcpy(&x, s + i, 8);
+		if (swar_special(x))
+			break;
+	}
+	while (i < n && g_plain[s[i]])
+		i++;
+	return i;
+}
 
 /* ---- validator ---- */
 
@@ -90,7 +134,14 @@ static int scan_string(struct vstate *v)
 	const unsigned char *s = v->s;
 	size_t n = v->n, i = v->i + 1;
 	while (i < n) {
+		i += plain_run(s + i, n - i);
+		if (i == n)
+			break;
 		unsigned char c = s[i];
+		if (c == 0x7F) {
+			i++;
+			continue;
+		}
 		if (c == '"') {
 			v->i = i + 1;
 			return 0;
@@ -389,19 +440,27 @@ int json_count(const struct json_doc *d, int t)
 /* Tokens are in document order, so a subtree is the run of tokens that start
  * before its end. A string token's end is its closing quote, which no later
  * token starts before. */
-/* Recursion, one level: from a member key to its value, which is never a key.
- * NOLINTNEXTLINE(misc-no-recursion) */
 int json_skip(const struct json_doc *d, int t)
 {
 	const jsmntok_t *k = tok(d, t);
 	if (!k)
 		return -1;
-	int j = t + 1;
-	while (j < d->ntok && TOK(d)[j].start < k->end)
-		j++;
 	if (k->type == JSMN_STRING && k->size == 1) /* a member key: skip its value too */
-		j = json_skip(d, j);
-	return j;
+		return json_skip(d, t + 1);
+	int lo = t + 1, hi = d->ntok; /* the first token starting at k->end or later is in [lo, hi] */
+	if (k->type != JSMN_OBJECT && k->type != JSMN_ARRAY)
+		return lo;
+	const jsmntok_t *all = TOK(d);
+	/* Starts grow in document order: a binary search, not a walk over a
+	 * big subtree for every member skipped (json_get, json_next). */
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		if (all[mid].start < k->end)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 int json_first(const struct json_doc *d, int t)
@@ -519,6 +578,8 @@ size_t json_strlen(const struct json_doc *d, int t)
 	const char *p = json_str_raw(d, t, &n);
 	if (!p)
 		return 0;
+	if (!memchr(p, '\\', n)) /* nothing escaped: as many bytes as raw */
+		return n;
 	const char *end = p + n;
 	size_t total = 0;
 	unsigned char tmp[4];
@@ -533,6 +594,15 @@ int json_unescape(const struct json_doc *d, int t, char *out, size_t cap, size_t
 	const char *p = json_str_raw(d, t, &n);
 	if (!p)
 		return JSON_E_TYPE;
+	if (!memchr(p, '\\', n)) { /* nothing escaped: a copy */
+		if (n >= cap)
+			return JSON_E_SPACE;
+		memcpy(out, p, n);
+		out[n] = 0;
+		if (len)
+			*len = n;
+		return 0;
+	}
 	const char *end = p + n;
 	size_t o = 0;
 	unsigned char tmp[4];
@@ -599,25 +669,41 @@ int json_streqn(const struct json_doc *d, int t, const char *s, size_t n)
 	return o == n;
 }
 
-int json_streq(const struct json_doc *d, int t, const char *s)
+/* Whether s[0..n) holds a backslash; for keys, which are short. */
+static int has_backslash(const char *s, size_t n)
 {
-	return json_streqn(d, t, s, strlen(s));
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '\\')
+			return 1;
+	return 0;
 }
 
 int json_getn(const struct json_doc *d, int obj, const char *key, size_t keylen)
 {
 	if (json_type(d, obj) != JSON_OBJECT)
 		return -1;
-	int found = -1;
-	for (int k = json_first(d, obj); k >= 0; k = json_next(d, k))
-		if (json_streqn(d, k, key, keylen))
-			found = json_value(d, k);
+	const jsmntok_t *all = TOK(d);
+	int found = -1, k = obj + 1;
+	for (int m = 0; m < all[obj].size && k >= 0 && k + 1 < d->ntok; m++) {
+		const char *raw = d->buf + all[k].start;
+		size_t rn = (size_t)(all[k].end - all[k].start);
+		/* Raw bytes equal to the key match unless they hold an escape (then
+		 * so does the key). An escaped key is longer raw than unescaped and
+		 * starts with the key's first byte or a backslash; a shorter one
+		 * cannot match. */
+		int hit;
+		if (rn == keylen)
+			hit = memcmp(raw, key, keylen) == 0 &&
+			      (!has_backslash(key, keylen) || json_streqn(d, k, key, keylen));
+		else
+			hit = rn > keylen && keylen && (raw[0] == key[0] || raw[0] == '\\') &&
+			      memchr(raw, '\\', rn) && json_streqn(d, k, key, keylen);
+		if (hit)
+			found = k + 1; /* the last of duplicate keys wins */
+		int t = all[k + 1].type; /* the value: a scalar is one token */
+		k = t == JSMN_OBJECT || t == JSMN_ARRAY ? json_skip(d, k + 1) : k + 2;
+	}
 	return found;
-}
-
-int json_get(const struct json_doc *d, int obj, const char *key)
-{
-	return json_getn(d, obj, key, strlen(key));
 }
 
 int json_is_plain_int(const struct json_doc *d, int t)
@@ -762,12 +848,9 @@ const char *json_w_data(const struct json_w *w, size_t *len)
 	return w->buf;
 }
 
-static int reserve(struct json_w *w, size_t n)
+/* Grow the buffer for n more bytes (reserve's slow path). */
+static int grow(struct json_w *w, size_t n)
 {
-	if (w->err)
-		return -1;
-	if (n <= w->cap - w->len)
-		return 0;
 	if (w->fixed || n > w->max - w->len) {
 		w->err = JSON_W_E_FULL;
 		return -1;
@@ -787,7 +870,15 @@ static int reserve(struct json_w *w, size_t n)
 	return 0;
 }
 
-static void put(struct json_w *w, const char *s, size_t n)
+/* Room for n more bytes: 0, or -1 with the error kept. */
+static inline __attribute__((always_inline)) int reserve(struct json_w *w, size_t n)
+{
+	if (w->err)
+		return -1;
+	return n <= w->cap - w->len ? 0 : grow(w, n);
+}
+
+static inline __attribute__((always_inline)) void put(struct json_w *w, const char *s, size_t n)
 {
 	if (reserve(w, n) < 0)
 		return;
@@ -795,7 +886,11 @@ static void put(struct json_w *w, const char *s, size_t n)
 	w->len += n;
 }
 
-static void putc_(struct json_w *w, char c) { put(w, &c, 1); }
+static inline __attribute__((always_inline)) void putc_(struct json_w *w, char c)
+{
+	if (reserve(w, 1) == 0)
+		w->buf[w->len++] = c;
+}
 
 static void misuse(struct json_w *w)
 {
@@ -873,60 +968,59 @@ void json_w_obj_end(struct json_w *w) { close_(w, '{', '}'); }
 void json_w_arr(struct json_w *w) { open_(w, '['); }
 void json_w_arr_end(struct json_w *w) { close_(w, '[', ']'); }
 
-/* Escape s[0..n) as the inside of a JSON string. */
-static void put_escaped(struct json_w *w, const char *str, size_t n)
+/* The escape for the byte that is not plain at s[i] of s[0..n) (a control,
+ * '"', '\\', DEL, or UTF-8): written to w unless it is valid UTF-8 other
+ * than U+2028/U+2029, which is copied as it is. Returns the bytes consumed. */
+static size_t put_special(struct json_w *w, const unsigned char *s, size_t n, size_t i)
 {
 	static const char hexd[] = "0123456789abcdef";
-	const unsigned char *s = (const unsigned char *)str;
-	size_t i = 0, run = 0; /* s[run..i) is plain text not yet copied */
-	while (i < n && !w->err) {
-		unsigned char c = s[i];
-		const char *esc = NULL;
-		char ubuf[6];
-		size_t esclen = 2, skip = 1;
-		if (c >= 0x20 && c < 0x7F && c != '"' && c != '\\') {
-			i++;
-			continue;
+	unsigned char c = s[i];
+	if (c >= 0x80) {
+		size_t k = utf8_seq(s, n, i);
+		if (k == 3 && c == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
+			/* U+2028/U+2029 end a line in JavaScript source: escape */
+			put(w, s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+			return 3;
 		}
-		if (c >= 0x80) {
-			size_t k = utf8_seq(s, n, i);
-			if (k == 3 && c == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
-				/* U+2028/U+2029 end a line in JavaScript source: escape */
-				esc = s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029";
-				esclen = 6;
-				skip = 3;
-			} else if (k) {
-				i += k;
-				continue;
-			} else {
-				esc = "\xEF\xBF\xBD"; /* U+FFFD for each invalid byte */
-				esclen = 3;
-			}
-		} else {
-			switch (c) {
-			case '"': esc = "\\\""; break;
-			case '\\': esc = "\\\\"; break;
-			case '\b': esc = "\\b"; break;
-			case '\f': esc = "\\f"; break;
-			case '\n': esc = "\\n"; break;
-			case '\r': esc = "\\r"; break;
-			case '\t': esc = "\\t"; break;
-			default: /* other controls and DEL */
-				/* ubuf is a byte run with a length, not a string:
-				 * NOLINTNEXTLINE(bugprone-not-null-terminated-result) */
-				memcpy(ubuf, "\\u00", 4);
-				ubuf[4] = hexd[c >> 4];
-				ubuf[5] = hexd[c & 15];
-				esc = ubuf;
-				esclen = 6;
-			}
+		if (k) {
+			put(w, (const char *)s + i, k);
+			return k;
 		}
-		put(w, (const char *)s + run, i - run);
-		put(w, esc, esclen);
-		i += skip;
-		run = i;
+		put(w, "\xEF\xBF\xBD", 3); /* U+FFFD for each invalid byte */
+		return 1;
 	}
-	put(w, (const char *)s + run, i - run);
+	const char *esc;
+	switch (c) {
+	case '"': esc = "\\\""; break;
+	case '\\': esc = "\\\\"; break;
+	case '\b': esc = "\\b"; break;
+	case '\f': esc = "\\f"; break;
+	case '\n': esc = "\\n"; break;
+	case '\r': esc = "\\r"; break;
+	case '\t': esc = "\\t"; break;
+	default: { /* other controls and DEL */
+		char u[6] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15]};
+		put(w, u, 6);
+		return 1;
+	}
+	}
+	put(w, esc, 2);
+	return 1;
+}
+
+/* Escape s[0..n) as the inside of a JSON string. The hot loop of writing:
+ * runs of plain bytes are copied whole; the rest is put_special's. */
+static void put_escaped(struct json_w *w, const char *str, size_t n)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+	while (i < n && !w->err) {
+		size_t run = plain_run(s + i, n - i);
+		put(w, (const char *)s + i, run);
+		i += run;
+		if (i < n)
+			i += put_special(w, s, n, i);
+	}
 }
 
 void json_w_keyn(struct json_w *w, const char *key, size_t n)
@@ -946,8 +1040,6 @@ void json_w_keyn(struct json_w *w, const char *key, size_t n)
 	w->state[lv] = 2;
 }
 
-void json_w_key(struct json_w *w, const char *key) { json_w_keyn(w, key, strlen(key)); }
-
 void json_w_str(struct json_w *w, const char *s, size_t n)
 {
 	if (before_value(w) < 0)
@@ -957,8 +1049,6 @@ void json_w_str(struct json_w *w, const char *s, size_t n)
 	putc_(w, '"');
 	after_value(w);
 }
-
-void json_w_cstr(struct json_w *w, const char *s) { json_w_str(w, s, strlen(s)); }
 
 /* Decimal digits of v into buf (at least 21 bytes); returns the length. */
 static size_t fmt_int(int64_t v, char *buf)
@@ -983,8 +1073,7 @@ void json_w_int(struct json_w *w, int64_t v)
 	if (before_value(w) < 0)
 		return;
 	char buf[24];
-	size_t n = fmt_int(v, buf);
-	put(w, buf, n);
+	put(w, buf, fmt_int(v, buf));
 	after_value(w);
 }
 
@@ -1033,8 +1122,6 @@ void json_w_str_add(struct json_w *w, const char *s, size_t n)
 	}
 	put_escaped(w, s, n);
 }
-
-void json_w_str_addc(struct json_w *w, const char *s) { json_w_str_add(w, s, strlen(s)); }
 
 void json_w_str_add_int(struct json_w *w, int64_t v)
 {

@@ -29,6 +29,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "kling_limits.h"
 
@@ -112,8 +113,11 @@ int json_skip(const struct json_doc *d, int t);
 /* Value of member `key` of object obj, comparing *unescaped* keys (so
  * "\u0073tatus" is status). With duplicate keys the last one wins, as in
  * JavaScript's JSON.parse. -1 when absent or obj is not an object. */
-int json_get(const struct json_doc *d, int obj, const char *key);
 int json_getn(const struct json_doc *d, int obj, const char *key, size_t keylen);
+static inline int json_get(const struct json_doc *d, int obj, const char *key)
+{
+	return json_getn(d, obj, key, strlen(key)); /* inline: a literal's length is known */
+}
 
 /* The exact source bytes of t (a string with its quotes, a container with
  * its brackets), for echoing a value verbatim. Sets *len; NULL for -1. */
@@ -140,7 +144,10 @@ size_t json_unescape_prefix(const struct json_doc *d, int t, char *out, size_t c
 /* 1 when t is a string whose unescaped value is exactly s[0..n) (or the C
  * string s), else 0. No allocation, no copy. */
 int json_streqn(const struct json_doc *d, int t, const char *s, size_t n);
-int json_streq(const struct json_doc *d, int t, const char *s);
+static inline int json_streq(const struct json_doc *d, int t, const char *s)
+{
+	return json_streqn(d, t, s, strlen(s));
+}
 
 /* The exact integer value of number t. Mathematically integral numbers in any
  * notation count (2, 2.0, 2e0, 200e-2), as in JSON Schema's "integer"; no
@@ -194,11 +201,11 @@ void json_w_obj_end(struct json_w *w);
 void json_w_arr(struct json_w *w);
 void json_w_arr_end(struct json_w *w);
 /* A member name inside an object; the next call writes its value. */
-void json_w_key(struct json_w *w, const char *key);
 void json_w_keyn(struct json_w *w, const char *key, size_t n);
+static inline void json_w_key(struct json_w *w, const char *key) { json_w_keyn(w, key, strlen(key)); }
 /* A string value from n bytes (escaped; invalid UTF-8 becomes U+FFFD). */
 void json_w_str(struct json_w *w, const char *s, size_t n);
-void json_w_cstr(struct json_w *w, const char *s);
+static inline void json_w_cstr(struct json_w *w, const char *s) { json_w_str(w, s, strlen(s)); }
 void json_w_int(struct json_w *w, int64_t v);
 void json_w_bool(struct json_w *w, int b);
 void json_w_null(struct json_w *w);
@@ -211,7 +218,7 @@ void json_w_raw(struct json_w *w, const char *json, size_t n);
  * across two pieces (its halves would each become U+FFFD). */
 void json_w_str_open(struct json_w *w);
 void json_w_str_add(struct json_w *w, const char *s, size_t n);
-void json_w_str_addc(struct json_w *w, const char *s);
+static inline void json_w_str_addc(struct json_w *w, const char *s) { json_w_str_add(w, s, strlen(s)); }
 void json_w_str_add_int(struct json_w *w, int64_t v);
 void json_w_str_close(struct json_w *w);
 

@@ -29,6 +29,7 @@
 static const struct config *g_cfg;
 static struct json_doc g_doc; /* replies are parsed one at a time, in the loop */
 static int g_doc_ready;
+static struct lt_op *g_spare; /* the last call's state (26 KB), for the next */
 
 /* One upstream request and its retries. */
 struct fetch {
@@ -98,7 +99,10 @@ static void free_call(struct lt_op *c)
 	arena_free(&c->ar);
 	arena_free(&c->tmp);
 	explicit_bzero(c->authz, sizeof c->authz);
-	free(c);
+	if (!g_spare) /* musl maps a block this large on its own: keep one */
+		g_spare = c;
+	else
+		free(c);
 }
 
 /* Hand the result (error NULL) or the error to the tool, then release c —
@@ -694,9 +698,11 @@ static void begin(struct lt_op *c)
 
 static struct lt_op *kl_start(const struct lt_query *q, int64_t deadline_ms, lt_done_fn done, void *ctx)
 {
-	struct lt_op *c = calloc(1, sizeof *c);
+	struct lt_op *c = g_spare ? g_spare : malloc(sizeof *c);
+	g_spare = NULL;
 	if (!c)
 		return NULL;
+	memset(c, 0, sizeof *c);
 	c->qc = *q;
 	c->q = &c->qc;
 	c->page = q->page;
@@ -743,5 +749,8 @@ void kling_shutdown(void)
 	if (g_doc_ready)
 		json_doc_free(&g_doc);
 	g_doc_ready = 0;
+	free(g_spare);
+	g_spare = NULL;
+	arena_trim();
 	jwt_wipe();
 }

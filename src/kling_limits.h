@@ -122,6 +122,12 @@
 #define RESOLVE_CACHE_TTL_MS 60000
 #endif
 
+/* A CA file (KLING_CA_FILE, SSL_CERT_FILE, a system bundle) is read whole.
+ * Distribution bundles are ~220 KiB of PEM; 16 MiB bounds a wrong file. */
+#ifndef LIMIT_CA_FILE_BYTES
+#define LIMIT_CA_FILE_BYTES (16 * 1024 * 1024)
+#endif
+
 /* TLS sessions remembered for resumption, one per host/port/proxy. */
 #ifndef LIMIT_TLS_SESSIONS
 #define LIMIT_TLS_SESSIONS 4

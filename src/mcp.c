@@ -850,7 +850,12 @@ void mcp_drop_calls(void)
 
 int mcp_init(const struct config *cfg, mcp_output_fn out)
 {
-	memset(&S, 0, sizeof S);
+	/* S (260 KB, mostly call slots) starts zeroed as static storage: the
+	 * first init must not touch it, or every page of it becomes resident. */
+	static int used;
+	if (used)
+		memset(&S, 0, sizeof S);
+	used = 1;
 	S.cfg = cfg;
 	S.out = out;
 	if (json_doc_init(&S.doc, LIMIT_JSON_TOKENS) < 0)

@@ -2,17 +2,22 @@
 #include "tls_store.h"
 
 #include "ca_bundle.h"
+#include "iso8601.h"
+#include "kling_limits.h"
 #include "log.h"
+#include "tls_err.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
+#include <unistd.h>
 
-#include "mbedtls/error.h"
+#include "mbedtls/asn1.h"
+#include "mbedtls/platform.h"
 #include "mbedtls/x509.h"
 
 static const char *const system_bundles[] = {
@@ -25,8 +30,14 @@ static const char *const system_bundles[] = {
  * every certificate we meet was issued later. */
 #define CLOCK_SANE_AFTER 1577836800
 
+static const char g_begin[] = "-----BEGIN CERTIFICATE-----";
+static const char g_end[] = "-----END CERTIFICATE-----";
+
 static const char *g_ca_file;
-static mbedtls_x509_crt g_chain;
+static const unsigned char *g_der; /* the anchors' DER: the embedded bundle, or g_owned */
+static unsigned char *g_owned;     /* DER decoded from a file */
+static struct tls_anchor *g_idx;
+static int g_n;
 static int g_loaded;
 static char g_source[300];
 
@@ -36,92 +47,255 @@ void tls_store_configure(const char *ca_file)
 	g_ca_file = ca_file;
 }
 
-static int count_certs(const mbedtls_x509_crt *c)
+int tls_store_count(void) { return g_n; }
+
+/* Length of the DER element (header + content) at p[0..avail), or 0 when
+ * its header is malformed or it runs past avail. */
+static size_t elem_len(const unsigned char *p, size_t avail)
 {
-	int n = 0;
-	for (; c && c->raw.len; c = c->next)
-		n++;
-	return n;
+	if (avail < 2)
+		return 0;
+	size_t clen, hdr;
+	if (p[1] < 0x80) {
+		clen = p[1];
+		hdr = 2;
+	} else {
+		size_t nb = p[1] & 0x7f;
+		if (nb == 0 || nb > 4 || avail < 2 + nb)
+			return 0;
+		clen = 0;
+		for (size_t i = 0; i < nb; i++)
+			clen = clen << 8 | p[2 + i];
+		hdr = 2 + nb;
+	}
+	return clen > avail - hdr ? 0 : hdr + clen;
 }
 
-/* Parse a PEM (or single DER) file into g_chain. Returns the number of
- * certificates, or -1 with err set. */
-static int load_file(const char *path, const char *label, char *err, size_t errcap)
+/* The subject Name (whole TLV) of the certificate der[0..len): *off, *n.
+ * Reads only the fields before it. Returns 0, or -1 when der is not one
+ * certificate's SEQUENCE with its fields in place. */
+static int find_subject(const unsigned char *der, size_t len, size_t *off, size_t *n)
 {
-	struct stat st;
-	if (stat(path, &st) != 0) {
-		snprintf(err, errcap, "cannot read the CA file %s (%s): %s", path, label, strerror(errno));
+	const int seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
+	const int v0 = MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 0;
+	unsigned char *p = (unsigned char *)der, *end = p + len; /* get_tag only reads */
+	size_t l;
+	if (mbedtls_asn1_get_tag(&p, end, &l, seq) != 0 || l != (size_t)(end - p) || /* Certificate */
+	    mbedtls_asn1_get_tag(&p, end, &l, seq) != 0)                             /* tbsCertificate */
 		return -1;
+	end = p + l;
+	if (p < end && *p == v0) { /* [0] version */
+		if (mbedtls_asn1_get_tag(&p, end, &l, v0) != 0)
+			return -1;
+		p += l;
 	}
-	int r = mbedtls_x509_crt_parse_file(&g_chain, path);
-	int n = count_certs(&g_chain);
-	if (r < 0 || n == 0) {
-		char why[120] = "no certificate in it";
-		if (r < 0)
-			mbedtls_strerror(r, why, sizeof why);
-		snprintf(err, errcap, "the CA file %s (%s) holds no usable certificate: %s", path, label, why);
-		mbedtls_x509_crt_free(&g_chain);
-		mbedtls_x509_crt_init(&g_chain);
+	if (mbedtls_asn1_get_tag(&p, end, &l, MBEDTLS_ASN1_INTEGER) != 0) /* serialNumber */
 		return -1;
+	p += l;
+	for (int i = 0; i < 3; i++) { /* signature, issuer, validity */
+		if (mbedtls_asn1_get_tag(&p, end, &l, seq) != 0)
+			return -1;
+		p += l;
 	}
-	if (r > 0)
-		log_info("trust store: %d certificate(s) of %s could not be parsed and were skipped", r, path);
-	return n;
+	unsigned char *subject = p;
+	if (mbedtls_asn1_get_tag(&p, end, &l, seq) != 0)
+		return -1;
+	*off = (size_t)(subject - der);
+	*n = (size_t)(p + l - subject);
+	return 0;
 }
 
-int tls_store_parse_der_list(mbedtls_x509_crt *chain, const unsigned char *der, size_t len, int *bad)
+int tls_store_index_der(const unsigned char *der, size_t len, struct tls_anchor *out, int cap, int *bad)
 {
 	const unsigned char *p = der, *end = der + len;
 	int n = 0;
 	*bad = 0;
-	while (end - p >= 2 && p[0] == 0x30) { /* SEQUENCE */
-		size_t clen, hdr;
-		if (p[1] < 0x80) {
-			clen = p[1];
-			hdr = 2;
-		} else {
-			size_t nb = p[1] & 0x7f;
-			if (nb == 0 || nb > 4 || (size_t)(end - p) < 2 + nb)
-				break;
-			clen = 0;
-			for (size_t i = 0; i < nb; i++)
-				clen = clen << 8 | p[2 + i];
-			hdr = 2 + nb;
-		}
-		if (clen > (size_t)(end - p) - hdr)
+	while (p < end && p[0] == 0x30) { /* SEQUENCE */
+		size_t el = elem_len(p, (size_t)(end - p)), so, sn;
+		if (el == 0)
 			break;
-		if (mbedtls_x509_crt_parse_der_nocopy(chain, p, hdr + clen) == 0)
-			n++;
-		else
+		size_t off = (size_t)(p - der);
+		if (off + el > UINT32_MAX || find_subject(p, el, &so, &sn) != 0 || (out && n >= cap)) {
 			(*bad)++;
-		p += hdr + clen;
+		} else {
+			if (out)
+				out[n] = (struct tls_anchor){(uint32_t)off, (uint32_t)el,
+							     (uint32_t)(off + so), (uint32_t)sn};
+			n++;
+		}
+		p += el;
 	}
 	if (p != end)
 		(*bad)++;
 	return n;
 }
 
-/* The embedded bundle (ca_bundle.h). Returns the count parsed. */
-static int load_embedded(void)
+/* Decode the base64 of s[0..n) (white space skipped) into out, which may be
+ * s itself or lie before it (each 4 characters read give 3 bytes written).
+ * Returns the byte count, or -1 when s is not base64. */
+static long b64_decode(const unsigned char *s, size_t n, unsigned char *out)
 {
-	int bad;
-	tls_store_parse_der_list(&g_chain, kling_ca_der, kling_ca_der_len, &bad);
-	if (bad)
-		log_info("trust store: %d embedded certificate(s) could not be parsed", bad);
-	return count_certs(&g_chain);
+	uint32_t acc = 0;
+	int bits = 0, pad = 0;
+	size_t o = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned c = s[i];
+		unsigned v;
+		if (c == ' ' || c == '\t' || c == '\r' || c == '\n')
+			continue;
+		if (c == '=') {
+			if (++pad > 2)
+				return -1;
+			continue;
+		}
+		if (pad)
+			return -1; /* data after the padding */
+		if (c >= 'A' && c <= 'Z')
+			v = c - 'A';
+		else if (c >= 'a' && c <= 'z')
+			v = c - 'a' + 26;
+		else if (c >= '0' && c <= '9')
+			v = c - '0' + 52;
+		else if (c == '+')
+			v = 62;
+		else if (c == '/')
+			v = 63;
+		else
+			return -1;
+		acc = acc << 6 | v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (unsigned char)(acc >> bits);
+		}
+	}
+	return (long)o;
 }
 
-mbedtls_x509_crt *tls_store_get(char *err, size_t errcap)
+/* Turn the CERTIFICATE blocks of the PEM text buf[0..len) into their DER,
+ * one after the other from buf[0], in place. A block that is not base64 of
+ * one certificate is left out and counted in *bad. Returns the DER bytes. */
+static size_t pem_to_der(unsigned char *buf, size_t len, int *bad)
+{
+	size_t r = 0, w = 0;
+	*bad = 0;
+	for (;;) {
+		const unsigned char *b = memmem(buf + r, len - r, g_begin, sizeof g_begin - 1);
+		if (!b)
+			break;
+		size_t body = (size_t)(b - buf) + sizeof g_begin - 1;
+		const unsigned char *e = memmem(buf + body, len - body, g_end, sizeof g_end - 1);
+		if (!e) {
+			(*bad)++; /* cut short */
+			break;
+		}
+		long k = b64_decode(buf + body, (size_t)(e - buf) - body, buf + w);
+		size_t so, sn;
+		if (k > 0 && elem_len(buf + w, (size_t)k) == (size_t)k &&
+		    find_subject(buf + w, (size_t)k, &so, &sn) == 0)
+			w += (size_t)k;
+		else
+			(*bad)++;
+		r = (size_t)(e - buf) + sizeof g_end - 1;
+	}
+	return w;
+}
+
+/* Make der[0..len) the store (owned: free it with the store). Returns the
+ * number of anchors (0: the store stays empty), or -1 out of memory. */
+static int adopt(const unsigned char *der, size_t len, unsigned char *owned, int *bad)
+{
+	int n = tls_store_index_der(der, len, NULL, 0, bad);
+	if (n == 0) {
+		free(owned);
+		return 0;
+	}
+	struct tls_anchor *idx = malloc((size_t)n * sizeof *idx);
+	if (!idx) {
+		free(owned);
+		return -1;
+	}
+	tls_store_index_der(der, len, idx, n, bad);
+	g_der = der;
+	g_owned = owned;
+	g_idx = idx;
+	g_n = n;
+	return n;
+}
+
+/* Load a PEM file (or DER certificates) as the store. Returns the number
+ * of anchors, or -1 with err set. */
+static int load_file(const char *path, const char *label, char *err, size_t errcap)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		snprintf(err, errcap, "cannot read the CA file %s (%s): %s", path, label, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || st.st_size > LIMIT_CA_FILE_BYTES) {
+		snprintf(err, errcap, "cannot read the CA file %s (%s): %s", path, label,
+			 S_ISREG(st.st_mode) ? "larger than LIMIT_CA_FILE_BYTES" : "not a regular file");
+		close(fd);
+		return -1;
+	}
+	size_t cap = (size_t)st.st_size, len = 0;
+	unsigned char *buf = malloc(cap ? cap : 1);
+	while (buf && len < cap) {
+		ssize_t r = read(fd, buf + len, cap - len);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			snprintf(err, errcap, "cannot read the CA file %s (%s): %s", path, label,
+				 strerror(errno));
+			free(buf);
+			close(fd);
+			return -1;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	if (!buf) {
+		snprintf(err, errcap, "cannot read the CA file %s (%s): out of memory", path, label);
+		return -1;
+	}
+	int bad = 0, bad_der, pem = memmem(buf, len, g_begin, sizeof g_begin - 1) != NULL;
+	int der = !pem && len && buf[0] == 0x30; /* else: not a certificate file at all */
+	if (pem) {
+		len = pem_to_der(buf, len, &bad);
+		unsigned char *fit = realloc(buf, len ? len : 1); /* the text is gone: give back the rest */
+		if (fit)
+			buf = fit;
+	}
+	int n = adopt(buf, len, buf, &bad_der);
+	bad += bad_der;
+	if (n <= 0) {
+		snprintf(err, errcap, "the CA file %s (%s) holds no usable certificate: %s", path, label,
+			 n < 0	       ? "out of memory"
+			 : pem || der ? "none could be read"
+				      : "no certificate in it (neither PEM nor DER)");
+		return -1;
+	}
+	if (bad)
+		log_info("trust store: %d certificate(s) of %s could not be read and were skipped", bad,
+			 path);
+	return n;
+}
+
+int tls_store_load(char *err, size_t errcap)
 {
 	if (g_loaded)
-		return &g_chain;
-	mbedtls_x509_crt_init(&g_chain);
+		return 0;
 	int n;
 	if (g_ca_file) {
 		const char *k = getenv("KLING_CA_FILE");
 		const char *label = k && strcmp(k, g_ca_file) == 0 ? "KLING_CA_FILE" : "SSL_CERT_FILE";
 		if ((n = load_file(g_ca_file, label, err, errcap)) < 0)
-			return NULL;
+			return -1;
 		snprintf(g_source, sizeof g_source, "%s %s (%d certificate%s)", label, g_ca_file, n, n == 1 ? "" : "s");
 	} else {
 		n = -1;
@@ -138,21 +312,50 @@ mbedtls_x509_crt *tls_store_get(char *err, size_t errcap)
 					 system_bundles[i], n);
 		}
 		if (n < 0) {
-			n = load_embedded();
-			if (n == 0) {
+			int bad = 0;
+			n = adopt(kling_ca_der, kling_ca_der_len, NULL, &bad);
+			if (bad)
+				log_info("trust store: %d embedded certificate(s) could not be read", bad);
+			if (n <= 0) {
 				snprintf(err, errcap,
 					 "no trust store: KLING_CA_FILE is not set, no system CA bundle exists "
 					 "(/etc/ssl/certs/ca-certificates.crt, /etc/pki/tls/certs/ca-bundle.crt, "
 					 "/etc/ssl/cert.pem) and this build embeds none (EMBED_CA=0)");
-				mbedtls_x509_crt_free(&g_chain);
-				return NULL;
+				return -1;
 			}
 			snprintf(g_source, sizeof g_source, "embedded bundle (%d certificates)", n);
 		}
 	}
 	g_loaded = 1;
 	log_debug("trust store: %s", g_source);
-	return &g_chain;
+	return 0;
+}
+
+int tls_store_ca_cb(void *ctx, mbedtls_x509_crt const *child, mbedtls_x509_crt **candidates)
+{
+	(void)ctx;
+	mbedtls_x509_crt *chain = NULL;
+	for (int i = 0; i < g_n; i++) {
+		const struct tls_anchor *a = &g_idx[i];
+		if (a->subj_len != child->issuer_raw.len ||
+		    memcmp(g_der + a->subj_off, child->issuer_raw.p, a->subj_len) != 0)
+			continue;
+		if (!chain) {
+			chain = mbedtls_calloc(1, sizeof *chain); /* mbedTLS frees it with mbedtls_free */
+			if (!chain)
+				return -1;
+			mbedtls_x509_crt_init(chain);
+		}
+		if (mbedtls_x509_crt_parse_der_nocopy(chain, g_der + a->off, a->len) != 0)
+			log_debug("trust store: certificate %d of %s could not be parsed", i + 1, g_source);
+	}
+	if (chain && chain->raw.len == 0) { /* none parsed */
+		mbedtls_x509_crt_free(chain);
+		mbedtls_free(chain);
+		chain = NULL;
+	}
+	*candidates = chain;
+	return 0;
 }
 
 const char *tls_store_source(void) { return g_source; }
@@ -192,6 +395,34 @@ static void add(char *out, size_t cap, const char *fmt, ...)
 	va_end(ap);
 }
 
+/* The verification flags other than the four explained with details; the
+ * words are ours (MBEDTLS_X509_REMOVE_INFO leaves mbedTLS's out). */
+static const struct {
+	uint32_t flag;
+	const char *text;
+} g_flag_words[] = {
+	{MBEDTLS_X509_BADCERT_REVOKED, "the certificate has been revoked"},
+	{MBEDTLS_X509_BADCERT_MISSING, "the server sent no certificate"},
+	{MBEDTLS_X509_BADCERT_SKIP_VERIFY, "the certificate was not checked"},
+	{MBEDTLS_X509_BADCERT_KEY_USAGE, "the certificate's key usage does not allow TLS"},
+	{MBEDTLS_X509_BADCERT_EXT_KEY_USAGE, "the certificate is not for TLS servers (extended key usage)"},
+	{MBEDTLS_X509_BADCERT_NS_CERT_TYPE, "the certificate is not for TLS servers (Netscape type)"},
+	{MBEDTLS_X509_BADCERT_BAD_MD, "a certificate of the chain is signed with a hash not accepted"},
+	{MBEDTLS_X509_BADCERT_BAD_PK, "a certificate of the chain has a key type that is not accepted"},
+	{MBEDTLS_X509_BADCERT_BAD_KEY, "a certificate of the chain has a key that is too small"},
+	{MBEDTLS_X509_BADCERT_OTHER, "the certificate was refused for another reason"},
+};
+
+/* "YYYY-MM-DDThh:mm:ssZ" of Unix seconds t, or "?" outside 1970..9999. */
+static void fmt_unix(int64_t t, char *out, size_t cap)
+{
+	char iso[ISO8601_LEN + 1];
+	if (t < 0 || t > ISO8601_MAX_MS / 1000 || iso8601_format(t * 1000, iso) < 0)
+		snprintf(out, cap, "?");
+	else
+		snprintf(out, cap, "%.19sZ", iso); /* without the milliseconds */
+}
+
 static void fmt_x509_time(const mbedtls_x509_time *t, char *out, size_t cap)
 {
 	snprintf(out, cap, "%04d-%02d-%02dT%02d:%02d:%02dZ", t->year, t->mon, t->day, t->hour, t->min, t->sec);
@@ -201,11 +432,9 @@ void tls_store_explain(uint32_t flags, const struct tls_peer_info *peer, const c
 		       size_t cap)
 {
 	out[0] = 0;
-	time_t now = (time_t)now_s;
-	struct tm tm;
-	char nowstr[32] = "?";
-	if (gmtime_r(&now, &tm))
-		strftime(nowstr, sizeof nowstr, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	int64_t now = now_s;
+	char nowstr[32];
+	fmt_unix(now, nowstr, sizeof nowstr);
 	char from[32] = "?", to[32] = "?";
 	if (peer && peer->have) {
 		fmt_x509_time(&peer->valid_from, from, sizeof from);
@@ -231,15 +460,14 @@ void tls_store_explain(uint32_t flags, const struct tls_peer_info *peer, const c
 		add(out, cap, "the certificate of %s is not valid before %s (the clock reads %s)", host, from, nowstr);
 		rest &= ~(uint32_t)MBEDTLS_X509_BADCERT_FUTURE;
 	}
-	if (rest) {
-		char info[400];
-		int n = mbedtls_x509_crt_verify_info(info, sizeof info, "", rest);
-		/* one line per flag: join them */
-		for (int i = 0; i < n && info[i]; i++)
-			if (info[i] == '\n')
-				info[i] = i + 1 < n && info[i + 1] ? ',' : 0;
-		add(out, cap, "%s", n > 0 ? info : "the certificate was not accepted");
+	for (size_t i = 0; rest && i < sizeof g_flag_words / sizeof *g_flag_words; i++) {
+		if (rest & g_flag_words[i].flag) {
+			add(out, cap, "%s", g_flag_words[i].text);
+			rest &= ~g_flag_words[i].flag;
+		}
 	}
+	if (rest)
+		add(out, cap, "the certificate was not accepted (verification flags 0x%x)", (unsigned)rest);
 	if (now < CLOCK_SANE_AFTER)
 		add(out, cap, "the system clock reads %s: set the clock first (e.g. with NTP), certificates cannot be "
 			      "checked without it", nowstr);
@@ -247,8 +475,12 @@ void tls_store_explain(uint32_t flags, const struct tls_peer_info *peer, const c
 
 void tls_store_free(void)
 {
-	mbedtls_x509_crt_free(&g_chain); /* safe on a zeroed or empty chain */
-	mbedtls_x509_crt_init(&g_chain);
+	free(g_owned);
+	free(g_idx);
+	g_owned = NULL;
+	g_idx = NULL;
+	g_der = NULL;
+	g_n = 0;
 	g_loaded = 0;
 	g_source[0] = 0;
 }

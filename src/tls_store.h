@@ -7,10 +7,18 @@
  *      store; if it cannot be read or holds no certificate, that is the error;
  *   2. the first system bundle that exists: /etc/ssl/certs/ca-certificates.crt,
  *      /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/cert.pem;
- *   3. the bundle embedded at build time (ca_bundle.h): concatenated DER,
- *      split by each certificate's ASN.1 length and parsed without copying.
+ *   3. the bundle embedded at build time (ca_bundle.h): concatenated DER.
  * Loaded once, on the first TLS handshake (start-up reads no file), and kept
  * until tls_store_free().
+ *
+ * Kept as DER and parsed only when needed: a PEM file is decoded in place to
+ * DER (the embedded bundle is used where it lies), and each certificate's
+ * place and subject name are indexed. Verification asks tls_store_ca_cb()
+ * for the anchors that can have signed a certificate: those whose subject
+ * equals its issuer byte for byte (as Go's crypto/x509 matches them), parsed
+ * without copying and freed by mbedTLS right after. So the ~150 anchors of a
+ * system bundle cost their DER (~160 KB) instead of ~480 KB parsed, and
+ * loading reads no public key.
  */
 #ifndef KLING_TLS_STORE_H
 #define KLING_TLS_STORE_H
@@ -24,10 +32,19 @@
  * system or embedded. Frees a store loaded earlier. */
 void tls_store_configure(const char *ca_file);
 
-/* The anchors, loaded on first call. Returns NULL when there are none, with
- * a sentence in err[0..errcap) naming the file and what went wrong; a later
- * call tries again. */
-mbedtls_x509_crt *tls_store_get(char *err, size_t errcap);
+/* Load the anchors if not loaded yet. Returns 0, or -1 when there are none,
+ * with a sentence in err[0..errcap) naming the file and what went wrong; a
+ * later call tries again. */
+int tls_store_load(char *err, size_t errcap);
+
+/* The number of anchors loaded (0 before loading). */
+int tls_store_count(void);
+
+/* For mbedtls_ssl_conf_ca_cb() (context unused): the anchors whose subject
+ * equals child's issuer, parsed into a new chain in *candidates (NULL when
+ * there is none), which mbedTLS frees. The chain points into the store's
+ * DER: valid until tls_store_free(). Returns 0, or -1 out of memory. */
+int tls_store_ca_cb(void *ctx, mbedtls_x509_crt const *child, mbedtls_x509_crt **candidates);
 
 /* Where the loaded anchors came from, e.g. "KLING_CA_FILE /x.pem (1
  * certificate)", "system bundle /etc/ssl/certs/ca-certificates.crt (150
@@ -53,13 +70,21 @@ int tls_store_verify_cb(void *p_info, mbedtls_x509_crt *crt, int depth, uint32_t
 void tls_store_explain(uint32_t flags, const struct tls_peer_info *peer, const char *host, int64_t now_s, char *out,
 		       size_t cap);
 
-/* Parse concatenated DER certificates der[0..len) into chain without
- * copying them (der must outlive chain), each split off by its ASN.1
- * SEQUENCE length. Stops at the first malformed length. Returns the number
- * parsed; *bad counts those that could not be parsed or were cut short. */
-int tls_store_parse_der_list(mbedtls_x509_crt *chain, const unsigned char *der, size_t len, int *bad);
+/* Where one certificate lies in a DER buffer, and its subject Name (the
+ * whole TLV), which a certificate it signed carries as its issuer. */
+struct tls_anchor {
+	uint32_t off, len;
+	uint32_t subj_off, subj_len;
+};
 
-/* Free the anchors (and whatever the store owns). */
+/* Index concatenated DER certificates der[0..len), each split off by its
+ * ASN.1 SEQUENCE length, into out[0..cap) (offsets relative to der). Reads
+ * the structure as far as the subject; parses nothing else. Stops at the
+ * first malformed length. Returns the number indexed; *bad counts those
+ * whose structure could not be read or that were cut short or left out. */
+int tls_store_index_der(const unsigned char *der, size_t len, struct tls_anchor *out, int cap, int *bad);
+
+/* Free the anchors and the DER they point into. */
 void tls_store_free(void);
 
 #endif

@@ -1,22 +1,12 @@
 #!/bin/sh
-# make bench: measured size (with and without the embedded CA bundle) and
-# where the bytes go. Later parts add start-up, memory and per-call figures.
+# make bench: one table of measured size, start-up, memory and per-call cost
+# (tests/tools/bench.py says how each figure is taken). Needs the builds the
+# Makefile's bench target makes first. The HTTP client's own figures
+# (handshake CPU, RSA and ECDSA servers) stay in tests/tools/bench_http.py.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-bin=${KLING_MCP:?}
-cd "$top"
-echo "| measure | value |"
-echo "|---|---|"
-printf '| stripped size, CA bundle embedded | %s B |\n' "$(stat -c %s "$bin")"
-make --no-print-directory -s -C "$top" EMBED_CA=0 >/dev/null
-printf '| stripped size, EMBED_CA=0 | %s B |\n' "$(stat -c %s build/kling-mcp)"
-make --no-print-directory -s -C "$top" EMBED_CA=1 >/dev/null
-echo
-echo "Largest objects (text+data+bss before linking, bytes):"
-size build/obj/*.o build/libmbedtls.a 2>/dev/null | awk 'NR>1 {print $4, $6}' | sort -rn | head -n 15
-
-# The HTTP client: handshake and per-request cost, memory (loopback).
-if [ -x "${BUILD_DIR:-build}/tools/httpget" ] && command -v openssl >/dev/null; then
-	echo
-	python3 tests/tools/bench_http.py
-fi
+: "${BUILD_DIR:=$top/build}" "${BENCH_DIR:=$top/build/bench}"
+bin=${KLING_MCP:-$BUILD_DIR/kling-mcp}
+exec python3 "$top/tests/tools/bench.py" --bin "$bin" --noca "$BENCH_DIR/noca/kling-mcp" \
+	--full "$BUILD_DIR/kling-mcp.full" \
+	--glibc "$BENCH_DIR/glibc/kling-mcp"

@@ -868,6 +868,9 @@ class MockServer(ThreadingHTTPServer):
             self.RequestHandlerClass(request, client_address, self)
             return
         request.settimeout(10)
+        # as real front ends do: without it a reply written after the TLS 1.3
+        # tickets waits ~40 ms for the client's delayed ACK (Nagle)
+        request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         try:
             tls = self.ssl_ctx.wrap_socket(request, server_side=True)
         except (ssl.SSLError, OSError):
@@ -880,10 +883,13 @@ class MockServer(ThreadingHTTPServer):
             tls.close()
 
 
-def make_ssl_context(cert, key):
+def make_ssl_context(cert, key, tickets=True):
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.minimum_version = ssl.TLSVersion.TLSv1_2
     ctx.load_cert_chain(cert, key)
+    if not tickets:  # every handshake a full one
+        ctx.num_tickets = 0
+        ctx.options |= ssl.OP_NO_TICKET
 
     def remember_sni(sslsock, name, _ctx):
         sslsock.mock_sni = name  # read back into the request log
@@ -927,6 +933,7 @@ def parse_args(argv):
     ap.add_argument("--no-seed-endpoint", action="store_true", help="GET /v1/task/list -> 404")
     ap.add_argument("--count-mode", choices=COUNT_MODES, default="page",
                     help="POST /tasks data.count: items in this page (default) or all matching")
+    ap.add_argument("--no-tickets", action="store_true", help="issue no session tickets: every handshake is full")
     ap.add_argument("--verbose", action="store_true", help="log each request to stderr")
     args = ap.parse_args(argv)
     if not args.plain_http and not (args.cert and args.key):
@@ -958,7 +965,7 @@ def write_port_file(path, port):
 def main(argv=None):
     args = parse_args(argv)
     api = Api(args, load_tasks(args))
-    ctx = None if args.plain_http else make_ssl_context(args.cert, args.key)
+    ctx = None if args.plain_http else make_ssl_context(args.cert, args.key, not args.no_tickets)
     server = MockServer((args.host, args.port), args, api, ctx)
     port = server.server_address[1]
 

@@ -7,64 +7,172 @@
 
 #include <stdlib.h>
 
+#include "mbedtls/platform.h"
+
 #include "mbedtls/x509.h"
 
-static void test_der_list(void)
+static void test_der_index(void)
 {
 	if (kling_ca_der_len == 0) {
 		printf("SKIP tls_store/embedded bundle: built with EMBED_CA=0\n");
 		return;
 	}
-	mbedtls_x509_crt chain;
-	int bad;
-	mbedtls_x509_crt_init(&chain);
+	int bad, cap = (int)kling_ca_count;
+	struct tls_anchor *idx = calloc((size_t)cap, sizeof *idx);
 	const unsigned char *der = (const unsigned char *)t_guarded(kling_ca_der, kling_ca_der_len);
-	int n = tls_store_parse_der_list(&chain, der, kling_ca_der_len, &bad);
-	T_CHECK("tls_store/every embedded certificate parses", n == (int)kling_ca_count && bad == 0);
-	mbedtls_x509_crt_free(&chain);
+	T_CHECK("tls_store/counting the embedded certificates",
+		tls_store_index_der(der, kling_ca_der_len, NULL, 0, &bad) == cap && bad == 0);
+	int n = tls_store_index_der(der, kling_ca_der_len, idx, cap, &bad);
+	T_CHECK("tls_store/every embedded certificate indexed", n == cap && bad == 0);
+	/* each subject found is the one mbedTLS reads */
+	int same = 0;
+	for (int i = 0; i < n; i++) {
+		mbedtls_x509_crt c;
+		mbedtls_x509_crt_init(&c);
+		if (mbedtls_x509_crt_parse_der(&c, der + idx[i].off, idx[i].len) == 0 &&
+		    c.subject_raw.len == idx[i].subj_len &&
+		    memcmp(c.subject_raw.p, der + idx[i].subj_off, idx[i].subj_len) == 0)
+			same++;
+		mbedtls_x509_crt_free(&c);
+	}
+	T_CHECK("tls_store/subjects as mbedTLS reads them", same == n);
+	n = tls_store_index_der(der, kling_ca_der_len, idx, 2, &bad);
+	T_CHECK("tls_store/index bounded by cap", n == 2 && bad == cap - 2);
 
-	mbedtls_x509_crt_init(&chain);
 	der = (const unsigned char *)t_guarded(kling_ca_der, kling_ca_der_len - 1);
-	n = tls_store_parse_der_list(&chain, der, kling_ca_der_len - 1, &bad);
-	T_CHECK("tls_store/a cut bundle keeps the whole ones", n == (int)kling_ca_count - 1 && bad == 1);
-	mbedtls_x509_crt_free(&chain);
+	n = tls_store_index_der(der, kling_ca_der_len - 1, idx, cap, &bad);
+	T_CHECK("tls_store/a cut bundle keeps the whole ones", n == cap - 1 && bad == 1);
 
 	static const unsigned char junk[] = {0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0x00};
-	mbedtls_x509_crt_init(&chain);
-	n = tls_store_parse_der_list(&chain, (const unsigned char *)t_guarded(junk, sizeof junk), sizeof junk, &bad);
+	der = (const unsigned char *)t_guarded(junk, sizeof junk);
+	n = tls_store_index_der(der, sizeof junk, idx, cap, &bad);
 	T_CHECK("tls_store/length past the end", n == 0 && bad == 1);
 	static const unsigned char bogus[] = {0x30, 0x03, 0x01, 0x02, 0x03, 0x30, 0x81};
-	n = tls_store_parse_der_list(&chain, (const unsigned char *)t_guarded(bogus, sizeof bogus), sizeof bogus, &bad);
+	der = (const unsigned char *)t_guarded(bogus, sizeof bogus);
+	n = tls_store_index_der(der, sizeof bogus, idx, cap, &bad);
 	T_CHECK("tls_store/not a certificate, then a cut header", n == 0 && bad == 2);
-	mbedtls_x509_crt_free(&chain);
+	free(idx);
+}
+
+/* The first certificate of the embedded bundle as DER, and its length. */
+static size_t first_der(void)
+{
+	return ((size_t)kling_ca_der[2] << 8 | kling_ca_der[3]) + 4; /* 30 82 hh ll */
+}
+
+static char *write_temp(const void *data, size_t len)
+{
+	static char path[64];
+	snprintf(path, sizeof path, "/tmp/kling-tls-store-XXXXXX");
+	int fd = mkstemp(path);
+	int ok = fd >= 0 && write(fd, data, len) == (ssize_t)len;
+	if (fd >= 0)
+		close(fd);
+	return ok ? path : NULL;
+}
+
+/* Append the text s to out[*o..) (out holds PEM_MAX bytes). */
+#define PEM_MAX 65536
+static void app(char *out, size_t *o, const char *s)
+{
+	size_t n = strlen(s);
+	if (*o + n < PEM_MAX) {
+		memcpy(out + *o, s, n + 1);
+		*o += n;
+	}
+}
+
+/* Append the PEM of der[0..n): lines of 64 characters, CRLF when crlf. */
+static void pem(const unsigned char *der, size_t n, char *out, size_t *o, int crlf)
+{
+	static const char b64[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	const char *eol = crlf ? "\r\n" : "\n";
+	app(out, o, "-----BEGIN CERTIFICATE-----");
+	app(out, o, eol);
+	for (size_t i = 0, col = 0; i < n; i += 3) {
+		unsigned v = (unsigned)der[i] << 16 | (i + 1 < n ? (unsigned)der[i + 1] << 8 : 0) |
+			     (i + 2 < n ? der[i + 2] : 0);
+		char q[5] = {b64[v >> 18 & 63], b64[v >> 12 & 63], i + 1 < n ? b64[v >> 6 & 63] : '=',
+			     i + 2 < n ? b64[v & 63] : '=', 0};
+		app(out, o, q);
+		if ((col += 4) == 64 || i + 3 >= n) {
+			app(out, o, eol);
+			col = 0;
+		}
+	}
+	app(out, o, "-----END CERTIFICATE-----\n");
 }
 
 static void test_file(void)
 {
 	char err[400];
 	tls_store_configure("/nonexistent/ca.pem");
-	T_CHECK("tls_store/missing file", tls_store_get(err, sizeof err) == NULL && strstr(err, "/nonexistent/ca.pem") &&
+	T_CHECK("tls_store/missing file", tls_store_load(err, sizeof err) < 0 &&
+						  strstr(err, "/nonexistent/ca.pem") &&
 						  strstr(err, "SSL_CERT_FILE"));
-	if (kling_ca_der_len) {
-		/* a DER file with one certificate: the first of the bundle */
-		char path[] = "/tmp/kling-tls-store-XXXXXX";
-		int fd = mkstemp(path);
-		size_t first = ((size_t)kling_ca_der[2] << 8 | kling_ca_der[3]) + 4; /* 30 82 hh ll */
-		T_CHECK("tls_store/temp file", fd >= 0 && write(fd, kling_ca_der, first) == (ssize_t)first);
-		close(fd);
-		setenv("KLING_CA_FILE", path, 1);
-		tls_store_configure(path);
-		mbedtls_x509_crt *c = tls_store_get(err, sizeof err);
-		T_CHECK("tls_store/CA file loaded", c != NULL);
-		T_CHECK("tls_store/CA file replaces the store", c && c->next == NULL);
-		T_CHECK("tls_store/source names the variable and file",
-			strstr(tls_store_source(), "KLING_CA_FILE") && strstr(tls_store_source(), "(1 certificate)"));
-		T_CHECK("tls_store/loaded once", tls_store_get(err, sizeof err) == c);
-		tls_store_free();
-		T_CHECK("tls_store/free forgets the source", tls_store_source()[0] == 0);
-		unlink(path);
-		unsetenv("KLING_CA_FILE");
-	}
+	if (!kling_ca_der_len)
+		return;
+	/* a DER file with one certificate: the first of the bundle */
+	char *path = write_temp(kling_ca_der, first_der());
+	T_CHECK("tls_store/temp file", path != NULL);
+	setenv("KLING_CA_FILE", path, 1);
+	tls_store_configure(path);
+	T_CHECK("tls_store/DER file loaded", tls_store_load(err, sizeof err) == 0);
+	T_CHECK("tls_store/CA file replaces the store", tls_store_count() == 1);
+	T_CHECK("tls_store/source names the variable and file",
+		strstr(tls_store_source(), "KLING_CA_FILE") && strstr(tls_store_source(), "(1 certificate)"));
+	T_CHECK("tls_store/loaded once", tls_store_load(err, sizeof err) == 0 && tls_store_count() == 1);
+	tls_store_free();
+	T_CHECK("tls_store/free forgets the source", tls_store_source()[0] == 0 && tls_store_count() == 0);
+	unlink(path);
+
+	/* PEM: two certificates (LF, then CRLF lines), a broken block between,
+	 * text around them */
+	size_t n1 = first_der(), n2 = ((size_t)kling_ca_der[n1 + 2] << 8 | kling_ca_der[n1 + 3]) + 4;
+	char *text = malloc(PEM_MAX);
+	size_t o = 0;
+	app(text, &o, "# a comment\n");
+	pem(kling_ca_der, n1, text, &o, 0);
+	app(text, &o, "-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----\n");
+	app(text, &o, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+	pem(kling_ca_der + n1, n2, text, &o, 1);
+	path = write_temp(text, o);
+	setenv("KLING_CA_FILE", path, 1);
+	tls_store_configure(path);
+	T_CHECK("tls_store/PEM file loaded", tls_store_load(err, sizeof err) == 0);
+	T_CHECK("tls_store/PEM: the good blocks kept, the bad ones left out", tls_store_count() == 2);
+	T_CHECK("tls_store/PEM: source counts them", strstr(tls_store_source(), "(2 certificates)") != NULL);
+
+	/* the callback: a certificate's issuer finds its anchor; the root
+	 * (self-signed) finds itself, parsed from the DER kept */
+	mbedtls_x509_crt root, *cands = NULL;
+	mbedtls_x509_crt_init(&root);
+	T_CHECK("tls_store/parse a root", mbedtls_x509_crt_parse_der(&root, kling_ca_der + n1, n2) == 0);
+	T_CHECK("tls_store/ca_cb finds the anchor by the issuer",
+		tls_store_ca_cb(NULL, &root, &cands) == 0 && cands && cands->raw.len == n2 &&
+			memcmp(cands->raw.p, kling_ca_der + n1, n2) == 0 && cands->next == NULL);
+	mbedtls_x509_crt_free(cands);
+	mbedtls_free(cands);
+	static const unsigned char other[] = {0x30, 0x03, 0x31, 0x01, 0x00};
+	root.issuer_raw.p = (unsigned char *)other;
+	root.issuer_raw.len = sizeof other;
+	cands = (mbedtls_x509_crt *)1;
+	T_CHECK("tls_store/ca_cb: an unknown issuer has no candidate",
+		tls_store_ca_cb(NULL, &root, &cands) == 0 && cands == NULL);
+	mbedtls_x509_crt_free(&root);
+	unlink(path);
+
+	/* PEM with no usable block */
+	o = 0;
+	app(text, &o, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
+	path = write_temp(text, o);
+	setenv("KLING_CA_FILE", path, 1);
+	tls_store_configure(path);
+	T_CHECK("tls_store/PEM without a usable certificate",
+		tls_store_load(err, sizeof err) < 0 && strstr(err, "holds no usable certificate"));
+	unlink(path);
+	free(text);
+	unsetenv("KLING_CA_FILE");
 	tls_store_configure(NULL);
 }
 
@@ -96,14 +204,14 @@ static void test_explain(void)
 							 "first") != NULL);
 	T_CHECK("explain/several reasons joined", strstr(out, "); the certificate of h is not valid before 2020"));
 	tls_store_explain(MBEDTLS_X509_BADCERT_REVOKED, NULL, "h", now, out, sizeof out);
-	T_CHECK("explain/other flags in mbedTLS words", strstr(out, "revoked") != NULL && !strchr(out, '\n'));
+	T_CHECK("explain/other flags in words", strstr(out, "revoked") != NULL && !strchr(out, '\n'));
 	tls_store_explain(MBEDTLS_X509_BADCERT_NOT_TRUSTED, NULL, "h", now, out, 40);
 	T_CHECK("explain/bounded", strlen(out) < 40);
 }
 
 int main(void)
 {
-	test_der_list();
+	test_der_index();
 	test_file();
 	test_explain();
 	tls_store_free();
