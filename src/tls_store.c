@@ -77,7 +77,7 @@ static size_t elem_len(const unsigned char *p, size_t avail)
 static int find_subject(const unsigned char *der, size_t len, size_t *off, size_t *n)
 {
 	const int seq = MBEDTLS_ASN1_CONSTRUCTED | MBEDTLS_ASN1_SEQUENCE;
-	const int v0 = MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED | 0;
+	const int v0 = MBEDTLS_ASN1_CONTEXT_SPECIFIC | MBEDTLS_ASN1_CONSTRUCTED; /* [0]: the version */
 	unsigned char *p = (unsigned char *)der, *end = p + len; /* get_tag only reads */
 	size_t l;
 	if (mbedtls_asn1_get_tag(&p, end, &l, seq) != 0 || l != (size_t)(end - p) || /* Certificate */
