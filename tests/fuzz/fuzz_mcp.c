@@ -1,5 +1,5 @@
 /*
- * fuzz_mcp — JSON-RPC lines through the whole dispatcher (mcp_on_line:
+ * fuzz_mcp — JSON-RPC lines through the whole dispatcher (mcp_session_input:
  * jsonrpc framing, lifecycle, both protocol flows, batches, tools/list,
  * tools/call with list_tasks' argument checks, the call queue, deadlines,
  * cancellation), with a fake list_tasks backend instead of the network.
@@ -24,6 +24,7 @@
 #include "loop.h"
 #include "mcp.h"
 #include "tool_list_tasks.h"
+#include "tools.h"
 
 #include <string.h>
 
@@ -46,8 +47,10 @@ static void check_message(int t)
 	}
 }
 
-static int output(const char *msg, size_t len)
+static int output(void *ctx, void *tag, const char *msg, size_t len)
 {
+	(void)ctx;
+	(void)tag;
 	FUZZ_ASSERT(memchr(msg, '\n', len) == NULL);
 	FUZZ_ASSERT(json_parse(&OUT, msg, len) == 0);
 	if (json_type(&OUT, 0) == JSON_ARRAY) {
@@ -178,21 +181,24 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&CFG, 0, sizeof CFG);
 	CFG.api_key = KEY;
 	CFG.timeout_ms = fuzz_byte(&in) & 1 ? 0 : 30000;
-	FUZZ_ASSERT(mcp_init(&CFG, output) == 0);
+	static const struct mcp_sink sink = {output, NULL};
+	FUZZ_ASSERT(mcp_init(&CFG, &kling_tools) == 0);
+	struct mcp_session *s = mcp_session_new(&sink, NULL);
+	FUZZ_ASSERT(s);
 	lt_set_backend(&FAKE); /* after mcp_init: the tool's init keeps the backend */
 	const char *p = (const char *)in.p, *end = p + in.n;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
 		if (le - p == 1 && (unsigned char)*p == 0xFF)
-			mcp_on_oversize(LIMIT_LINE_BYTES + 1);
+			mcp_session_oversize(s, LIMIT_LINE_BYTES + 1, NULL);
 		else
-			mcp_on_line(p, (size_t)(le - p));
+			mcp_session_input(s, p, (size_t)(le - p), NULL);
 		loop_run_once(0);
 		loop_run_once(0);
 		p = nl ? nl + 1 : end;
 	}
-	mcp_drop_calls();
+	mcp_session_free(s);
 	FUZZ_ASSERT(mcp_calls_running() == 0 && mcp_calls_queued() == 0);
 	FUZZ_ASSERT(g_live == 0);
 	mcp_free();

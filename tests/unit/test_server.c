@@ -21,10 +21,13 @@
 #include "config.h"
 #include "log.h"
 #include "loop.h"
+#include "mcp.h"
 #include "server.h"
 #include "t.h"
 #include "tool_list_tasks.h"
+#include "tools.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
@@ -177,6 +180,19 @@ static void fake_cancel(struct lt_op *op)
 
 static const struct lt_backend g_fake = {fake_start, fake_cancel};
 
+/* SIGTERM/SIGHUP wake the server through a pipe, as in the product's main. */
+static int g_stop[2] = {-1, -1};
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	char c = 1;
+	ssize_t r = write(g_stop[1], &c, 1);
+	(void)r;
+	errno = saved;
+}
+
 /* Self-checks run by the test runner (no arguments). */
 static int g_got;
 static const char *g_err;
@@ -229,11 +245,19 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	signal(SIGPIPE, SIG_IGN);
+	if (pipe2(g_stop, O_CLOEXEC | O_NONBLOCK) == 0) {
+		signal(SIGTERM, on_signal);
+		signal(SIGHUP, on_signal);
+	}
 	struct config cfg;
 	config_load(&cfg);
 	log_set_level(cfg.log_level);
 	lt_set_backend(&g_fake);
-	int rc = server_run(&cfg, -1);
+	int rc = 1;
+	if (mcp_init(&cfg, &kling_tools) == 0) {
+		rc = server_run(0, 1, g_stop[0]);
+		mcp_free();
+	}
 	config_wipe(&cfg);
 	return rc;
 }
