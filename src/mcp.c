@@ -6,7 +6,6 @@
 #include "log.h"
 #include "loop.h"
 
-#include <math.h>
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -434,17 +433,9 @@ void mcp_call_fail(struct mcp_call *c, const char *text)
 	call_answered(c);
 }
 
-/* A number for JSON ("%.17g" of a finite double). */
-static void write_double(struct json_w *w, double v)
+void mcp_call_progress(struct mcp_call *c, int64_t progress, int64_t total, const char *message)
 {
-	char num[40];
-	int n = snprintf(num, sizeof num, "%.17g", v);
-	json_w_raw(w, num, (size_t)n);
-}
-
-void mcp_call_progress(struct mcp_call *c, double progress, double total, const char *message)
-{
-	if (c->state != C_RUNNING || !c->progress_len || !isfinite(progress))
+	if (c->state != C_RUNNING || !c->progress_len)
 		return;
 	char buf[LIMIT_ID_BYTES + 1024];
 	struct json_w w;
@@ -459,10 +450,10 @@ void mcp_call_progress(struct mcp_call *c, double progress, double total, const 
 	json_w_key(&w, "progressToken");
 	json_w_raw(&w, c->progress, c->progress_len);
 	json_w_key(&w, "progress");
-	write_double(&w, progress);
-	if (total >= 0 && isfinite(total)) {
+	json_w_int(&w, progress);
+	if (total >= 0) {
 		json_w_key(&w, "total");
-		write_double(&w, total);
+		json_w_int(&w, total);
 	}
 	if (message) {
 		size_t n = strlen(message);

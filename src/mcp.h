@@ -120,10 +120,11 @@ enum mcp_version mcp_call_version(const struct mcp_call *call);
 void *mcp_call_state(struct mcp_call *call);
 
 /* Progress for a call that carried params._meta.progressToken: sends
- * notifications/progress through the call's session (progress strictly
- * increasing is the caller's duty); total < 0: none; message may be NULL.
- * No-op for a call without a token. */
-void mcp_call_progress(struct mcp_call *call, double progress, double total, const char *message);
+ * notifications/progress through the call's session and tag (progress
+ * strictly increasing is the caller's duty); total < 0: none; message may be
+ * NULL. No-op for a call without a token. Integers: src/ has no floating
+ * point (soft-float targets), and steps (pages, requests) are whole. */
+void mcp_call_progress(struct mcp_call *call, int64_t progress, int64_t total, const char *message);
 
 /* Write a tool error result's members (content + isError) into an open
  * result object. For tools and tests. */
