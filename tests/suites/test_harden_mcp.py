@@ -21,7 +21,7 @@ sys.path.insert(0, os.path.join(kt.root(), "tests", "mock"))
 import fixture  # noqa: E402
 
 SLOW = 4.0 if os.environ.get("SANITIZE") == "1" else 1.0
-PLAN = 20
+PLAN = 23
 INIT = {"jsonrpc": "2.0", "id": 0, "method": "initialize",
         "params": {"protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "harden", "version": "1"}}}
 
@@ -331,8 +331,33 @@ def cosmetic():
                  repr([t[:90] for t in texts if "behind" in t or not t][:3]))
 
 
+def second_initialize():
+    """Two official SDK clients in turn through one process's stdio (a bridge's way)."""
+    names = ["first client initializes, lists and calls",
+             "second client through the same process is initialized", "the second client's calls work"]
+    sdk = os.path.join(kt.root(), "tests", "sdk")
+    if not os.path.isdir(os.path.join(sdk, "node_modules", "@modelcontextprotocol", "sdk")) or \
+            subprocess.run(["sh", "-c", "command -v node"], capture_output=True).returncode:
+        for n in names:
+            kt.skip("sdk-bridge/" + n, "node or tests/sdk/node_modules missing")
+        return
+    with harness.Stack(api_key="k", start_mcp=False) as s:
+        p = subprocess.run(["node", os.path.join(sdk, "reinit.mjs"), kt.binary()], capture_output=True, cwd=sdk,
+                           env=dict(os.environ, **s.env), timeout=60 * SLOW)
+    seen = 0
+    for ln in p.stdout.decode(errors="replace").splitlines():
+        kind, _, rest = ln.partition(" ")
+        if kind in ("PASS", "FAIL") and rest.startswith("sdk-bridge/"):
+            name, _, why = rest.partition(": ")
+            kt.check(name, kind == "PASS", why)
+            seen += 1
+    if seen != len(names):
+        kt.fail("sdk-bridge/ran", f"{seen} checks; stderr {p.stderr[-300:]!r}")
+
+
 def main():
     print(f"PLAN {PLAN}", flush=True)
+    second_initialize()
     backpressure()
     end_of_input()
     signals_and_process()
