@@ -1011,7 +1011,7 @@ void mcp_session_oversize(struct mcp_session *s, size_t seen, void *tag)
 
 /* Cancel the session's calls (of tag only, when one_tag) and drop their
  * batches, answering nothing. */
-static void drop(struct mcp_session *s, int one_tag, void *tag)
+static void drop(struct mcp_session *s, int one_tag, const void *tag)
 {
 	s->dropping = 1;
 	for (int i = 0; i < NSLOTS; i++)
