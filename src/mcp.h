@@ -1,7 +1,8 @@
 /*
  * mcp — the Model Context Protocol server core: lifecycle and version
- * negotiation for 2024-11-05 ... 2026-07-28, the method table, the tool
- * registry, and tool calls (concurrency, queue, deadline, cancellation).
+ * negotiation for 2024-11-05 ... 2026-07-28, the method table, sessions, and
+ * tool calls (concurrency, queue, deadline, cancellation). The tools come
+ * from the registry given to mcp_init; this module names none.
  *
  * Two flows; the first request that is valid in one of them decides:
  *  - 2025 flow: `initialize` (the client's version is echoed when it is
@@ -17,6 +18,7 @@
  * a modern request that is refused (-32602/-32022) does not fix the flow, so
  * the client may still fall back to initialize. Unknown methods get -32601 at
  * once. Notifications are never answered. Params must be objects (-32602).
+ * A UTF-8 byte order mark opening an input is skipped.
  *
  * Sessions: everything above is per session (one client: the stdio
  * connection, or one HTTP session). A second initialize in the 2025 flow is
@@ -137,7 +139,7 @@ struct mcp_session;
 /* Where a session's messages go. */
 struct mcp_sink {
 	/* One JSON text (no newline) answering/belonging to the input tagged
-	 * tag. Returns 0 or -1. */
+	 * tag. Returns 0 or -1. It must not free the session. */
 	int (*send)(void *ctx, void *tag, const char *msg, size_t len);
 	/* Every answer owed to the input tagged tag was sent (or dropped by
 	 * cancellation); called only for inputs that owed answers. May be NULL. */
