@@ -1,7 +1,7 @@
 /* conn — see conn.h. */
 #include "conn.h"
 
-#include "http.h"
+#include "http_parse.h"
 #include "kling_limits.h"
 #include "log.h"
 #include "loop.h"
@@ -28,7 +28,7 @@
 #include "mbedtls/ssl.h"
 #include "psa/crypto.h"
 
-#define HOST_MAX 256
+#define HOST_MAX LIMIT_HOST_BYTES
 #define KEY_MAX (2 * HOST_MAX + 16)
 #define ERR_MAX 512
 /* The proxy's answer to CONNECT: a status line and a few headers. */

@@ -7,7 +7,7 @@
 #include "config.h"
 #include "log.h"
 #include "check.h"
-#include "http.h"
+#include "http_client.h"
 #include "kling.h"
 #include "server.h"
 

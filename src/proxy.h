@@ -6,9 +6,11 @@
 #ifndef KLING_PROXY_H
 #define KLING_PROXY_H
 
+#include "kling_limits.h"
+
 #include <stddef.h>
 
-#define PROXY_HOST_MAX 256
+#define PROXY_HOST_MAX LIMIT_HOST_BYTES
 #define PROXY_AUTH_MAX 700 /* base64 of "user:pass", each up to 255 bytes decoded */
 
 struct proxy_url {

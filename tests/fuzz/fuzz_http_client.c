@@ -21,7 +21,8 @@
 #include "config.h"
 #include "conn.h"
 #include "fuzz.h"
-#include "http.h"
+#include "http_client.h"
+#include "http_parse.h"
 #include "kling_limits.h"
 #include "loop.h"
 

@@ -23,7 +23,7 @@
  */
 #include "config.h"
 #include "fuzz.h"
-#include "http.h"
+#include "http_client.h"
 #include "json.h"
 #include "kling.h"
 #include "kling_limits.h"

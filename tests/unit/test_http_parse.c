@@ -2,7 +2,8 @@
  * Retry-After, chunked decoding, request building. Every input is placed
  * flush against an unreadable page (t_guarded), so reading one byte past the
  * end crashes the test. */
-#include "http.h"
+#include "http_client.h"
+#include "http_parse.h"
 #include "kling_limits.h"
 #include "t.h"
 
