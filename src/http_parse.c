@@ -53,42 +53,13 @@ static const char *find_eol(const char *p, const char *end)
 	return memchr(p, '\n', (size_t)(end - p));
 }
 
-int http_parse_response_head(const char *buf, size_t len, int *minor_version, int *status,
-			     struct http_header *headers, size_t *num_headers)
+/* Header lines from *pp up to and including the empty line that ends the
+ * head. On success *pp is just past it, headers[0..*n) are filled and 0 is
+ * returned; otherwise an HTTP_PARSE_ code (TOO_MANY past cap headers). */
+static int parse_fields(const char **pp, const char *end, struct http_header *headers, size_t cap, size_t *num)
 {
-	size_t cap = *num_headers, n = 0;
-	if (len > INT_MAX)
-		len = INT_MAX;
-	const char *p = buf, *end = buf + len;
-	*num_headers = 0;
-
-	/* Status line: HTTP/1.x SP 3DIGIT [SP reason] */
-	const char *nl = find_eol(p, end);
-	static const char proto[] = "HTTP/1.";
-	size_t have = nl ? (size_t)(nl - p) : len;
-	size_t cmp = have < 7 ? have : 7;
-	if (memcmp(p, proto, cmp) != 0)
-		return HTTP_PARSE_INVALID; /* fail early on garbage, even when incomplete */
-	if (!nl)
-		return HTTP_PARSE_INCOMPLETE;
-	const char *le = nl > p && nl[-1] == '\r' ? nl - 1 : nl; /* line end */
-	if (le - p < 12 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
-		return HTTP_PARSE_INVALID;
-	for (int i = 9; i < 12; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return HTTP_PARSE_INVALID;
-	if (le - p > 12 && p[12] != ' ')
-		return HTTP_PARSE_INVALID;
-	for (const char *q = p + 12; q < le; q++)
-		if (!is_vchar((unsigned char)*q))
-			return HTTP_PARSE_INVALID;
-	int st = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-	if (st < 100 || st > 599) /* RFC 9110 15: the status codes that exist */
-		return HTTP_PARSE_INVALID;
-	int minor = p[7] - '0';
-	p = nl + 1;
-
-	/* Header lines up to an empty line. */
+	const char *p = *pp, *nl, *le;
+	size_t n = 0;
 	for (;;) {
 		if (p == end)
 			return HTTP_PARSE_INCOMPLETE;
@@ -130,6 +101,49 @@ int http_parse_response_head(const char *buf, size_t len, int *minor_version, in
 		n++;
 		p = nl + 1;
 	}
+	*pp = p;
+	*num = n;
+	return 0;
+}
+
+int http_parse_response_head(const char *buf, size_t len, int *minor_version, int *status,
+			     struct http_header *headers, size_t *num_headers)
+{
+	size_t cap = *num_headers, n = 0;
+	if (len > INT_MAX)
+		len = INT_MAX;
+	const char *p = buf, *end = buf + len;
+	*num_headers = 0;
+
+	/* Status line: HTTP/1.x SP 3DIGIT [SP reason] */
+	const char *nl = find_eol(p, end);
+	static const char proto[] = "HTTP/1.";
+	size_t have = nl ? (size_t)(nl - p) : len;
+	size_t cmp = have < 7 ? have : 7;
+	if (memcmp(p, proto, cmp) != 0)
+		return HTTP_PARSE_INVALID; /* fail early on garbage, even when incomplete */
+	if (!nl)
+		return HTTP_PARSE_INCOMPLETE;
+	const char *le = nl > p && nl[-1] == '\r' ? nl - 1 : nl; /* line end */
+	if (le - p < 12 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
+		return HTTP_PARSE_INVALID;
+	for (int i = 9; i < 12; i++)
+		if (p[i] < '0' || p[i] > '9')
+			return HTTP_PARSE_INVALID;
+	if (le - p > 12 && p[12] != ' ')
+		return HTTP_PARSE_INVALID;
+	for (const char *q = p + 12; q < le; q++)
+		if (!is_vchar((unsigned char)*q))
+			return HTTP_PARSE_INVALID;
+	int st = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
+	if (st < 100 || st > 599) /* RFC 9110 15: the status codes that exist */
+		return HTTP_PARSE_INVALID;
+	int minor = p[7] - '0';
+	p = nl + 1;
+
+	int r = parse_fields(&p, end, headers, cap, &n);
+	if (r < 0)
+		return r;
 	*minor_version = minor;
 	*status = st;
 	*num_headers = n;
@@ -160,6 +174,11 @@ static int two_digits(const char *p)
 int http_parse_retry_after(const char *v, size_t len, int64_t now_s)
 {
 	int64_t secs = parse_decimal(v, len);
+	size_t digits = 0;
+	while (digits < len && v[digits] >= '0' && v[digits] <= '9')
+		digits++;
+	if (secs < 0 && len && digits == len)
+		secs = 86400; /* a number too long to hold: the longest wait, not none */
 	if (secs < 0) {
 		/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT", exactly 29 bytes. */
 		static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
@@ -406,3 +425,157 @@ ssize_t http_decode_chunked(struct http_chunked *d, char *buf, size_t *len)
 
 /* A header value we put on the wire: visible ASCII, blanks and obs-text, no
  * CR, LF, NUL or other control (header injection). */
+
+/* ---- requests ------------------------------------------------------------ */
+
+const struct http_header *http_header_find(const struct http_header *h, size_t nh, const char *name, size_t *count)
+{
+	const struct http_header *first = NULL;
+	size_t k = 0;
+	for (size_t i = 0; i < nh; i++) {
+		if (name_is(&h[i], name)) {
+			if (!first)
+				first = &h[i];
+			k++;
+		}
+	}
+	if (count)
+		*count = k;
+	return first;
+}
+
+/* The request line at p (empty lines already skipped). Returns the byte
+ * after its '\n' through *next and 0, or an HTTP_PARSE_ code. Bytes are
+ * checked as they come, so garbage fails without waiting for a line end. */
+static int parse_request_line(const char *p, const char *end, struct http_request_line *rl, const char **next)
+{
+	const char *q = p;
+	while (q < end && is_tchar((unsigned char)*q))
+		q++;
+	if (q == end)
+		return HTTP_PARSE_INCOMPLETE;
+	if (*q != ' ' || q == p)
+		return HTTP_PARSE_INVALID;
+	rl->method = p;
+	rl->method_len = (size_t)(q - p);
+	const char *t = ++q;
+	while (q < end && (unsigned char)*q > ' ' && (unsigned char)*q < 0x7f)
+		q++;
+	if (q == end)
+		return HTTP_PARSE_INCOMPLETE;
+	if (*q != ' ' || q == t)
+		return HTTP_PARSE_INVALID;
+	rl->target = t;
+	rl->target_len = (size_t)(q - t);
+	q++;
+	static const char ver[] = "HTTP/1.x\r\n";
+	for (size_t i = 0; i < sizeof ver - 1; i++, q++) {
+		if (q == end)
+			return HTTP_PARSE_INCOMPLETE;
+		if (i == 7) {
+			if (*q != '0' && *q != '1')
+				return HTTP_PARSE_INVALID;
+			rl->minor_version = *q - '0';
+		} else if (i == 8 && *q == '\n') {
+			q++;
+			break; /* a bare LF ends the line */
+		} else if (*q != ver[i]) {
+			return HTTP_PARSE_INVALID;
+		}
+	}
+	*next = q;
+	return 0;
+}
+
+int http_parse_request_head(const char *buf, size_t len, struct http_request_line *rl, struct http_header *headers,
+			    size_t *num_headers)
+{
+	size_t cap = *num_headers, n = 0;
+	if (cap > LIMIT_HTTP_HEADERS)
+		cap = LIMIT_HTTP_HEADERS;
+	*num_headers = 0;
+	memset(rl, 0, sizeof *rl);
+	/* Nothing past the limit is looked at: a head that has not ended there
+	 * never will within it. */
+	int over = len > (size_t)LIMIT_HTTP_HEAD_BYTES;
+	const char *p = buf, *end = buf + (over ? (size_t)LIMIT_HTTP_HEAD_BYTES : len);
+	while (p < end && (*p == '\n' || *p == '\r')) {
+		if (*p == '\r' && p + 1 < end && p[1] != '\n')
+			return HTTP_PARSE_INVALID;
+		p++;
+	}
+	const char *q;
+	int r = p == end ? HTTP_PARSE_INCOMPLETE : parse_request_line(p, end, rl, &q);
+	if (r == 0)
+		r = parse_fields(&q, end, headers, cap, &n);
+	if (r == HTTP_PARSE_INCOMPLETE && (over || len == (size_t)LIMIT_HTTP_HEAD_BYTES))
+		return HTTP_PARSE_TOO_BIG;
+	if (r < 0)
+		return r;
+	*num_headers = n;
+	return (int)(q - buf);
+}
+
+int http_read_request_framing(const struct http_request_line *rl, const struct http_header *h, size_t nh,
+			      struct http_request_framing *f)
+{
+	memset(f, 0, sizeof *f);
+	f->status = 400;
+	size_t ncl, nte, nhost, nexp;
+	const struct http_header *cl = http_header_find(h, nh, "content-length", &ncl);
+	const struct http_header *te = http_header_find(h, nh, "transfer-encoding", &nte);
+	const struct http_header *host = http_header_find(h, nh, "host", &nhost);
+	const struct http_header *exp = http_header_find(h, nh, "expect", &nexp);
+	if (ncl > 1) {
+		f->error = "the request repeats Content-Length";
+		return -1;
+	}
+	if (nte > 1) {
+		f->error = "the request repeats Transfer-Encoding";
+		return -1;
+	}
+	if (cl && te) {
+		f->error = "the request has both Content-Length and Transfer-Encoding (refused: request smuggling)";
+		return -1;
+	}
+	if (te && rl->minor_version == 0) {
+		f->error = "an HTTP/1.0 request cannot use Transfer-Encoding";
+		return -1;
+	}
+	if (te && !value_is(te->value, te->value_len, "chunked")) {
+		f->status = 501;
+		f->error = "the request uses a Transfer-Encoding other than chunked";
+		return -1;
+	}
+	if (cl) {
+		f->content_length = parse_decimal(cl->value, cl->value_len);
+		if (f->content_length < 0) {
+			f->error = "the request has an invalid Content-Length";
+			return -1;
+		}
+	}
+	f->chunked = te != NULL;
+	if (nhost > 1 || (!host && rl->minor_version >= 1)) {
+		f->error = nhost > 1 ? "the request repeats Host" : "an HTTP/1.1 request must have a Host header";
+		return -1;
+	}
+	if (host) {
+		f->host = host->value;
+		f->host_len = host->value_len;
+	}
+	if (nexp > 1 || (exp && !value_is(exp->value, exp->value_len, "100-continue"))) {
+		f->error = "the request has an Expect other than 100-continue";
+		return -1;
+	}
+	f->expect_continue = exp != NULL;
+	int close = 0, ka = 0;
+	for (size_t i = 0; i < nh; i++) {
+		if (name_is(&h[i], "connection")) {
+			close |= list_has(h[i].value, h[i].value_len, "close");
+			ka |= list_has(h[i].value, h[i].value_len, "keep-alive");
+		}
+	}
+	f->keep_alive = !close && (rl->minor_version >= 1 || ka);
+	f->status = 0;
+	return 0;
+}

@@ -86,6 +86,57 @@ struct http_chunked {
  * the count of bytes after the message's end (left in place, not moved). */
 ssize_t http_decode_chunked(struct http_chunked *d, char *buf, size_t *len);
 
+/* The first header named name (case-insensitive; name in lower case), or
+ * NULL; *count (when not NULL) is set to how many headers have that name. */
+const struct http_header *http_header_find(const struct http_header *h, size_t nh, const char *name, size_t *count);
+
+/* A request line: views into the caller's buffer, not NUL-terminated. */
+struct http_request_line {
+	const char *method; /* a token: GET, POST, DELETE, OPTIONS... */
+	size_t method_len;
+	const char *target; /* the request-target as sent: "/mcp?x=1", "*", or an absolute URI */
+	size_t target_len;
+	int minor_version; /* 0 or 1: HTTP/1.0 or HTTP/1.1 */
+};
+
+/* Parse a request head (request line and headers up to the empty line) at
+ * the start of buf[0..len), for a server. Empty lines before the request line
+ * are skipped (RFC 9112 2.2). CRLF or bare LF line ends; a bare CR,
+ * obsolete line folding, control characters, a method that is not a token, a
+ * target with a space, control or non-ASCII byte, a version other than
+ * HTTP/1.0 or HTTP/1.1 are invalid, as soon as the bytes show it (even
+ * before the head is complete). On entry *num_headers is the capacity of
+ * headers[] (at most LIMIT_HTTP_HEADERS are used); on success the count found.
+ * Returns the head's length in bytes (the body starts there), or
+ * HTTP_PARSE_INCOMPLETE (need more bytes; only while fewer than
+ * LIMIT_HTTP_HEAD_BYTES have come), HTTP_PARSE_INVALID, HTTP_PARSE_TOO_MANY
+ * (more headers than allowed) or HTTP_PARSE_TOO_BIG (the head is, or would
+ * be, over LIMIT_HTTP_HEAD_BYTES). */
+int http_parse_request_head(const char *buf, size_t len, struct http_request_line *rl, struct http_header *headers,
+			    size_t *num_headers);
+
+/* How a request's body is delimited, and what else the server needs. */
+struct http_request_framing {
+	int chunked;            /* Transfer-Encoding: chunked */
+	int64_t content_length; /* 0 when neither header is present */
+	int keep_alive;         /* the client may send another request on the connection */
+	int expect_continue;    /* Expect: 100-continue */
+	const char *host;       /* the Host value (a view), NULL when absent */
+	size_t host_len;
+	int status;             /* on failure: the status to answer, 400 or 501 */
+	const char *error;      /* on failure: why, a static sentence */
+};
+
+/* Read the framing of a request from its parsed head (RFC 9112 6): refused
+ * (400) are Content-Length repeated (even with the same value), listed,
+ * signed, empty or not a number of at most 18 digits; Transfer-Encoding
+ * repeated, or in an HTTP/1.0 request; both headers at once (request
+ * smuggling); a missing (HTTP/1.1) or repeated Host; an Expect other than
+ * 100-continue (417 is not used: 400). A Transfer-Encoding other than exactly
+ * "chunked" is 501. Returns 0, or -1 with f->status and f->error set. */
+int http_read_request_framing(const struct http_request_line *rl, const struct http_header *h, size_t nh,
+			      struct http_request_framing *f);
+
 /* 1 for a byte allowed in a header value or reason phrase: visible ASCII,
  * blank, or obs-text (>= 0x80); 0 for CR, LF, NUL and other controls. */
 int http_is_field_char(unsigned char c);
