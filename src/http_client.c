@@ -69,10 +69,7 @@ int http_build_head(const struct http_request *req, char *out, size_t cap, const
 		return -1;
 	}
 	char hostport[300];
-	int v6 = strchr(req->host, ':') != NULL;
-	int hn = req->port == 443 ? snprintf(hostport, sizeof hostport, v6 ? "[%s]" : "%s", req->host)
-				  : snprintf(hostport, sizeof hostport, v6 ? "[%s]:%u" : "%s:%u", req->host, req->port);
-	if (hn < 0 || (size_t)hn >= sizeof hostport) {
+	if (http_format_host_port(hostport, sizeof hostport, req->host, req->port, 443) < 0) {
 		*why = "the host name is too long";
 		return -1;
 	}
@@ -113,6 +110,7 @@ struct http_op {
 	struct loop_timer deadline_timer;
 	struct loop_timer kick; /* starts the work on the next loop turn */
 	char host[LIMIT_HOST_BYTES];
+	char origin[LIMIT_HOST_BYTES + 8]; /* "host:port", IPv6 in brackets: for the log */
 	unsigned short port;
 	const char *refused; /* set by http_start when the request is invalid */
 
@@ -184,7 +182,7 @@ static void finish_error(struct http_op *op, const char *fmt, ...)
 	op->conn = NULL;
 	op->state = OP_DONE;
 	loop_timer_clear(&op->deadline_timer);
-	log_debug("https://%s:%u: %s", op->host, op->port, op->error);
+	log_debug("https://%s: %s", op->origin, op->error);
 	op->done(op->ctx, NULL, op->error);
 	op_free(op);
 }
@@ -205,7 +203,7 @@ static void finish_ok(struct http_op *op)
 		.content_type = op->content_type,
 		.reused = op->reused,
 	};
-	log_debug("https://%s:%u: HTTP %d, %zu body bytes, %lld ms%s", op->host, op->port, op->status, op->body_len,
+	log_debug("https://%s: HTTP %d, %zu body bytes, %lld ms%s", op->origin, op->status, op->body_len,
 		  (long long)(loop_now_ms() - op->started), keep ? ", connection kept" : "");
 	op->done(op->ctx, &r, NULL);
 	op_free(op);
@@ -253,8 +251,8 @@ static int retry_fresh(struct http_op *op)
 {
 	if (!op->reused || op->retried || op->got_bytes)
 		return 0;
-	log_info("https://%s:%u: the kept-alive connection was closed by the server (%s); sending again on a new one",
-		 op->host, op->port, conn_error(op->conn)[0] ? conn_error(op->conn) : "end of stream");
+	log_info("https://%s: the kept-alive connection was closed by the server (%s); sending again on a new one",
+		 op->origin, conn_error(op->conn)[0] ? conn_error(op->conn) : "end of stream");
 	conn_release(op->conn, 0);
 	op->conn = NULL;
 	op->retried = 1;
@@ -526,8 +524,8 @@ static void do_recv(struct http_op *op)
 		if (n == 0) {
 			if (!op->fr.chunked && op->fr.content_length < 0) {
 				if (!conn_closed_cleanly(op->conn))
-					log_debug("https://%s:%u: body ended by a close without TLS close_notify",
-						  op->host, op->port);
+					log_debug("https://%s: body ended by a close without TLS close_notify",
+						  op->origin);
 				finish_ok(op);
 			} else {
 				finish_error(op, "%s closed the connection in the middle of the response body (after %zu "
@@ -614,6 +612,8 @@ struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, 
 	op->deadline = deadline_ms;
 	op->port = req->port;
 	snprintf(op->host, sizeof op->host, "%s", req->host ? req->host : "");
+	if (http_format_host_port(op->origin, sizeof op->origin, op->host, op->port, 0) < 0)
+		op->origin[0] = 0;
 	if (!g_ready) {
 		op->refused = "the HTTP client is not initialized (http_client_init)";
 	} else if (!req->host || strlen(req->host) >= sizeof op->host) {
@@ -635,7 +635,7 @@ struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, 
 			if (req->body_len)
 				memcpy(op->req + n, req->body, req->body_len);
 			op->req_len = (size_t)n + req->body_len;
-			log_debug("%s https://%s:%u%s", req->method, req->host, req->port, req->path);
+			log_debug("%s https://%s%s", req->method, op->origin, req->path);
 		}
 	}
 	op->next = g_ops;

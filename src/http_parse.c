@@ -6,6 +6,7 @@
 #include "kling_limits.h"
 
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 
 static int is_tchar(unsigned char c)
@@ -425,6 +426,14 @@ ssize_t http_decode_chunked(struct http_chunked *d, char *buf, size_t *len)
 
 /* A header value we put on the wire: visible ASCII, blanks and obs-text, no
  * CR, LF, NUL or other control (header injection). */
+
+int http_format_host_port(char *out, size_t cap, const char *host, unsigned port, unsigned omit_port)
+{
+	int v6 = strchr(host, ':') != NULL;
+	int n = port == omit_port ? snprintf(out, cap, v6 ? "[%s]" : "%s", host)
+				  : snprintf(out, cap, v6 ? "[%s]:%u" : "%s:%u", host, port);
+	return n < 0 || (size_t)n >= cap ? -1 : n;
+}
 
 /* ---- requests ------------------------------------------------------------ */
 

@@ -137,6 +137,11 @@ struct http_request_framing {
 int http_read_request_framing(const struct http_request_line *rl, const struct http_header *h, size_t nh,
 			      struct http_request_framing *f);
 
+/* Write "host:port" into out[0..cap), with brackets around an IPv6 literal
+ * ("[::1]:8443"), the port left out when it is omit_port (443 for https, 0
+ * for never). Returns the length, or -1 when it does not fit. */
+int http_format_host_port(char *out, size_t cap, const char *host, unsigned port, unsigned omit_port);
+
 /* 1 for a byte allowed in a header value or reason phrase: visible ASCII,
  * blank, or obs-text (>= 0x80); 0 for CR, LF, NUL and other controls. */
 int http_is_field_char(unsigned char c);
