@@ -576,7 +576,9 @@ static void on_deadline(void *arg)
 	char what[600];
 	if (*phase)
 		snprintf(what, sizeof what, "%s", phase);
-	else if (op->state == OP_SENDING || op->state == OP_CONNECTING || op->state == OP_START)
+	else if (op->state == OP_CONNECTING || op->state == OP_START)
+		snprintf(what, sizeof what, "connecting to %s", op->host);
+	else if (op->state == OP_SENDING)
 		snprintf(what, sizeof what, "sending the request to %s", op->host);
 	else if (op->state == OP_HEAD)
 		snprintf(what, sizeof what, "waiting for the response of %s", op->host);
