@@ -210,13 +210,9 @@ static int entry_match(const char *e, size_t n, const char *host, const unsigned
 		}
 		if (netn != ipn)
 			return 0;
-		for (unsigned b = 0; b < bits; b += 8) {
-			unsigned keep = bits - b >= 8 ? 8 : bits - b;
-			unsigned mask = (0xffu << (8 - keep)) & 0xffu;
-			if ((ip[b / 8] ^ net[b / 8]) & mask)
-				return 0;
-		}
-		return 1;
+		size_t full = bits / 8;
+		unsigned part = (0xff00u >> (bits % 8)) & 0xffu; /* the leading bits of the next byte */
+		return memcmp(ip, net, full) == 0 && (full == netn || ((ip[full] ^ net[full]) & part) == 0);
 	}
 	if (ipn || *e == '[')
 		return 0; /* domain rules are for names: ".0.0.1" does not match 127.0.0.1 */

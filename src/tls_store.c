@@ -363,18 +363,25 @@ int tls_store_ca_cb(void *ctx, mbedtls_x509_crt const *child, mbedtls_x509_crt *
 
 const char *tls_store_source(void) { return g_source; }
 
+/* 1 when crt has an IP-type subjectAltName of the n bytes ip. Without the
+ * extension the list is one zeroed entry: tag 0, not an IP. */
+static int has_ip_san(const mbedtls_x509_crt *crt, const unsigned char *ip, size_t n)
+{
+	const mbedtls_x509_sequence *s = &crt->subject_alt_names;
+	do {
+		if ((s->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK) == MBEDTLS_X509_SAN_IP_ADDRESS && s->buf.len == n &&
+		    memcmp(s->buf.p, ip, n) == 0)
+			return 1;
+		s = s->next;
+	} while (s);
+	return 0;
+}
+
 int tls_store_verify_cb(void *p_info, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
 	struct tls_peer_info *info = p_info;
-	if (depth == 0 && info && info->ip_len) {
-		int match = 0;
-		/* Without the extension the list is one zeroed entry: tag 0, not an IP. */
-		for (const mbedtls_x509_sequence *s = &crt->subject_alt_names; s && !match; s = s->next)
-			match = (s->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK) == MBEDTLS_X509_SAN_IP_ADDRESS &&
-				s->buf.len == info->ip_len && memcmp(s->buf.p, info->ip, info->ip_len) == 0;
-		if (!match)
-			*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
-	}
+	if (depth == 0 && info && info->ip_len && !has_ip_san(crt, info->ip, info->ip_len))
+		*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
 	if (depth == 0 && info) {
 		info->have = 1;
 		if (mbedtls_x509_dn_gets(info->subject, sizeof info->subject, &crt->subject) < 0)
