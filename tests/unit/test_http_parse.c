@@ -1,4 +1,4 @@
-/* Unit tests of the HTTP parsers (http.h, pure part): response head, framing,
+/* Unit tests of the HTTP parsers (http_parse.h; the request builder of http_client.h): response head, framing,
  * Retry-After, chunked decoding, request building. Every input is placed
  * flush against an unreadable page (t_guarded), so reading one byte past the
  * end crashes the test. */
