@@ -97,10 +97,15 @@ static void test_fields(void)
 	n += (size_t)sprintf(big + n, "Z: y\r\n\r\n");
 	T_CHECK("request/one header more is too many", parse_n(big, n) == HTTP_PARSE_TOO_MANY);
 	free(big);
+	static const char two[] = "GET / HTTP/1.1\r\nA: b\r\nC: d\r\n\r\n";
 	g_nh = 1;
-	T_CHECK("request/caller's capacity",
-		http_parse_request_head(t_guarded("GET / HTTP/1.1\r\nA: b\r\nC: d\r\n\r\n", 32), 32, &g_rl, g_h, &g_nh) ==
-			HTTP_PARSE_TOO_MANY);
+	T_CHECK("request/caller's capacity", http_parse_request_head(t_guarded(two, sizeof two - 1), sizeof two - 1, &g_rl,
+								     g_h, &g_nh) == HTTP_PARSE_TOO_MANY);
+	g_nh = 2;
+	T_CHECK("request/caller's capacity, enough",
+		http_parse_request_head(t_guarded(two, sizeof two - 1), sizeof two - 1, &g_rl, g_h, &g_nh) ==
+				(int)sizeof two - 1 &&
+			g_nh == 2);
 
 	/* size: a head of exactly LIMIT_HTTP_HEAD_BYTES parses; one byte more, or an unfinished one at the limit, is too big */
 	size_t lim = LIMIT_HTTP_HEAD_BYTES;
