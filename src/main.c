@@ -8,7 +8,7 @@
 #include "config.h"
 #include "log.h"
 #include "check.h"
-#include "http.h"
+#include "http_client.h"
 #include "kling.h"
 #include "mcp.h"
 #include "server.h"
