@@ -152,12 +152,12 @@ static void load_endpoint(struct config *c)
 static void load_misc(struct config *c)
 {
 	const char *b = env("KLING_BACKEND");
-	c->backend = BACKEND_AUTO;
+	c->backend = KLING_API_AUTO;
 	if (b) {
 		int found = 0;
-		for (int i = BACKEND_AUTO; i <= BACKEND_SEED; i++) {
-			if (strcmp(b, config_backend_name((enum backend)i)) == 0) {
-				c->backend = (enum backend)i;
+		for (int i = KLING_API_AUTO; i <= KLING_API_SEED; i++) {
+			if (strcmp(b, kling_api_name((enum kling_api)i)) == 0) {
+				c->backend = (enum kling_api)i;
 				found = 1;
 			}
 		}
@@ -208,24 +208,18 @@ void config_load(struct config *c)
 	load_misc(c);
 }
 
-const char *config_backend_name(enum backend b)
-{
-	static const char *const names[] = {"auto", "tasks", "legacy", "seed"};
-	return (unsigned)b < 4 ? names[b] : "?";
-}
-
 int config_has_credentials(const struct config *c)
 {
 	return c->api_key || (c->access_key && c->secret_key);
 }
 
-enum backend config_effective_backend(const struct config *c)
+enum kling_api config_effective_backend(const struct config *c)
 {
-	if (c->backend != BACKEND_AUTO)
+	if (c->backend != KLING_API_AUTO)
 		return c->backend;
 	if (!c->api_key && c->access_key && c->secret_key)
-		return BACKEND_LEGACY;
-	return BACKEND_TASKS;
+		return KLING_API_LEGACY;
+	return KLING_API_TASKS;
 }
 
 static void wipe_free(char **p)

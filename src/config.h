@@ -7,9 +7,8 @@
 #ifndef KLING_CONFIG_H
 #define KLING_CONFIG_H
 
+#include "kling_task.h"
 #include "log.h"
-
-enum backend { BACKEND_AUTO = 0, BACKEND_TASKS, BACKEND_LEGACY, BACKEND_SEED };
 
 #define CONFIG_MAX_PRODUCTS 16
 #define CONFIG_HOST_MAX 256
@@ -31,7 +30,7 @@ struct config {
 	char base_path[CONFIG_PATH_MAX];  /* "" or "/prefix" without trailing '/' */
 	const char *region;               /* "global" or "cn" (static string) */
 
-	enum backend backend;             /* as asked (KLING_BACKEND) */
+	enum kling_api backend;             /* as asked (KLING_BACKEND) */
 	const char *products[CONFIG_MAX_PRODUCTS]; /* legacy product set */
 	int nproducts;
 
@@ -51,10 +50,7 @@ void config_load(struct config *c);
 
 /* The backend auto resolves to: tasks with an API key, else legacy with the
  * AK/SK pair, else tasks (whose call then reports missing credentials). */
-enum backend config_effective_backend(const struct config *c);
-
-/* Name of a backend: "auto", "tasks", "legacy", "seed". */
-const char *config_backend_name(enum backend b);
+enum kling_api config_effective_backend(const struct config *c);
 
 /* 1 when some credential (API key, or both AK and SK) is configured. */
 int config_has_credentials(const struct config *c);

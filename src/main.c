@@ -9,6 +9,7 @@
 #include "check.h"
 #include "http.h"
 #include "kling.h"
+#include "kling_list.h"
 #include "server.h"
 
 #include <errno.h>
@@ -90,6 +91,7 @@ int main(int argc, char **argv)
 	http_client_init(&cfg); /* a bad HTTPS_PROXY is logged here and named by every call */
 	kling_init(&cfg);
 	int rc = argc == 2 ? check_run(&cfg) : server_run(&cfg, g_stop_pipe[0]);
+	kling_list_shutdown();
 	kling_shutdown();
 	http_client_shutdown();
 	log_clear_secrets();

@@ -72,49 +72,14 @@ const char lt_output_schema[] =
 
 static const char *const g_status_names[] = {NULL, "submitted", "processing", "succeed", "failed"};
 static const char *const g_product_names[] = {NULL, "video", "image", "try_on"};
-
-const char *lt_status_name(enum lt_status s)
-{
-	return s > LT_STATUS_NONE && s <= LT_FAILED ? g_status_names[s] : NULL;
-}
-
-const char *lt_product_name(enum lt_product p)
-{
-	return p > LT_PRODUCT_NONE && p <= LT_TRY_ON ? g_product_names[p] : NULL;
-}
-
-/* ---- the backend seam ---- */
-
-static struct lt_op *default_start(const struct lt_query *q, int64_t deadline_ms, lt_done_fn done, void *ctx)
-{
-	(void)q;
-	(void)deadline_ms;
-	done(ctx, NULL,
-	     "list_tasks cannot reach Kling yet: the Kling API client is not built into this binary yet.");
-	return NULL;
-}
-
-static void default_cancel(struct lt_op *op)
-{
-	(void)op;
-}
-
-static const struct lt_backend g_default_backend = {default_start, default_cancel};
-static const struct lt_backend *g_backend = &g_default_backend;
 static const struct config *g_cfg;
-
-void lt_set_backend(const struct lt_backend *b)
-{
-	g_backend = b ? b : &g_default_backend;
-}
 
 /* ---- the per-call state ---- */
 
 struct lt_state {
-	struct lt_query q;
-	struct lt_op *op;
-	const struct lt_backend *backend; /* the one that started op */
-	int answered;
+	struct kling_list_query q;
+	struct kling_op *op;
+	const struct kling_backend *backend; /* the one that started op */
 };
 
 _Static_assert(sizeof(struct lt_state) <= MCP_TOOL_STATE_BYTES, "list_tasks state must fit the call slot");
@@ -187,9 +152,9 @@ static int parse_time(const struct json_doc *d, int t, int is_end, int64_t *ms)
 static int lt_prepare(const struct json_doc *d, int args, void *state, char *err, size_t errcap)
 {
 	struct lt_state *st = state;
-	struct lt_query *q = &st->q;
+	struct kling_list_query *q = &st->q;
 	q->page = 1;
-	q->page_size = LT_PAGE_SIZE_DEFAULT;
+	q->page_size = KLING_PAGE_SIZE_DEFAULT;
 	q->start_ms = q->end_ms = -1;
 
 	struct problems P;
@@ -232,11 +197,11 @@ static int lt_prepare(const struct json_doc *d, int args, void *state, char *err
 	int64_t v;
 	if (val[A_PAGE] >= 0) {
 		int r = json_int(d, val[A_PAGE], &v);
-		if (r == 0 && v >= 1 && v <= LT_PAGE_MAX) {
+		if (r == 0 && v >= 1 && v <= KLING_PAGE_MAX) {
 			q->page = (int)v;
 			q->page_given = 1;
 		} else if (r == 0 || r == JSON_E_RANGE) {
-			problem(&P, "page must be an integer from 1 to %d, got %s", LT_PAGE_MAX,
+			problem(&P, "page must be an integer from 1 to %d, got %s", KLING_PAGE_MAX,
 				got(d, val[A_PAGE], g, sizeof g));
 		} else {
 			problem(&P, "page must be an integer of at least 1 (default 1), got %s",
@@ -244,16 +209,16 @@ static int lt_prepare(const struct json_doc *d, int args, void *state, char *err
 		}
 	}
 	if (val[A_PAGE_SIZE] >= 0) {
-		if (json_int(d, val[A_PAGE_SIZE], &v) == 0 && v >= 1 && v <= LT_PAGE_SIZE_MAX)
+		if (json_int(d, val[A_PAGE_SIZE], &v) == 0 && v >= 1 && v <= KLING_PAGE_SIZE_MAX)
 			q->page_size = (int)v;
 		else
-			problem(&P, "page_size must be an integer from 1 to %d (default %d), got %s", LT_PAGE_SIZE_MAX,
-				LT_PAGE_SIZE_DEFAULT, got(d, val[A_PAGE_SIZE], g, sizeof g));
+			problem(&P, "page_size must be an integer from 1 to %d (default %d), got %s", KLING_PAGE_SIZE_MAX,
+				KLING_PAGE_SIZE_DEFAULT, got(d, val[A_PAGE_SIZE], g, sizeof g));
 	}
-	if (val[A_STATUS] >= 0 && !(q->status = (enum lt_status)pick(d, val[A_STATUS], g_status_names, 4)))
+	if (val[A_STATUS] >= 0 && !(q->status = (enum kling_status)pick(d, val[A_STATUS], g_status_names, 4)))
 		problem(&P, "status must be one of submitted, processing, succeed, failed, got %s",
 			got(d, val[A_STATUS], g, sizeof g));
-	if (val[A_PRODUCT] >= 0 && !(q->product = (enum lt_product)pick(d, val[A_PRODUCT], g_product_names, 3)))
+	if (val[A_PRODUCT] >= 0 && !(q->product = (enum kling_product)pick(d, val[A_PRODUCT], g_product_names, 3)))
 		problem(&P, "product_type must be one of video, image, try_on, got %s",
 			got(d, val[A_PRODUCT], g, sizeof g));
 	static const char time_help[] = "must be an ISO 8601 date-time from 1970 to 9999 such as "
@@ -277,9 +242,6 @@ static int lt_prepare(const struct json_doc *d, int args, void *state, char *err
 		int ok = json_type(d, val[A_CURSOR]) == JSON_STRING &&
 			 json_unescape(d, val[A_CURSOR], q->cursor, sizeof q->cursor, &q->cursor_len) == 0 &&
 			 q->cursor_len > 0;
-		for (size_t i = 0; ok && i < q->cursor_len; i++)
-			if ((unsigned char)q->cursor[i] < 0x20 || q->cursor[i] == 0x7F)
-				ok = 0;
 		if (!ok) {
 			q->cursor_len = 0;
 			q->cursor[0] = 0;
@@ -328,23 +290,19 @@ static int lt_prepare(const struct json_doc *d, int args, void *state, char *err
 
 /* ---- start / done / cancel ---- */
 
-static void on_done(void *ctx, const struct lt_result *r, const char *error)
+static void on_done(void *ctx, const struct kling_list_result *r, const char *error)
 {
 	struct mcp_call *call = ctx;
 	struct lt_state *st = mcp_call_state(call);
-	if (st->answered) {
-		log_error("internal error: list_tasks backend answered twice");
-		return;
-	}
-	st->answered = 1;
 	st->op = NULL;
 	const char *why;
 	if (error || !r) {
 		mcp_call_fail(call, error ? error : "Internal error: the backend gave neither a result nor an error.");
 	} else if (lt_result_check(r, &why) < 0) {
 		char text[200];
+		const char *name = kling_api_name(r->backend);
 		snprintf(text, sizeof text, "Internal error: the %s backend returned an unusable result (%s).",
-			 r->backend ? r->backend : "?", why);
+			 name ? name : "?", why);
 		mcp_call_fail(call, text);
 	} else {
 		struct json_w *w = mcp_call_result_begin(call);
@@ -353,24 +311,22 @@ static void on_done(void *ctx, const struct lt_result *r, const char *error)
 	}
 }
 
+/* Never answers from here: the backend calls on_done from the loop. */
 static int lt_start(struct mcp_call *call, void *state, int64_t deadline_ms)
 {
 	struct lt_state *st = state;
-	st->backend = g_backend;
-	st->answered = 0;
-	st->op = st->backend->start(&st->q, deadline_ms, on_done, call);
-	/* after a synchronous answer the call is finished; st is still ours until we return */
-	return st->answered || st->op ? 0 : -1;
+	st->backend = kling_backend_get();
+	st->op = st->backend->list_start(&st->q, deadline_ms, on_done, call);
+	return st->op ? 0 : -1;
 }
 
 static void lt_cancel(struct mcp_call *call, void *state)
 {
 	(void)call;
 	struct lt_state *st = state;
-	if (st->op && !st->answered)
+	if (st->op)
 		st->backend->cancel(st->op);
 	st->op = NULL;
-	st->answered = 1;
 }
 
 static void lt_init(const struct config *cfg)
@@ -419,15 +375,14 @@ const struct mcp_tool lt_tool = {TOOL_NAME, lt_init, lt_describe, lt_prepare, lt
 
 /* ---- rendering ---- */
 
-static int has(struct lt_str s)
+static int has(struct kling_str s)
 {
 	return s.ptr && s.len;
 }
 
-int lt_result_check(const struct lt_result *r, const char **why)
+int lt_result_check(const struct kling_list_result *r, const char **why)
 {
-	if (!r->backend || (strcmp(r->backend, "tasks") != 0 && strcmp(r->backend, "legacy") != 0 &&
-			    strcmp(r->backend, "seed") != 0)) {
+	if (r->backend < KLING_API_TASKS || r->backend > KLING_API_SEED) {
 		*why = "backend name";
 		return -1;
 	}
@@ -440,12 +395,12 @@ int lt_result_check(const struct lt_result *r, const char **why)
 		return -1;
 	}
 	for (size_t i = 0; i < r->ntasks; i++) {
-		const struct lt_task *t = &r->tasks[i];
+		const struct kling_task *t = &r->tasks[i];
 		if (!has(t->task_id)) {
 			*why = "a task without task_id";
 			return -1;
 		}
-		if (!lt_status_name(t->status)) {
+		if (!kling_status_name(t->status)) {
 			*why = "a task status outside submitted/processing/succeed/failed";
 			return -1;
 		}
@@ -465,7 +420,7 @@ int lt_result_check(const struct lt_result *r, const char **why)
 /* Add s to the open text string with control characters and line separators
  * turned into spaces, so a value cannot break the layout or forge lines
  * (structuredContent keeps the exact value). */
-static void text_add(struct json_w *w, struct lt_str s)
+static void text_add(struct json_w *w, struct kling_str s)
 {
 	const char *p = s.ptr, *end = s.ptr + s.len, *run = p;
 	while (p < end) {
@@ -488,7 +443,7 @@ static void text_add(struct json_w *w, struct lt_str s)
 	json_w_str_add(w, run, (size_t)(p - run));
 }
 
-static void text_field(struct json_w *w, const char *label, struct lt_str s)
+static void text_field(struct json_w *w, const char *label, struct kling_str s)
 {
 	if (!has(s))
 		return;
@@ -516,13 +471,13 @@ static void text_time(struct json_w *w, const char *label, int64_t ms)
 	json_w_str_addc(w, buf);
 }
 
-static struct lt_str cstr(const char *s)
+static struct kling_str cstr(const char *s)
 {
-	struct lt_str r = {s, strlen(s)};
+	struct kling_str r = {s, strlen(s)};
 	return r;
 }
 
-static void render_text(struct json_w *w, const struct lt_result *r)
+static void render_text(struct json_w *w, const struct kling_list_result *r)
 {
 	json_w_str_open(w);
 	json_w_str_addc(w, "Kling AI Task List (Page ");
@@ -537,20 +492,20 @@ static void render_text(struct json_w *w, const struct lt_result *r)
 	} else {
 		json_w_str_addc(w, "\n\nTasks:");
 		for (size_t i = 0; i < r->ntasks; i++) {
-			const struct lt_task *t = &r->tasks[i];
+			const struct kling_task *t = &r->tasks[i];
 			json_w_str_addc(w, "\n\n");
 			json_w_str_add_int(w, (int64_t)i + 1);
 			json_w_str_addc(w, ". Task ID: ");
 			text_add(w, t->task_id);
 			text_field(w, "Type", has(t->task_type) ? t->task_type : cstr("N/A"));
-			text_field(w, "Status", cstr(lt_status_name(t->status)));
-			text_field(w, t->status == LT_FAILED ? "Failure" : "Message", t->status_message);
+			text_field(w, "Status", cstr(kling_status_name(t->status)));
+			text_field(w, t->status == KLING_FAILED ? "Failure" : "Message", t->status_message);
 			text_time(w, "Created", t->created_ms);
 			text_time(w, "Updated", t->updated_ms);
 			text_field(w, "Model", t->model_name);
 			text_field(w, "External ID", t->external_task_id);
 			for (size_t k = 0; k < t->noutputs; k++) {
-				const struct lt_output *o = &t->outputs[k];
+				const struct kling_output *o = &t->outputs[k];
 				json_w_str_addc(w, "\n   Result (");
 				text_add(w, o->type);
 				if (has(o->duration)) {
@@ -581,7 +536,7 @@ static void render_text(struct json_w *w, const struct lt_result *r)
 	json_w_str_close(w);
 }
 
-static void member(struct json_w *w, const char *key, struct lt_str s)
+static void member(struct json_w *w, const char *key, struct kling_str s)
 {
 	if (!has(s))
 		return;
@@ -599,11 +554,11 @@ static void member_time(struct json_w *w, const char *key, int64_t ms)
 	json_w_str(w, buf, ISO8601_LEN);
 }
 
-static void render_structured(struct json_w *w, const struct lt_result *r)
+static void render_structured(struct json_w *w, const struct kling_list_result *r)
 {
 	json_w_obj(w);
 	json_w_key(w, "backend");
-	json_w_cstr(w, r->backend);
+	json_w_cstr(w, kling_api_name(r->backend));
 	json_w_key(w, "page");
 	json_w_int(w, r->page);
 	json_w_key(w, "page_size");
@@ -619,11 +574,11 @@ static void render_structured(struct json_w *w, const struct lt_result *r)
 	json_w_key(w, "tasks");
 	json_w_arr(w);
 	for (size_t i = 0; i < r->ntasks; i++) {
-		const struct lt_task *t = &r->tasks[i];
+		const struct kling_task *t = &r->tasks[i];
 		json_w_obj(w);
 		member(w, "task_id", t->task_id);
 		json_w_key(w, "status");
-		json_w_cstr(w, lt_status_name(t->status));
+		json_w_cstr(w, kling_status_name(t->status));
 		member(w, "status_message", t->status_message);
 		member(w, "task_type", t->task_type);
 		member(w, "model_name", t->model_name);
@@ -633,7 +588,7 @@ static void render_structured(struct json_w *w, const struct lt_result *r)
 		json_w_key(w, "outputs");
 		json_w_arr(w);
 		for (size_t k = 0; k < t->noutputs; k++) {
-			const struct lt_output *o = &t->outputs[k];
+			const struct kling_output *o = &t->outputs[k];
 			json_w_obj(w);
 			member(w, "type", o->type);
 			member(w, "url", o->url);
@@ -648,7 +603,7 @@ static void render_structured(struct json_w *w, const struct lt_result *r)
 	json_w_obj_end(w);
 }
 
-void lt_render(struct json_w *w, const struct lt_result *r, int structured)
+void lt_render(struct json_w *w, const struct kling_list_result *r, int structured)
 {
 	json_w_key(w, "content");
 	json_w_arr(w);

@@ -9,9 +9,10 @@
  * lines (a line "\xff" stands for one over LIMIT_LINE_BYTES). After each line
  * the loop turns twice, so queued calls start and timers fire.
  *
- * The fake backend picks its behaviour from the cursor's first byte: none or
- * other: a page at once; 'a' a page from the loop; 'e' an error text; 's'
- * never answers (until cancelled); 'b' an unusable result.
+ * The fake backend picks its behaviour from the cursor's first byte, and
+ * like every backend never answers inside start (0 ms timers): none or
+ * other: a page; 'a' a page; 'e' an error text; 's' never answers (until
+ * cancelled); 'b' an unusable result.
  *
  * Invariants: every output is one JSON object (or an array of them) with
  * "jsonrpc":"2.0", exactly one of result/error, and an id that is a string
@@ -64,82 +65,79 @@ static int output(const char *msg, size_t len)
 
 #define MAX_OPS (LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS + 8)
 
-struct lt_op {
+struct kling_op {
 	int used;
 	struct loop_timer timer;
-	lt_done_fn done;
+	kling_list_done_fn done;
 	void *ctx;
-	const struct lt_query *q;
+	const struct kling_list_query *q;
 };
 
-static struct lt_op g_ops[MAX_OPS];
+static struct kling_op g_ops[MAX_OPS];
 static int g_live;
-static struct lt_task g_tasks[LT_PAGE_SIZE_MAX];
-static struct lt_output g_out;
+static struct kling_task g_tasks[KLING_PAGE_SIZE_MAX];
+static struct kling_output g_out;
 
-static void answer_page(const struct lt_query *q, lt_done_fn done, void *ctx)
+static void answer_page(const struct kling_list_query *q, kling_list_done_fn done, void *ctx)
 {
 	static const char *const ids[] = {"a", "task-2", "\"3\"", "\xE5\xAD\x97"};
 	for (int i = 0; i < q->page_size; i++) {
-		struct lt_task *t = &g_tasks[i];
+		struct kling_task *t = &g_tasks[i];
 		memset(t, 0, sizeof *t);
-		t->task_id = (struct lt_str){ids[i % 4], strlen(ids[i % 4])};
-		t->status = q->status ? q->status : (enum lt_status)(1 + i % 4);
+		t->task_id = (struct kling_str){ids[i % 4], strlen(ids[i % 4])};
+		t->status = q->status ? q->status : (enum kling_status)(1 + i % 4);
 		t->created_ms = q->start_ms >= 0 ? q->start_ms : INT64_C(1795922400000) - i;
 		t->updated_ms = q->end_ms;
-		if (t->status == LT_FAILED)
-			t->status_message = (struct lt_str){"bad \x01\n\xE2\x80\xA8", 9};
-		if (t->status == LT_SUCCEED) {
-			g_out.type = (struct lt_str){"video", 5};
-			g_out.url = (struct lt_str){q->cursor, q->cursor_len};
+		if (t->status == KLING_FAILED)
+			t->status_message = (struct kling_str){"bad \x01\n\xE2\x80\xA8", 9};
+		if (t->status == KLING_SUCCEED) {
+			g_out.type = (struct kling_str){"video", 5};
+			g_out.url = (struct kling_str){q->cursor, q->cursor_len};
 			t->outputs = &g_out;
 			t->noutputs = 1;
 		}
 	}
-	struct lt_result r = {"tasks", q->page, q->page_size, q->page == 3 ? -1 : 137, q->page < 5,
+	struct kling_list_result r = {KLING_API_TASKS, q->page, q->page_size, q->page == 3 ? -1 : 137, q->page < 5,
 			      {q->cursor, q->cursor_len}, g_tasks, (size_t)q->page_size};
 	done(ctx, &r, NULL);
 }
 
-static void op_free(struct lt_op *op)
+static void op_free(struct kling_op *op)
 {
 	loop_timer_clear(&op->timer);
 	op->used = 0;
 	g_live--;
 }
 
+/* Every answer but 's' (never) comes from a 0 ms timer: never from start. */
 static void on_timer(void *arg)
 {
-	struct lt_op *op = arg;
-	lt_done_fn done = op->done;
+	struct kling_op *op = arg;
+	kling_list_done_fn done = op->done;
 	void *ctx = op->ctx;
-	const struct lt_query *q = op->q;
+	const struct kling_list_query *q = op->q;
+	char mode = q->cursor_len ? q->cursor[0] : 0;
 	op_free(op);
-	answer_page(q, done, ctx);
+	if (mode == 'e') {
+		done(ctx, NULL, "Kling API error 1102: fake (request_id \"r\\1\").");
+	} else if (mode == 'b') {
+		struct kling_task t = {{"", 0}, KLING_SUCCEED, {0}, {0}, {0}, {0}, 0, 0, NULL, 0};
+		struct kling_list_result r = {KLING_API_TASKS, 1, 1, -1, 0, {NULL, 0}, &t, 1};
+		done(ctx, &r, NULL);
+	} else {
+		answer_page(q, done, ctx);
+	}
 }
 
-static struct lt_op *fake_start(const struct lt_query *q, int64_t deadline_ms, lt_done_fn done, void *ctx)
+static struct kling_op *fake_start(const struct kling_list_query *q, int64_t deadline_ms, kling_list_done_fn done,
+				   void *ctx)
 {
 	(void)deadline_ms;
-	FUZZ_ASSERT(q->page >= 1 && q->page_size >= 1 && q->page_size <= LT_PAGE_SIZE_MAX);
+	FUZZ_ASSERT(q->page >= 1 && q->page_size >= 1 && q->page_size <= KLING_PAGE_SIZE_MAX);
 	FUZZ_ASSERT(q->start_ms < 0 || q->end_ms < 0 || q->start_ms <= q->end_ms);
 	FUZZ_ASSERT(q->cursor_len <= LIMIT_CURSOR_BYTES && strlen(q->cursor) <= q->cursor_len);
 	char mode = q->cursor_len ? q->cursor[0] : 0;
-	if (mode == 'e') {
-		done(ctx, NULL, "Kling API error 1102: fake (request_id \"r\\1\").");
-		return NULL;
-	}
-	if (mode == 'b') {
-		struct lt_task t = {{"", 0}, LT_SUCCEED, {0}, {0}, {0}, {0}, 0, 0, NULL, 0};
-		struct lt_result r = {"tasks", 1, 1, -1, 0, {NULL, 0}, &t, 1};
-		done(ctx, &r, NULL);
-		return NULL;
-	}
-	if (mode != 'a' && mode != 's') {
-		answer_page(q, done, ctx);
-		return NULL;
-	}
-	struct lt_op *op = NULL;
+	struct kling_op *op = NULL;
 	for (int i = 0; i < MAX_OPS && !op; i++)
 		if (!g_ops[i].used)
 			op = &g_ops[i];
@@ -150,18 +148,18 @@ static struct lt_op *fake_start(const struct lt_query *q, int64_t deadline_ms, l
 	op->ctx = ctx;
 	op->q = q;
 	g_live++;
-	if (mode == 'a')
+	if (mode != 's')
 		loop_timer_set(&op->timer, loop_now_ms(), on_timer, op);
 	return op;
 }
 
-static void fake_cancel(struct lt_op *op)
+static void fake_cancel(struct kling_op *op)
 {
 	FUZZ_ASSERT(op->used);
 	op_free(op);
 }
 
-static const struct lt_backend FAKE = {fake_start, fake_cancel};
+static const struct kling_backend FAKE = {fake_start, fake_cancel};
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -179,7 +177,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CFG.api_key = KEY;
 	CFG.timeout_ms = fuzz_byte(&in) & 1 ? 0 : 30000;
 	FUZZ_ASSERT(mcp_init(&CFG, output) == 0);
-	lt_set_backend(&FAKE); /* after mcp_init: the tool's init keeps the backend */
+	kling_use_backend(&FAKE);
 	const char *p = (const char *)in.p, *end = p + in.n;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -197,6 +195,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(g_live == 0);
 	mcp_free();
 	FUZZ_ASSERT(loop_pending() == 0);
-	lt_set_backend(NULL);
+	kling_use_backend(NULL);
 	return 0;
 }
