@@ -37,7 +37,8 @@ struct config {
 	const char *ca_file;              /* KLING_CA_FILE, else SSL_CERT_FILE; NULL = system/embedded */
 	int timeout_ms;
 	enum log_level log_level;
-	const char *https_proxy;          /* HTTPS_PROXY / https_proxy, NULL when unset */
+	const char *https_proxy;          /* HTTPS_PROXY / https_proxy (a copy), NULL when unset */
+	char *proxy_copy;                 /* that copy, wiped by config_wipe() */
 	const char *no_proxy;             /* NO_PROXY / no_proxy */
 
 	char error[CONFIG_ERROR_MAX];     /* first problem found, "" when none */
@@ -58,7 +59,8 @@ int config_has_credentials(const struct config *c);
 /* Overwrite and free the credential copies (at exit). */
 void config_wipe(struct config *c);
 
-/* Overwrite the values of KLING_API_KEY and KLING_SECRET_KEY in this
+/* Overwrite the values of KLING_API_KEY and KLING_SECRET_KEY, and the
+ * user:password of HTTPS_PROXY/https_proxy, in this
  * process's environment (once config_load has copied them), so they are not
  * readable in /proc/PID/environ, a core dump or a forked child for the
  * months the server runs. getenv() then finds them empty. */

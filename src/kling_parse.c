@@ -298,9 +298,8 @@ int kparse_seed(const struct json_doc *d, int data, struct arena *a, struct kpar
 	if (n > KPARSE_MAX_TASKS)
 		return *why = "data.tasks holds more than 1000 tasks", -1;
 	int tt = json_get(d, data, "total");
-	p->total = json_type(d, tt) == JSON_NUMBER ? get_int(d, data, "total") : -1;
-	if (p->total < -1)
-		p->total = -1;
+	int64_t tv; /* a total outside int64 (1e30) or not whole is unknown, not 0 */
+	p->total = json_type(d, tt) == JSON_NUMBER && json_int(d, tt, &tv) == 0 && tv >= 0 ? tv : -1;
 	p->tasks = arena_alloc(a, (size_t)(n ? n : 1) * sizeof *p->tasks);
 	if (!p->tasks)
 		return *why = "out of memory", -1;
