@@ -29,6 +29,10 @@ const char *kling_status_name(enum kling_status s);
 const char *kling_product_name(enum kling_product p);
 const char *kling_api_name(enum kling_api a);
 
+/* The tables behind the first two: [0] is NULL, then one name per value. */
+extern const char *const kling_status_names[KLING_FAILED + 1];
+extern const char *const kling_product_names[KLING_TRY_ON + 1];
+
 /* A byte string (UTF-8) owned by the backend; len 0 = absent/unknown. */
 struct kling_str {
 	const char *ptr;

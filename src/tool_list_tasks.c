@@ -4,6 +4,7 @@
 #include "config.h"
 #include "iso8601.h"
 #include "log.h"
+#include "tools_args.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,8 +71,6 @@ const char lt_output_schema[] =
 	"\"required\":[\"task_id\",\"status\",\"outputs\"],\"additionalProperties\":false}}},"
 	"\"required\":[\"backend\",\"page\",\"page_size\",\"has_more\",\"tasks\"],\"additionalProperties\":false}";
 
-static const char *const g_status_names[] = {NULL, "submitted", "processing", "succeed", "failed"};
-static const char *const g_product_names[] = {NULL, "video", "image", "try_on"};
 static const struct config *g_cfg;
 
 /* ---- the per-call state ---- */
@@ -86,189 +85,57 @@ _Static_assert(sizeof(struct lt_state) <= MCP_TOOL_STATE_BYTES, "list_tasks stat
 
 /* ---- argument validation ---- */
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 enum arg { A_PAGE, A_PAGE_SIZE, A_STATUS, A_START, A_END, A_CURSOR, A_PRODUCT, NARGS };
-static const char *const g_arg_names[NARGS] = {"page", "page_size", "status", "start_time",
-					       "end_time", "cursor", "product_type"};
 
-#define MAX_PROBLEMS 8
-#define PROBLEM_LEN 400
-#define GOT_MAX 60 /* bytes of a bad value quoted back */
+#define TIME_HELP "must be an ISO 8601 date-time from 1970 to 9999 such as 2026-11-29T03:20:00Z, " \
+		  "2026-11-29T11:20:00+08:00 or 2026-11-29"
 
-struct problems {
-	int n;
-	char text[MAX_PROBLEMS][PROBLEM_LEN];
+static const struct targ_spec g_args[NARGS] = {
+	[A_PAGE] = {"page", TARG_INTEGER, 1, KLING_PAGE_MAX, NULL, 0, 0, 0,
+		    "must be an integer from 1 to " STR(KLING_PAGE_MAX), "must be an integer of at least 1 (default 1)"},
+	[A_PAGE_SIZE] = {"page_size", TARG_INTEGER, 1, KLING_PAGE_SIZE_MAX, NULL, 0, 0, 0,
+			 "must be an integer from 1 to " STR(KLING_PAGE_SIZE_MAX) " (default " STR(
+				 KLING_PAGE_SIZE_DEFAULT) ")", NULL},
+	[A_STATUS] = {"status", TARG_ENUM, 0, 0, kling_status_names, KLING_FAILED, 0, 0,
+		      "must be one of submitted, processing, succeed, failed", NULL},
+	[A_START] = {"start_time", TARG_DATE, 0, 0, NULL, 0, 0, 0, TIME_HELP, NULL},
+	[A_END] = {"end_time", TARG_DATE, 0, 0, NULL, 0, 1, 0, TIME_HELP, NULL},
+	[A_CURSOR] = {"cursor", TARG_STRING, 1, LIMIT_CURSOR_BYTES, NULL, 0, 0, 0,
+		      "must be the next_cursor string of a previous list_tasks result (1 to " STR(
+			      LIMIT_CURSOR_BYTES) " bytes)", NULL},
+	[A_PRODUCT] = {"product_type", TARG_ENUM, 0, 0, kling_product_names, KLING_TRY_ON, 0, 0,
+		       "must be one of video, image, try_on", NULL},
 };
-
-static void problem(struct problems *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void problem(struct problems *p, const char *fmt, ...)
-{
-	if (p->n == MAX_PROBLEMS)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(p->text[p->n++], PROBLEM_LEN, fmt, ap);
-	va_end(ap);
-}
-
-/* The value as the caller wrote it (JSON text), cut to GOT_MAX bytes. */
-static const char *got(const struct json_doc *d, int t, char *out, size_t cap)
-{
-	size_t n;
-	const char *raw = json_raw(d, t, &n);
-	const char *more = "";
-	if (n > GOT_MAX) {
-		n = GOT_MAX;
-		while (n && ((unsigned char)raw[n] & 0xC0) == 0x80)
-			n--; /* do not cut a UTF-8 character */
-		more = "...";
-	}
-	snprintf(out, cap, "%.*s%s", (int)n, raw, more);
-	return out;
-}
-
-/* Index of string t in names[1..count], or 0. */
-static int pick(const struct json_doc *d, int t, const char *const *names, int count)
-{
-	for (int i = 1; i <= count; i++)
-		if (json_streq(d, t, names[i]))
-			return i;
-	return 0;
-}
-
-static int parse_time(const struct json_doc *d, int t, int is_end, int64_t *ms)
-{
-	char buf[80];
-	size_t n;
-	int date_only = 0;
-	if (json_type(d, t) != JSON_STRING || json_unescape(d, t, buf, sizeof buf, &n) != 0 ||
-	    iso8601_parse(buf, n, ms, &date_only) != 0)
-		return -1;
-	if (is_end && date_only)
-		*ms += 86400000 - 1; /* the whole day */
-	return 0;
-}
 
 static int lt_prepare(const struct json_doc *d, int args, void *state, char *err, size_t errcap)
 {
 	struct lt_state *st = state;
 	struct kling_list_query *q = &st->q;
-	q->page = 1;
-	q->page_size = KLING_PAGE_SIZE_DEFAULT;
-	q->start_ms = q->end_ms = -1;
-
-	struct problems P;
-	P.n = 0;
-	int val[NARGS];
-	char g[GOT_MAX + 8];
-	for (int i = 0; i < NARGS; i++)
-		val[i] = -1;
-
-	/* names first: unknown and repeated ones */
-	char unknown[PROBLEM_LEN] = "";
-	size_t ulen = 0;
-	int nunknown = 0;
-	for (int k = json_first(d, args); k >= 0; k = json_next(d, k)) {
-		int i = 0;
-		while (i < NARGS && !json_streq(d, k, g_arg_names[i]))
-			i++;
-		if (i < NARGS) {
-			if (val[i] >= 0)
-				problem(&P, "%s is given more than once", g_arg_names[i]);
-			val[i] = json_value(d, k);
-			continue;
-		}
-		if (nunknown++ < 5 && ulen < sizeof unknown - GOT_MAX - 16) {
-			int w = snprintf(unknown + ulen, sizeof unknown - ulen, "%s%s", ulen ? ", " : "",
-					 got(d, k, g, sizeof g));
-			if (w > 0)
-				ulen += (size_t)w;
-		}
+	struct targs a;
+	char *const strings[NARGS] = {[A_CURSOR] = q->cursor};
+	targs_check(&a, TOOL_NAME, g_args, NARGS, d, args, strings);
+	q->page = a.tok[A_PAGE] >= 0 ? (int)a.num[A_PAGE] : 1;
+	q->page_given = a.tok[A_PAGE] >= 0;
+	q->page_size = a.tok[A_PAGE_SIZE] >= 0 ? (int)a.num[A_PAGE_SIZE] : KLING_PAGE_SIZE_DEFAULT;
+	q->status = a.tok[A_STATUS] >= 0 ? (enum kling_status)a.num[A_STATUS] : KLING_STATUS_NONE;
+	q->product = a.tok[A_PRODUCT] >= 0 ? (enum kling_product)a.num[A_PRODUCT] : KLING_PRODUCT_NONE;
+	q->start_ms = a.tok[A_START] >= 0 ? a.num[A_START] : -1;
+	q->end_ms = a.tok[A_END] >= 0 ? a.num[A_END] : -1;
+	q->cursor_len = a.tok[A_CURSOR] >= 0 ? (size_t)a.num[A_CURSOR] : 0;
+	if (q->start_ms >= 0 && q->end_ms >= 0 && q->start_ms > q->end_ms) {
+		char s1[ISO8601_LEN + 1], s2[ISO8601_LEN + 1];
+		iso8601_format(q->start_ms, s1);
+		iso8601_format(q->end_ms, s2);
+		targs_problem(&a, "start_time (%s) is after end_time (%s)", s1, s2);
 	}
-	if (nunknown) {
-		if (nunknown > 5)
-			snprintf(unknown + ulen, sizeof unknown - ulen, " and %d more", nunknown - 5);
-		problem(&P,
-			"unknown argument%s %s; list_tasks takes page, page_size, status, start_time, end_time, "
-			"cursor and product_type",
-			nunknown > 1 ? "s" : "", unknown);
-	}
-
-	int64_t v;
-	if (val[A_PAGE] >= 0) {
-		int r = json_int(d, val[A_PAGE], &v);
-		if (r == 0 && v >= 1 && v <= KLING_PAGE_MAX) {
-			q->page = (int)v;
-			q->page_given = 1;
-		} else if (r == 0 || r == JSON_E_RANGE) {
-			problem(&P, "page must be an integer from 1 to %d, got %s", KLING_PAGE_MAX,
-				got(d, val[A_PAGE], g, sizeof g));
-		} else {
-			problem(&P, "page must be an integer of at least 1 (default 1), got %s",
-				got(d, val[A_PAGE], g, sizeof g));
-		}
-	}
-	if (val[A_PAGE_SIZE] >= 0) {
-		if (json_int(d, val[A_PAGE_SIZE], &v) == 0 && v >= 1 && v <= KLING_PAGE_SIZE_MAX)
-			q->page_size = (int)v;
-		else
-			problem(&P, "page_size must be an integer from 1 to %d (default %d), got %s", KLING_PAGE_SIZE_MAX,
-				KLING_PAGE_SIZE_DEFAULT, got(d, val[A_PAGE_SIZE], g, sizeof g));
-	}
-	if (val[A_STATUS] >= 0 && !(q->status = (enum kling_status)pick(d, val[A_STATUS], g_status_names, 4)))
-		problem(&P, "status must be one of submitted, processing, succeed, failed, got %s",
-			got(d, val[A_STATUS], g, sizeof g));
-	if (val[A_PRODUCT] >= 0 && !(q->product = (enum kling_product)pick(d, val[A_PRODUCT], g_product_names, 3)))
-		problem(&P, "product_type must be one of video, image, try_on, got %s",
-			got(d, val[A_PRODUCT], g, sizeof g));
-	static const char time_help[] = "must be an ISO 8601 date-time from 1970 to 9999 such as "
-					"2026-11-29T03:20:00Z, 2026-11-29T11:20:00+08:00 or 2026-11-29";
-	int times_ok = 1;
-	if (val[A_START] >= 0 && parse_time(d, val[A_START], 0, &q->start_ms) < 0) {
-		problem(&P, "start_time %s, got %s", time_help, got(d, val[A_START], g, sizeof g));
-		times_ok = 0;
-	}
-	if (val[A_END] >= 0 && parse_time(d, val[A_END], 1, &q->end_ms) < 0) {
-		problem(&P, "end_time %s, got %s", time_help, got(d, val[A_END], g, sizeof g));
-		times_ok = 0;
-	}
-	if (times_ok && q->start_ms >= 0 && q->end_ms >= 0 && q->start_ms > q->end_ms) {
-		char a[ISO8601_LEN + 1], b[ISO8601_LEN + 1];
-		iso8601_format(q->start_ms, a);
-		iso8601_format(q->end_ms, b);
-		problem(&P, "start_time (%s) is after end_time (%s)", a, b);
-	}
-	if (val[A_CURSOR] >= 0) {
-		int ok = json_type(d, val[A_CURSOR]) == JSON_STRING &&
-			 json_unescape(d, val[A_CURSOR], q->cursor, sizeof q->cursor, &q->cursor_len) == 0 &&
-			 q->cursor_len > 0;
-		if (!ok) {
-			q->cursor_len = 0;
-			q->cursor[0] = 0;
-			problem(&P,
-				"cursor must be the next_cursor string of a previous list_tasks result (1 to %d bytes, "
-				"no control characters), got %s",
-				LIMIT_CURSOR_BYTES, got(d, val[A_CURSOR], g, sizeof g));
-		} else if (q->page_given && q->page > 1) {
-			problem(&P, "give either cursor or page, not both: the cursor already says where the next "
-				    "page starts");
-		}
-	}
-
-	if (P.n == 1) {
-		snprintf(err, errcap, "Invalid argument: %s.", P.text[0]);
+	if (q->cursor_len && q->page_given && q->page > 1)
+		targs_problem(&a, "give either cursor or page, not both: the cursor already says where the next page "
+				  "starts");
+	if (targs_finish(&a, err, errcap) != 0)
 		return -1;
-	}
-	if (P.n > 1) {
-		size_t o = (size_t)snprintf(err, errcap, "Invalid arguments:");
-		for (int i = 0; i < P.n && o < errcap; i++) {
-			int w = snprintf(err + o, errcap - o, "\n- %s.", P.text[i]);
-			if (w < 0)
-				break;
-			o += (size_t)w;
-		}
-		return -1;
-	}
 
 	/* the arguments are good: now whether a request could be sent at all */
 	if (g_cfg && g_cfg->error[0]) {

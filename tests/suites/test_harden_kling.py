@@ -14,7 +14,7 @@ import kt  # noqa: E402
 import harness  # noqa: E402
 
 KEY, AK, SK = "harden-api-key-0123456789abcdef", "harden-access-key-01", "harden-secret-key-0123456789"
-PLAN = 21
+PLAN = 22
 
 
 def check_run(env):
@@ -159,6 +159,12 @@ def cosmetic(s):
     s.mock.reset()
 
 
+def null_args(s):
+    res, text, _ = call(s.env, {"page": None, "status": None, "cursor": None, "page_size": 2})
+    kt.check("harden/null for an optional argument means not given",
+             res and not is_error(res) and "Page 1" in text and "Task ID" in text, text)
+
+
 def zero_tasks():
     with harness.Stack(api_key=KEY, mock_args=("--fixture-n", "0"), start_mcp=False) as s:
         rc, out, _ = check_run(s.env)
@@ -170,7 +176,7 @@ def main():
     s = harness.Stack(api_key=KEY, access_key=AK, secret_key=SK, start_mcp=False)
     try:
         for part in (legacy_404, crlf_key, base_urls, proxy_wipe, secret_pieces, escapes, same_cursor, bodies,
-                     cosmetic):
+                     cosmetic, null_args):
             try:
                 part(s)
             except Exception as e:  # a part that breaks fails, the suite goes on

@@ -61,7 +61,11 @@ static void test_validation(void)
 	T_CHECK("lt/args: page -1 refused", refused_naming("{\"page\":-1}", "page must be"));
 	T_CHECK("lt/args: page 1.5 refused", refused_naming("{\"page\":1.5}", "page must be an integer of at least 1"));
 	T_CHECK("lt/args: page \"2\" refused, quoting it", refused_naming("{\"page\":\"2\"}", "got \"2\""));
-	T_CHECK("lt/args: page null refused", refused_naming("{\"page\":null}", "got null"));
+	T_CHECK("lt/args: null means not given (page)", prep("{\"page\":null}", &q) == 0 && q->page == 1 && !q->page_given);
+	T_CHECK("lt/args: null means not given (every optional argument)",
+		prep("{\"page_size\":null,\"status\":null,\"start_time\":null,\"end_time\":null,\"cursor\":null,"
+		     "\"product_type\":null}", &q) == 0 && q->page_size == 10 && q->status == KLING_STATUS_NONE &&
+			q->start_ms == -1 && q->end_ms == -1 && q->cursor_len == 0 && q->product == KLING_PRODUCT_NONE);
 	T_CHECK("lt/args: page beyond int range refused", refused_naming("{\"page\":99999999999999999999}", "from 1 to 2147483647"));
 	T_CHECK("lt/args: page_size 0 refused", refused_naming("{\"page_size\":0}", "page_size must be an integer from 1 to 100"));
 	T_CHECK("lt/args: page_size 101 refused", refused_naming("{\"page_size\":101}", "page_size must be an integer from 1 to 100"));
