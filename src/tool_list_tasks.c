@@ -94,20 +94,21 @@ enum arg { A_PAGE, A_PAGE_SIZE, A_STATUS, A_START, A_END, A_CURSOR, A_PRODUCT, N
 		  "2026-11-29T11:20:00+08:00 or 2026-11-29"
 
 static const struct targ_spec g_args[NARGS] = {
-	[A_PAGE] = {"page", TARG_INTEGER, 1, KLING_PAGE_MAX, NULL, 0, 0, 0,
-		    "must be an integer from 1 to " STR(KLING_PAGE_MAX), "must be an integer of at least 1 (default 1)"},
-	[A_PAGE_SIZE] = {"page_size", TARG_INTEGER, 1, KLING_PAGE_SIZE_MAX, NULL, 0, 0, 0,
-			 "must be an integer from 1 to " STR(KLING_PAGE_SIZE_MAX) " (default " STR(
-				 KLING_PAGE_SIZE_DEFAULT) ")", NULL},
-	[A_STATUS] = {"status", TARG_ENUM, 0, 0, kling_status_names, KLING_FAILED, 0, 0,
-		      "must be one of submitted, processing, succeed, failed", NULL},
-	[A_START] = {"start_time", TARG_DATE, 0, 0, NULL, 0, 0, 0, TIME_HELP, NULL},
-	[A_END] = {"end_time", TARG_DATE, 0, 0, NULL, 0, 1, 0, TIME_HELP, NULL},
-	[A_CURSOR] = {"cursor", TARG_STRING, 1, LIMIT_CURSOR_BYTES, NULL, 0, 0, 0,
-		      "must be the next_cursor string of a previous list_tasks result (1 to " STR(
-			      LIMIT_CURSOR_BYTES) " bytes)", NULL},
-	[A_PRODUCT] = {"product_type", TARG_ENUM, 0, 0, kling_product_names, KLING_TRY_ON, 0, 0,
-		       "must be one of video, image, try_on", NULL},
+	[A_PAGE] = {.name = "page", .type = TARG_INTEGER, .min = 1, .max = KLING_PAGE_MAX,
+		    .bad = "must be an integer from 1 to " STR(KLING_PAGE_MAX),
+		    .bad_type = "must be an integer of at least 1 (default 1)"},
+	[A_PAGE_SIZE] = {.name = "page_size", .type = TARG_INTEGER, .min = 1, .max = KLING_PAGE_SIZE_MAX,
+			 .bad = "must be an integer from 1 to " STR(KLING_PAGE_SIZE_MAX) " (default " STR(
+				 KLING_PAGE_SIZE_DEFAULT) ")"},
+	[A_STATUS] = {.name = "status", .type = TARG_ENUM, .values = kling_status_names, .nvalues = KLING_FAILED,
+		      .bad = "must be one of submitted, processing, succeed, failed"},
+	[A_START] = {.name = "start_time", .type = TARG_DATE, .bad = TIME_HELP},
+	[A_END] = {.name = "end_time", .type = TARG_DATE, .end = 1, .bad = TIME_HELP},
+	[A_CURSOR] = {.name = "cursor", .type = TARG_STRING, .min = 1, .max = LIMIT_CURSOR_BYTES,
+		      .bad = "must be the next_cursor string of a previous list_tasks result (1 to " STR(
+			      LIMIT_CURSOR_BYTES) " bytes)"},
+	[A_PRODUCT] = {.name = "product_type", .type = TARG_ENUM, .values = kling_product_names,
+		       .nvalues = KLING_TRY_ON, .bad = "must be one of video, image, try_on"},
 };
 
 static int lt_prepare(const struct json_doc *d, int args, void *state, char *err, size_t errcap)

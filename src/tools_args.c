@@ -49,6 +49,8 @@ static int check_one(struct targs *a, const struct targ_spec *s, int t, char *st
 	}
 	case TARG_STRING: {
 		size_t n;
+		if (!str)
+			break; /* no buffer given: a bug of the tool's table, refused rather than read */
 		if (json_type(d, t) == JSON_STRING && json_unescape(d, t, str, (size_t)s->max + 1, &n) == 0 &&
 		    (int64_t)n >= s->min) {
 			*v = (int64_t)n;

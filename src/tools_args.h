@@ -32,14 +32,14 @@ enum targ_type {
 
 struct targ_spec {
 	const char *name;
-	enum targ_type type;
-	int64_t min, max;            /* integer: the range; string: length in bytes */
 	const char *const *values;   /* enum: names at [1..nvalues] */
+	const char *bad;             /* "<name> <bad>, got <value>" */
+	const char *bad_type;        /* integer: for a value that is no integer at all; NULL = bad */
+	int64_t min, max;            /* integer: the range; string: length in bytes */
+	enum targ_type type;
 	int nvalues;
 	int end;                     /* date: a date alone means the end of that day */
 	int required;
-	const char *bad;             /* "<name> <bad>, got <value>" */
-	const char *bad_type;        /* integer: for a value that is no integer at all; NULL = bad */
 };
 
 struct targs {
