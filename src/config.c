@@ -17,6 +17,9 @@ static const char *const default_products[] = {
 	"videos/video-extend", "images/generations", "images/kolors-virtual-try-on",
 };
 
+/* HTTPS_PROXY's copy (its password is wiped from the environment). */
+static char g_proxy_buf[2048];
+
 /* KLING_LEGACY_PRODUCTS is split in place in this copy. */
 static char g_products_buf[1024];
 
@@ -206,9 +209,11 @@ static void load_misc(struct config *c)
 	const char *proxy = env("HTTPS_PROXY");
 	if (!proxy)
 		proxy = env("https_proxy");
-	if (proxy) { /* a copy: its user:password is wiped from the environment */
-		c->proxy_copy = strdup(proxy);
-		c->https_proxy = c->proxy_copy ? c->proxy_copy : proxy;
+	if (proxy && strlen(proxy) >= sizeof g_proxy_buf) {
+		set_error(c, "HTTPS_PROXY is longer than %zu bytes", sizeof g_proxy_buf - 1);
+	} else if (proxy) { /* a copy: its user:password is wiped from the environment */
+		memcpy(g_proxy_buf, proxy, strlen(proxy) + 1);
+		c->https_proxy = g_proxy_buf;
 	}
 	c->no_proxy = env("NO_PROXY");
 	if (!c->no_proxy)
@@ -264,7 +269,7 @@ void config_wipe(struct config *c)
 	wipe_free(&c->api_key);
 	wipe_free(&c->access_key);
 	wipe_free(&c->secret_key);
-	wipe_free(&c->proxy_copy);
+	explicit_bzero(g_proxy_buf, sizeof g_proxy_buf);
 	c->https_proxy = NULL;
 }
 

@@ -37,8 +37,7 @@ struct config {
 	const char *ca_file;              /* KLING_CA_FILE, else SSL_CERT_FILE; NULL = system/embedded */
 	int timeout_ms;
 	enum log_level log_level;
-	const char *https_proxy;          /* HTTPS_PROXY / https_proxy (a copy), NULL when unset */
-	char *proxy_copy;                 /* that copy, wiped by config_wipe() */
+	const char *https_proxy;          /* HTTPS_PROXY / https_proxy (a copy, wiped by config_wipe), NULL when unset */
 	const char *no_proxy;             /* NO_PROXY / no_proxy */
 
 	char error[CONFIG_ERROR_MAX];     /* first problem found, "" when none */
