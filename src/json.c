@@ -62,6 +62,8 @@ struct vstate {
 	const unsigned char *s;
 	size_t n, i;
 	size_t err_pos;
+	int repair; /* accept bad UTF-8 and unpaired surrogates inside strings */
+	int dirty;  /* ... and some string held them */
 };
 
 static int fail_at(struct vstate *v, size_t pos, int err)
@@ -153,26 +155,33 @@ static int scan_string(struct vstate *v)
 			long u = hex4(s, n, i + 2);
 			if (u < 0)
 				return fail_at(v, i, JSON_E_STRING);
-			if (u >= 0xDC00 && u <= 0xDFFF)
-				return fail_at(v, i, JSON_E_SURROGATE); /* low half first */
-			if (u >= 0xD800 && u <= 0xDBFF) {
-				if (n - i < 12 || s[i + 6] != '\\' || s[i + 7] != 'u')
-					return fail_at(v, i, JSON_E_SURROGATE);
-				long lo = hex4(s, n, i + 8);
-				if (lo < 0)
-					return fail_at(v, i + 6, JSON_E_STRING);
-				if (lo < 0xDC00 || lo > 0xDFFF)
-					return fail_at(v, i, JSON_E_SURROGATE);
-				i += 12;
-			} else {
-				i += 6;
+			i += 6;
+			if (u >= 0xDC00 && u <= 0xDFFF) { /* low half first */
+				if (!v->repair)
+					return fail_at(v, i - 6, JSON_E_SURROGATE);
+				v->dirty = 1;
+			} else if (u >= 0xD800 && u <= 0xDBFF) {
+				long lo = n - i >= 6 && s[i] == '\\' && s[i + 1] == 'u' ? hex4(s, n, i + 2) : -2;
+				if (lo == -1)
+					return fail_at(v, i, JSON_E_STRING);
+				if (lo >= 0xDC00 && lo <= 0xDFFF) {
+					i += 6;
+				} else if (!v->repair) {
+					return fail_at(v, i - 6, JSON_E_SURROGATE);
+				} else {
+					v->dirty = 1; /* a lone high half; what follows is read on its own */
+				}
 			}
 			continue;
 		}
 		if (c >= 0x80) {
 			size_t k = utf8_seq(s, n, i);
-			if (!k)
-				return fail_at(v, i, JSON_E_UTF8);
+			if (!k) {
+				if (!v->repair)
+					return fail_at(v, i, JSON_E_UTF8);
+				v->dirty = 1;
+				k = 1;
+			}
 			i += k;
 			continue;
 		}
@@ -349,21 +358,23 @@ void json_doc_free(struct json_doc *d)
 	memset(d, 0, sizeof *d);
 }
 
-int json_parse(struct json_doc *d, const char *buf, size_t len)
+static int parse(struct json_doc *d, const char *buf, size_t len, int repair)
 {
 	d->buf = buf;
 	d->len = len;
 	d->ntok = 0;
 	d->err_pos = 0;
+	d->dirty = 0;
 	if (len > INT_MAX)
 		return JSON_E_TOO_LONG;
-	struct vstate v = {(const unsigned char *)buf, len, 0, 0};
+	struct vstate v = {(const unsigned char *)buf, len, 0, 0, repair, 0};
 	int ntok = 0;
 	int r = validate(&v, d->cap, &ntok);
 	if (r < 0) {
 		d->err_pos = v.err_pos;
 		return r;
 	}
+	d->dirty = v.dirty;
 	jsmn_parser p;
 	jsmn_init(&p);
 	r = jsmn_parse(&p, buf, len, TOK(d), (unsigned)d->cap);
@@ -371,6 +382,16 @@ int json_parse(struct json_doc *d, const char *buf, size_t len)
 		return JSON_E_SYNTAX;
 	d->ntok = ntok;
 	return 0;
+}
+
+int json_parse(struct json_doc *d, const char *buf, size_t len)
+{
+	return parse(d, buf, len, 0);
+}
+
+int json_parse_repair(struct json_doc *d, const char *buf, size_t len)
+{
+	return parse(d, buf, len, 1);
 }
 
 const char *json_strerror(int err)
@@ -531,15 +552,28 @@ static size_t utf8_put(uint32_t cp, unsigned char *o)
 	return 4;
 }
 
-/* Decode the next character of a *validated* string body at *pp into out
- * (1-4 bytes; raw bytes pass one at a time), advancing *pp. */
-static size_t next_char(const char **pp, unsigned char out[4])
+/* U+FFFD, which stands for a piece of text that was not valid UTF-8 */
+static size_t put_fffd(unsigned char *o)
+{
+	memcpy(o, "\xEF\xBF\xBD", 3);
+	return 3;
+}
+
+/* Decode the next character of a validated string body p[0..end) at *pp into
+ * out (1-4 bytes: a raw UTF-8 sequence is kept whole), advancing *pp. What a
+ * repairing parse let through becomes U+FFFD: each invalid byte, each \u
+ * escape of an unpaired surrogate. */
+static size_t next_char(const char **pp, const char *end, unsigned char out[4])
 {
 	const unsigned char *p = (const unsigned char *)*pp;
+	size_t left = (size_t)(end - *pp);
 	if (p[0] != '\\') {
-		out[0] = p[0];
-		*pp += 1;
-		return 1;
+		size_t k = p[0] < 0x80 ? 1 : utf8_seq(p, left, 0);
+		*pp += k ? k : 1;
+		if (!k)
+			return put_fffd(out);
+		memcpy(out, p, k);
+		return k;
 	}
 	unsigned char c;
 	switch (p[1]) {
@@ -551,9 +585,13 @@ static size_t next_char(const char **pp, unsigned char out[4])
 	case 'u': {
 		uint32_t cp = (uint32_t)hex4(p, 6, 2);
 		*pp += 6;
+		if (cp >= 0xDC00 && cp <= 0xDFFF)
+			return put_fffd(out);
 		if (cp >= 0xD800 && cp <= 0xDBFF) {
-			uint32_t lo = (uint32_t)hex4(p + 6, 6, 2);
-			cp = 0x10000 + ((cp - 0xD800) << 10) + (lo - 0xDC00);
+			long lo = left >= 12 && p[6] == '\\' && p[7] == 'u' ? hex4(p + 6, 6, 2) : -1;
+			if (lo < 0xDC00 || lo > 0xDFFF)
+				return put_fffd(out);
+			cp = 0x10000 + ((cp - 0xD800) << 10) + ((uint32_t)lo - 0xDC00);
 			*pp += 6;
 		}
 		return utf8_put(cp, out);
@@ -571,13 +609,13 @@ size_t json_strlen(const struct json_doc *d, int t)
 	const char *p = json_str_raw(d, t, &n);
 	if (!p)
 		return 0;
-	if (!memchr(p, '\\', n)) /* nothing escaped: as many bytes as raw */
+	if (!d->dirty && !memchr(p, '\\', n)) /* nothing escaped: as many bytes as raw */
 		return n;
 	const char *end = p + n;
 	size_t total = 0;
 	unsigned char tmp[4];
 	while (p < end)
-		total += next_char(&p, tmp);
+		total += next_char(&p, end, tmp);
 	return total;
 }
 
@@ -587,7 +625,7 @@ int json_unescape(const struct json_doc *d, int t, char *out, size_t cap, size_t
 	const char *p = json_str_raw(d, t, &n);
 	if (!p)
 		return JSON_E_TYPE;
-	if (!memchr(p, '\\', n)) { /* nothing escaped: a copy */
+	if (!d->dirty && !memchr(p, '\\', n)) { /* nothing escaped: a copy */
 		if (n >= cap)
 			return JSON_E_SPACE;
 		memcpy(out, p, n);
@@ -600,7 +638,7 @@ int json_unescape(const struct json_doc *d, int t, char *out, size_t cap, size_t
 	size_t o = 0;
 	unsigned char tmp[4];
 	while (p < end) {
-		size_t k = next_char(&p, tmp);
+		size_t k = next_char(&p, end, tmp);
 		if (cap < 1 || o + k > cap - 1)
 			return JSON_E_SPACE;
 		memcpy(out + o, tmp, k);
@@ -623,14 +661,7 @@ size_t json_unescape_prefix(const struct json_doc *d, int t, char *out, size_t c
 		unsigned char tmp[4];
 		while (p < end) {
 			const char *q = p;
-			size_t k;
-			if ((unsigned char)*p >= 0x80) { /* raw UTF-8: keep the sequence whole */
-				k = utf8_seq((const unsigned char *)p, (size_t)(end - p), 0);
-				memcpy(tmp, p, k);
-				q = p + k;
-			} else {
-				k = next_char(&q, tmp);
-			}
+			size_t k = next_char(&q, end, tmp); /* a whole character */
 			if (o + k > cap - 1)
 				break;
 			memcpy(out + o, tmp, k);
@@ -648,13 +679,13 @@ int json_streqn(const struct json_doc *d, int t, const char *s, size_t n)
 	const char *p = json_str_raw(d, t, &rn);
 	if (!p)
 		return 0;
-	if (!memchr(p, '\\', rn)) /* the common case: nothing to unescape */
+	if (!d->dirty && !memchr(p, '\\', rn)) /* the common case: nothing to unescape */
 		return rn == n && memcmp(p, s, n) == 0;
 	const char *end = p + rn;
 	size_t o = 0;
 	unsigned char tmp[4];
 	while (p < end) {
-		size_t k = next_char(&p, tmp);
+		size_t k = next_char(&p, end, tmp);
 		if (o + k > n || memcmp(s + o, tmp, k) != 0)
 			return 0;
 		o += k;
@@ -685,7 +716,9 @@ int json_getn(const struct json_doc *d, int obj, const char *key, size_t keylen)
 		 * starts with the key's first byte or a backslash; a shorter one
 		 * cannot match. */
 		int hit;
-		if (rn == keylen)
+		if (d->dirty) /* repaired text is longer than its raw bytes */
+			hit = json_streqn(d, k, key, keylen);
+		else if (rn == keylen)
 			hit = memcmp(raw, key, keylen) == 0 &&
 			      (!has_backslash(key, keylen) || json_streqn(d, k, key, keylen));
 		else

@@ -12,6 +12,11 @@
  * sequences), non-ASCII bytes outside strings, nesting deeper than
  * LIMIT_JSON_DEPTH, more tokens than the document's capacity, and anything
  * after the one top-level value but spaces, tabs, CR and LF.
+ * json_parse_repair() is the reader for upstream replies: the same, except
+ * that inside strings it lets invalid UTF-8 and \u escapes of unpaired
+ * surrogates through, and every accessor reads each such byte or escape as
+ * U+FFFD — one bad string does not cost the whole document. (A client's
+ * request is read strictly, with json_parse.)
  *
  * Tokens are named by int handles: 0 is the top-level value, -1 means "none",
  * and every accessor accepts -1 (answering "absent"), so lookups chain without
@@ -70,6 +75,7 @@ struct json_doc {
 	int ntok;        /* tokens after a successful parse, else 0 */
 	int cap;         /* most tokens one parse may produce */
 	size_t err_pos;  /* byte offset of the problem when json_parse failed */
+	int dirty;       /* json_parse_repair let a bad string through (read as U+FFFD) */
 	void *tok_;      /* private: token storage */
 };
 
@@ -85,6 +91,11 @@ void json_doc_free(struct json_doc *d);
  * unchanged while d's handles are used. Returns 0, or a JSON_E_* code with
  * d->err_pos set (JSON_E_TOKENS and JSON_E_DEPTH stop at the limit). */
 int json_parse(struct json_doc *d, const char *buf, size_t len);
+
+/* Like json_parse, but a string holding invalid UTF-8 or an unpaired
+ * surrogate escape is accepted (d->dirty is then 1) and read with each bad
+ * byte or escape replaced by U+FFFD. For text from upstream servers. */
+int json_parse_repair(struct json_doc *d, const char *buf, size_t len);
 
 /* Short English phrase for a JSON_E_* code (static string). */
 const char *json_strerror(int err);

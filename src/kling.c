@@ -224,7 +224,7 @@ static void on_reply(void *ctx, const struct http_response *resp, const char *er
 	}
 	log_info("%s %s -> HTTP %d, %zu bytes", r->body_len ? "POST" : "GET", r->path, resp->status, resp->body_len);
 	struct kparse_envelope env;
-	int jr = json_parse(&g_doc, resp->body, resp->body_len);
+	int jr = json_parse_repair(&g_doc, resp->body, resp->body_len);
 	if (jr == 0) {
 		kparse_envelope(&g_doc, &env);
 	} else {

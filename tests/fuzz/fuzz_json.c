@@ -7,6 +7,8 @@
  * which must parse again to the same tree. Accessors are checked on the way:
  * json_get finds the last duplicate, json_int agrees with strtoll on plain
  * integers, json_unescape_prefix gives a prefix of whole characters.
+ * The repairing reader accepts only what the strict one refused for a bad
+ * string, and reads every string as valid UTF-8 (U+FFFD for the bad bytes).
  * And the input as one string value: the writer's output must parse and
  * give the same bytes back (or U+FFFD where the input was not UTF-8).
  */
@@ -37,10 +39,13 @@ static char *unesc(const struct json_doc *d, int t, size_t *n)
 	return s;
 }
 
+static int utf8_ok(const unsigned char *s, size_t n);
+
 static void check_string(const struct json_doc *d, int t)
 {
 	size_t n;
 	char *s = unesc(d, t, &n);
+	FUZZ_ASSERT(utf8_ok((const unsigned char *)s, n)); /* repaired, if need be */
 	FUZZ_ASSERT(json_streqn(d, t, s, n));
 	if (n)
 		FUZZ_ASSERT(json_unescape(d, t, s, n, NULL) == JSON_E_SPACE); /* one byte short */
@@ -205,6 +210,20 @@ static int utf8_ok(const unsigned char *s, size_t n)
 	return 1;
 }
 
+/* A's tree, written out and read again strictly, is the same tree. */
+static void round_trip(void)
+{
+	struct json_w w;
+	size_t n;
+	json_w_init(&w, 6 * A.len + 64); /* \u007f is 6 bytes for one */
+	rewrite(&A, 0, &w);
+	FUZZ_ASSERT(json_w_error(&w) == 0);
+	const char *out = json_w_data(&w, &n);
+	FUZZ_ASSERT(json_parse(&B, out, n) == 0);
+	same(0, 0);
+	json_w_free(&w);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
@@ -213,16 +232,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	int r = json_parse(&A, text, size);
 	if (r != 0) {
-		FUZZ_ASSERT(r < 0 && A.err_pos <= size && *json_strerror(r));
+		FUZZ_ASSERT(r < 0 && A.err_pos <= size && *json_strerror(r) && !A.dirty);
+		/* the repairing reader lets through only what was refused for a
+		 * bad string, and then reads every string as valid UTF-8 */
+		if (json_parse_repair(&A, text, size) == 0) {
+			FUZZ_ASSERT(A.dirty && (r == JSON_E_UTF8 || r == JSON_E_SURROGATE));
+			round_trip();
+		}
 	} else {
-		FUZZ_ASSERT(A.ntok >= 1);
-		json_w_init(&w, 6 * size + 64); /* \u007f is 6 bytes for one */
-		rewrite(&A, 0, &w);
-		FUZZ_ASSERT(json_w_error(&w) == 0);
-		const char *out = json_w_data(&w, &n);
-		FUZZ_ASSERT(json_parse(&B, out, n) == 0);
-		same(0, 0);
-		json_w_free(&w);
+		FUZZ_ASSERT(A.ntok >= 1 && !A.dirty);
+		round_trip();
+		int ntok = A.ntok;
+		FUZZ_ASSERT(json_parse_repair(&A, text, size) == 0 && !A.dirty && A.ntok == ntok);
 	}
 
 	/* the whole input as a string value */

@@ -147,7 +147,7 @@ static void one(const char *backend, int data)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (json_parse(&D, (const char *)data, size) != 0)
+	if (json_parse_repair(&D, (const char *)data, size) != 0)
 		return 0;
 	struct kparse_envelope env;
 	kparse_envelope(&D, &env);

@@ -14,7 +14,7 @@ import kt  # noqa: E402
 import harness  # noqa: E402
 
 KEY, AK, SK = "harden-api-key-0123456789abcdef", "harden-access-key-01", "harden-secret-key-0123456789"
-PLAN = 22
+PLAN = 26
 
 
 def check_run(env):
@@ -145,6 +145,49 @@ def bodies(s):
     s.mock.reset()
 
 
+def bad_strings(s):
+    """One task's strings hold a lone surrogate escape and invalid UTF-8: that
+    task shows U+FFFD where they were; the page, and its other tasks, list."""
+    t = b'{"id":"%s","status":"%s","message":%s,"create_time":%d,"update_time":%d,"external_id":"",' \
+        b'"outputs":%s,"billing":[]}'
+    ok1 = t % (b"700000000000000001", b"succeeded", b'""', 1794999000000, 1794999000000,
+               b'[{"type":"video","id":"v1","url":"https://cdn.example/ok.mp4","watermark_url":"","duration":"5"}]')
+    bad = t % (b"700000000000000002", b"failed", b'"quota \\ud800 gone \xff\xfe end"', 1794998000000,
+               1794998000000, b'[{"type":"video","id":"v2","url":"https://cdn.example/b\xffd.mp4",'
+               b'"watermark_url":"","duration":"5"}]')
+    ok2 = t % (b"700000000000000003", b"failed", b'"plain \\u00e9 message"', 1794997000000, 1794997000000, b"[]")
+    body = b'{"code":0,"message":"SUCCEED","request_id":"r-bad-utf8","data":{"result":[' + ok1 + b"," + bad + \
+        b"," + ok2 + b'],"count":3,"has_more":false,"next_cursor":""}}'
+    s.mock.reset()
+    s.mock.fault(mode="http_error", http=200, body_hex=body.hex(), content_type="application/json",
+                 path_prefix="/tasks", count=1)
+    res, text, _ = call(dict(s.env, KLING_BACKEND="tasks"))
+    kt.check("harden/one task with a lone surrogate and a \\xff byte does not sink the page",
+             res and not is_error(res) and "not valid JSON" not in text and
+             all(f"70000000000000000{i}" in text for i in (1, 2, 3)), text)
+    sc = (res or {}).get("structuredContent", {})
+    tasks = {x.get("task_id"): x for x in sc.get("tasks", [])}
+    bad_t = tasks.get("700000000000000002", {})
+    kt.check("harden/the bad strings are repaired with U+FFFD, one per bad piece",
+             "quota \ufffd gone \ufffd\ufffd end" in text and
+             json.dumps(bad_t).count("\\ufffd") >= 4, json.dumps(bad_t)[:600])
+    kt.check("harden/the other tasks of that page are intact",
+             "plain \u00e9 message" in text and "https://cdn.example/ok.mp4" in text, text[-600:])
+    # the legacy shape (task_status_msg, through the AK/SK path) repairs as well
+    item = b'{"task_id":"700000000000000009","task_status":"failed","task_status_msg":"bad \\udc00\xc3(",' \
+           b'"task_info":{},"created_at":1794999000000,"updated_at":1794999000000,"task_result":{}}'
+    s.mock.reset()
+    s.mock.fault(mode="http_error", http=200, body_hex=(b'{"code":0,"message":"SUCCEED","request_id":"r2",'
+                 b'"data":[' + item + b"]}").hex(), content_type="application/json",
+                 path_prefix="/v1/videos/text2video", count=1)
+    env = dict(s.env)
+    env.pop("KLING_API_KEY", None)
+    res, text, _ = call(env, {"page_size": 50})
+    s.mock.reset()
+    kt.check("harden/a legacy item's bad status message lists as U+FFFD",
+             res and not is_error(res) and "700000000000000009" in text and "bad \ufffd\ufffd(" in text, text[-600:])
+
+
 def cosmetic(s):
     cur = "x" * 59 + "\u00e9" + "yyyy"
     res, text, _ = call(s.env, {"cursor": cur})
@@ -176,7 +219,7 @@ def main():
     s = harness.Stack(api_key=KEY, access_key=AK, secret_key=SK, start_mcp=False)
     try:
         for part in (legacy_404, crlf_key, base_urls, proxy_wipe, secret_pieces, escapes, same_cursor, bodies,
-                     cosmetic, null_args):
+                     bad_strings, cosmetic, null_args):
             try:
                 part(s)
             except Exception as e:  # a part that breaks fails, the suite goes on

@@ -412,6 +412,84 @@ static void test_writer_roundtrip(void)
 	json_w_free(&w);
 }
 
+/* The repairing reader (upstream replies): a bad string is read with U+FFFD
+ * in place of each invalid byte or unpaired surrogate escape; the rest of
+ * the document is intact; anything else is refused as strictly as ever. */
+static int repair(const char *s)
+{
+	return json_parse_repair(&D, t_guarded(s, strlen(s)), strlen(s));
+}
+
+#define FFFD "\xEF\xBF\xBD"
+
+static void test_repair(void)
+{
+	static const struct {
+		const char *json, *want;
+	} fix[] = {
+		{"\"\\ud800\"", FFFD},
+		{"\"\\udc00x\"", FFFD "x"},
+		{"\"a\\uD800\\u0041\"", "a" FFFD "A"},
+		{"\"\\uDBFF\\uDBFF\\uDC00\"", FFFD "\xF4\x8F\xB0\x80"},
+		{"\"\\ud800\"", FFFD},
+		{"\"\xFF\"", FFFD},
+		{"\"ok \xFF\xFE end\"", "ok " FFFD FFFD " end"},
+		{"\"\xC3(\"", FFFD "("},
+		{"\"\xED\xA0\x80\"", FFFD FFFD FFFD},
+		{"\"\xE2\x82\"", FFFD FFFD},
+		{"\"\xC3\xA9\\n\xFF\"", "\xC3\xA9\n" FFFD},
+	};
+	char out[64], name[96];
+	for (size_t i = 0; i < sizeof fix / sizeof fix[0]; i++) {
+		size_t n = 0;
+		snprintf(name, sizeof name, "json/repair reads bad string #%zu as U+FFFD", i);
+		int ok = repair(fix[i].json) == 0 && D.dirty && json_strlen(&D, 0) == strlen(fix[i].want) &&
+			 json_unescape(&D, 0, out, sizeof out, &n) == 0 && n == strlen(fix[i].want) &&
+			 memcmp(out, fix[i].want, n) == 0 && json_streq(&D, 0, fix[i].want);
+		T_CHECK(name, ok);
+		T_CHECK("json/the strict reader still refuses it", parse(fix[i].json) < 0);
+	}
+	/* one bad string in a page: its neighbours and keys read as before */
+	const char *page = "{\"data\":[{\"task_id\":\"1\",\"task_status_msg\":\"bad \\ud800 \xFF\"},"
+			   "{\"task_id\":\"2\",\"task_status_msg\":\"fine \\u00e9\"}],\"code\":0}";
+	T_CHECK("json/a page with one bad string parses when repairing", repair(page) == 0 && D.dirty);
+	int arr = json_get(&D, 0, "data");
+	int t1 = json_first(&D, arr), t2 = json_next(&D, t1);
+	int64_t code = -1;
+	T_CHECK("json/members after the bad string are found", json_int(&D, json_get(&D, 0, "code"), &code) == 0 && code == 0);
+	T_CHECK("json/the bad string is repaired", json_streq(&D, json_get(&D, t1, "task_status_msg"), "bad " FFFD " " FFFD));
+	T_CHECK("json/the next task's strings are intact", json_streq(&D, json_get(&D, t2, "task_id"), "2") &&
+							       json_streq(&D, json_get(&D, t2, "task_status_msg"), "fine \xC3\xA9"));
+	/* a repaired key is found by its repaired name */
+	T_CHECK("json/a key with a bad byte is looked up by its repaired name",
+		repair("{\"k\xFF\":1,\"k\":2}") == 0 && json_get(&D, 0, "k" FFFD) == 2 && json_get(&D, 0, "k") == 4);
+	/* the prefix reader cuts before a replacement character, never inside one */
+	char p[6];
+	T_CHECK("json/unescape_prefix keeps U+FFFD whole",
+		repair("\"ab\xFF\xFF\"") == 0 && json_unescape_prefix(&D, 0, p, sizeof p) == 5 &&
+			memcmp(p, "ab" FFFD, 6) == 0);
+	T_CHECK("json/unescape_prefix stops before a U+FFFD that does not fit",
+		json_unescape_prefix(&D, 0, p, 5) == 2 && strcmp(p, "ab") == 0);
+	/* a clean document is not dirty, and reads as the strict reader reads it */
+	T_CHECK("json/a clean document is not marked repaired", repair("{\"a\":\"\\u00e9\xC3\xA9\"}") == 0 && !D.dirty &&
+									 json_streq(&D, json_get(&D, 0, "a"), "\xC3\xA9\xC3\xA9"));
+	T_CHECK("json/strict parse clears the mark", parse("\"x\"") == 0 && !D.dirty);
+	/* repair is for strings only: everything else is refused as before */
+	static const struct {
+		const char *json;
+		int err;
+	} still[] = {
+		{"\xFF", JSON_E_UTF8},          {"[1,\xFF]", JSON_E_UTF8},
+		{"{\"a\":1,}", JSON_E_SYNTAX}, {"\"\\ud800\\uZZZZ\"", JSON_E_STRING},
+		{"\"\\ud800\\u12\"", JSON_E_STRING}, {"\"a\x01\"", JSON_E_STRING},
+		{"\"\\q\"", JSON_E_STRING},    {"\"\xFF", JSON_E_STRING},
+	};
+	for (size_t i = 0; i < sizeof still / sizeof still[0]; i++) {
+		snprintf(name, sizeof name, "json/repair still refuses non-string fault #%zu", i);
+		T_CHECK(name, repair(still[i].json) == still[i].err);
+	}
+}
+
 int main(void)
 {
 	json_doc_init(&D, LIMIT_JSON_TOKENS);
@@ -422,6 +500,7 @@ int main(void)
 	test_tokens();
 	test_lookup();
 	test_unescape();
+	test_repair();
 	test_int();
 	test_writer();
 	test_writer_roundtrip();
