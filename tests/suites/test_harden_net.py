@@ -6,7 +6,8 @@ tools/call) against loopback servers with certificates made at test time:
     handshake_failure alert), not bare mbedTLS codes;
   - IPv6 printed [::1]:port; NO_PROXY domain rules never match an IP, CIDR
     entries do; an overflowing Retry-After is the longest wait;
-  - a deadline names the phase the request stuck in.
+  - a deadline names the phase the request stuck in, in --check and in a
+    tools/call's answer (connecting, TLS handshake, waiting for the response).
 """
 import os
 import re
@@ -26,7 +27,7 @@ import harness  # noqa: E402
 from https_server import HttpsServer  # noqa: E402
 from connect_proxy import ConnectProxy  # noqa: E402
 
-PLAN = 23
+PLAN = 26
 KEY = "harden-net-key-0123456789"
 SLOW = 3 if os.environ.get("SANITIZE") == "1" else 1
 
@@ -193,7 +194,45 @@ def test_retry_after_overflow():
         kt.check("retry-after/answered at once", time.monotonic() - t0 < 2 * SLOW, "%.1f s" % (time.monotonic() - t0))
 
 
+def call_stuck(env):
+    """One list_tasks through MCP with a 800 ms KLING_TIMEOUT_MS: (text, isError, seconds)."""
+    p = harness.McpProc(dict(env, KLING_TIMEOUT_MS="800"))
+    try:
+        p.initialize()
+        t0 = time.monotonic()
+        r = p.call_tool("list_tasks", {})
+        took = time.monotonic() - t0
+    finally:
+        p.close()
+    return harness.text_of(r), bool(r and r.get("isError")), took
+
+
+def phase_named(text, err, took, phase):
+    """The HTTP client's phase text reached the user, not the MCP backstop's."""
+    return (err and re.search(r"timeout after \d+ ms while " + phase, text) and "did not finish" not in text
+            and took < 0.8 + 2 * SLOW)
+
+
 def test_phases(c):
+    # tools/call, stuck connecting: a listener whose accept queue is full
+    # drops the SYN, so connect() neither succeeds nor fails.
+    ls = socket.socket()
+    ls.bind(("127.0.0.1", 0))
+    ls.listen(0)
+    fill = []
+    for _ in range(4):
+        f = socket.socket()
+        f.setblocking(False)
+        f.connect_ex(("127.0.0.1", ls.getsockname()[1]))
+        fill.append(f)
+    time.sleep(0.1)
+    text, err, took = call_stuck(base_env(KLING_BASE_URL="https://127.0.0.1:%d" % ls.getsockname()[1]))
+    kt.check("phase/tools/call stuck connecting: the answer says connecting",
+             phase_named(text, err, took, r"connecting to 127\.0\.0\.1"), "%.1f s: %s" % (took, text))
+    for f in fill:
+        f.close()
+    ls.close()
+
     # TLS: the server accepts TCP and never speaks.
     ls = socket.socket()
     ls.bind(("127.0.0.1", 0))
@@ -213,6 +252,10 @@ def test_phases(c):
                                     KLING_CA_FILE=c["ca"], KLING_TIMEOUT_MS="800"))
     kt.check("phase/a deadline in the handshake names it",
              re.search(r"timeout after \d+ ms while doing the TLS handshake with 127\.0\.0\.1", conn_line(out)), out)
+    text, err, took = call_stuck(base_env(KLING_BASE_URL="https://127.0.0.1:%d" % ls.getsockname()[1],
+                                          KLING_CA_FILE=c["ca"]))
+    kt.check("phase/tools/call stuck in the TLS handshake: the answer says so",
+             phase_named(text, err, took, r"doing the TLS handshake with 127\.0\.0\.1"), "%.1f s: %s" % (took, text))
     stop.set()
     for h in held:
         h.close()
@@ -223,11 +266,14 @@ def test_phases(c):
         rc, out, _ = check_run(dict(st.env, KLING_TIMEOUT_MS="800"))
         kt.check("phase/a deadline while waiting names it",
                  re.search(r"timeout after \d+ ms while waiting for the response of localhost", out), out)
+        text, err, took = call_stuck(st.env)
+        kt.check("phase/tools/call with no answer coming: the answer says waiting for the response",
+                 phase_named(text, err, took, "waiting for the response of localhost"), "%.1f s: %s" % (took, text))
 
 
 def main():
     print(f"PLAN {PLAN}", flush=True)
-    tmp = tempfile.mkdtemp(prefix="kling-harden-net-")
+    tmp = tempfile.mkdtemp(prefix="kling-hnet-")  # no piece of KEY: it would be masked
     c = certs.make_certs(tmp)
     good = server(c["good"], c["good_key"])
     try:
