@@ -555,7 +555,9 @@ static size_t utf8_put(uint32_t cp, unsigned char *o)
 /* U+FFFD, which stands for a piece of text that was not valid UTF-8 */
 static size_t put_fffd(unsigned char *o)
 {
-	memcpy(o, "\xEF\xBF\xBD", 3);
+	o[0] = 0xEF;
+	o[1] = 0xBF;
+	o[2] = 0xBD;
 	return 3;
 }
 
