@@ -34,6 +34,9 @@ endif
 ifneq ($(SOURCE_DATE_EPOCH),)
 export SOURCE_DATE_EPOCH
 endif
+# What another build of this tree must be given to make the same bytes.
+REPRO_VARS = $(if $(SOURCE_DATE_EPOCH),SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH)) EMBED_CA=$(EMBED_CA) \
+             CA_BUNDLE=$(abspath $(CA_BUNDLE))
 TP        := third_party
 MBEDTLS   := $(TP)/mbedtls-$(MBEDTLS_VERSION)
 JSMN      := $(TP)/jsmn-$(JSMN_VERSION)
@@ -161,7 +164,8 @@ $(B)/tools/%: tests/tools/%.c $(LIB_OBJS) $(MBED_LIB)
 test: $(B)/kling-mcp $(UNIT_BINS) $(TOOL_BINS)
 	@tools/bootstrap.sh test
 	@tests/prepare.sh
-	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) SANITIZE=$(SANITIZE) tests/run.sh
+	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) SANITIZE=$(SANITIZE) \
+	  KLING_REPRO_VARS='$(REPRO_VARS)' tests/run.sh
 
 demo: $(B)/kling-mcp
 	@tools/bootstrap.sh test
