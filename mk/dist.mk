@@ -37,8 +37,8 @@ dist-version:
 dist:
 	@[ "$(shell uname -m)" = x86_64 ] || { echo "make dist: the cross toolchains are Debian's x86-64 packages: run it on x86-64" >&2; exit 1; }
 	@echo "  DIST    kling-mcp $(DIST_VERSION): building in this tree"
-	@$(MAKE) --no-print-directory $(REPRO_VARS) all
-	@for a in $(CROSS_ARCHS); do $(MAKE) --no-print-directory $(REPRO_VARS) ARCH=$$a all || exit 1; done
+	@$(MAKE) --no-print-directory -s $(REPRO_VARS) all
+	@for a in $(CROSS_ARCHS); do $(MAKE) --no-print-directory -s $(REPRO_VARS) ARCH=$$a all || exit 1; done
 	@echo "  DIST    building again from scratch in $(DIST_SRC)"
 	@rm -rf $(DIST_SRC); mkdir -p $(DIST_SRC)
 	@tar -cf - --exclude=./build --exclude=./dist --exclude=./.git --exclude=node_modules . | tar -xf - -C $(DIST_SRC)
@@ -57,10 +57,10 @@ dist:
 	done
 	@cd dist && export LC_ALL=C && sha256sum kling-mcp-$(DIST_VERSION)-linux-* >SHA256SUMS && sha256sum -c --quiet SHA256SUMS
 	@{ echo "kling-mcp $(DIST_VERSION)"; \
-	   echo "commit $$(git rev-parse HEAD 2>/dev/null || echo none) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH)"; \
+	   echo "commit $(or $(shell git rev-parse HEAD 2>/dev/null),none) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH)"; \
 	   echo "built on Debian $$(cat /etc/debian_version 2>/dev/null || echo '?'), EMBED_CA=$(EMBED_CA)"; \
 	   [ "$(EMBED_CA)" != 1 ] || echo "CA bundle $(CA_BUNDLE) sha256 $$(sha256sum <$(CA_BUNDLE) | cut -d' ' -f1)"; \
 	   echo "packages:"; dpkg-query -W $(DIST_PACKAGES) 2>/dev/null | sed 's/^/  /'; } >dist/BUILDINFO
 	@rm -rf $(DIST_SRC)
 	@echo "  DIST    dist/ ($(words $(DIST_ARCHS)) binaries, byte-identical in both builds; SHA256SUMS verified; BUILDINFO):"
-	@cd dist && ls -l kling-mcp-* | awk '{ printf "          %-44s %9s bytes\n", $$9, $$5 }'
+	@cd dist && ls -l kling-mcp-* | awk '{ printf "          %-52s %9s bytes\n", $$9, $$5 }'
