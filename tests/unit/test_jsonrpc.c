@@ -160,6 +160,7 @@ static void test_writers(void)
 
 int main(void)
 {
+	t_plan(36);
 	json_doc_init(&D, LIMIT_JSON_TOKENS);
 	test_lines();
 	test_messages();

@@ -152,6 +152,7 @@ static void round_(const char *name, const char *opening, int iterations)
 
 int main(void)
 {
+	t_plan(12);
 	json_doc_init(&OUT, LIMIT_JSON_TOKENS);
 	round_("undecided", NULL, 15000);
 	round_("2025-03-26 with batches",

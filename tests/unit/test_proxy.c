@@ -80,6 +80,7 @@ static void test_connect(void)
 
 int main(void)
 {
+	t_plan(45);
 	test_parse();
 	test_bypass();
 	test_connect();

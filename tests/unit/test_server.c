@@ -190,6 +190,7 @@ static void catch_done(void *ctx, const struct lt_result *r, const char *error)
 
 static int self_check(void)
 {
+	t_plan(5);
 	struct lt_query q;
 	memset(&q, 0, sizeof q);
 	q.page = 1;
