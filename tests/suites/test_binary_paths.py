@@ -12,6 +12,7 @@ Kling API (nothing here calls a module directly):
   - KLING_LEGACY_PRODUCTS end to end: only the named /v1/<product> lists are
     asked, merged newest first; a malformed value is reported, naming it;
   - SIGINT: idle, and with a call in flight, the process exits 0 promptly;
+  - the deadline: a call the API never answers ends at KLING_TIMEOUT_MS;
   - a certificate for another host name: a clear TLS error naming the name,
     and the process still serves.
 """
@@ -34,7 +35,7 @@ NOW = 1_795_922_400_000  # a fixed "now" for the mock and the fixture
 TASKS = fixture.make_tasks(NOW, 2300)
 KEY, AK, SK = "paths-api-key-0123456789", "paths-ak", "paths-sk-0123456789"
 SLOW = 4.0 if os.environ.get("SANITIZE") == "1" else 1.0
-PLAN = 10 + 5 + 5 + 4 + 3
+PLAN = 10 + 5 + 5 + 4 + 3 + 3
 
 
 def ids(res):
@@ -188,6 +189,20 @@ def sigint():
         kt.check("sigint/the API key never on stderr", KEY not in err, err[:200])
 
 
+def deadline():
+    with harness.Stack(api_key=KEY, env={"KLING_TIMEOUT_MS": "1000"}) as s:
+        s.mcp.initialize()
+        s.mock.fault(mode="hang", seconds=30, path_prefix="/tasks")
+        t0 = time.monotonic()
+        r = s.mcp.call_tool("list_tasks", {}, timeout=15 * SLOW)
+        took = time.monotonic() - t0
+        kt.check("deadline/a call the API never answers: isError naming KLING_TIMEOUT_MS",
+                 (r or {}).get("isError") is True and "KLING_TIMEOUT_MS" in text(r), json.dumps(r)[:300])
+        kt.check("deadline/...at the deadline (1 s)", 0.9 < took < 2.0 * SLOW, f"{took:.2f} s")
+        p = s.mcp.request("ping", timeout=5 * SLOW)
+        kt.eq("deadline/then ping answered", (p or {}).get("result"), {})
+
+
 def wrong_host():
     """A certificate from the trusted CA, but for another name."""
     tmp = tempfile.mkdtemp(prefix="kling-host-")
@@ -226,6 +241,7 @@ def main():
         for part in (deep_tasks, deep_legacy, legacy_products):
             part(f.name)
         sigint()
+        deadline()
         wrong_host()
     finally:
         os.unlink(f.name)
