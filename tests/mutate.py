@@ -61,7 +61,7 @@ MUTATIONS = [
      "? LIMIT_TASKS_SKIP : LIMIT_LEGACY_SKIP;", "? LIMIT_TASKS_SKIP : LIMIT_TASKS_SKIP;",
      ["suite/test_binary_paths.py"]),
     ("batch: accepted under every legacy protocol version",
-     "version != MCP_V_2025_03_26) {", "version != MCP_V_2025_03_26 && 0) {",
+     "version != MCP_V_2025_03_26) {", "version == 0) {",
      ["suite/test_protocol.py"]),
     ("unknown tool answered -32601 instead of -32602",
      "&m->id, JSONRPC_INVALID_PARAMS, msg);", "&m->id, JSONRPC_METHOD_NOT_FOUND, msg);",
