@@ -174,11 +174,27 @@
 #define LIMIT_QUEUED_CALLS 64
 #endif
 
-/* Bytes of responses waiting for a slow client to read stdout. A client that
- * stops reading while sending requests is disconnected past this. */
+/* Unread output (answers a slow client has not read yet): past half of this
+ * the stdio transport stops reading input and its session starts none of its
+ * waiting calls, until it is down to a quarter. Nothing is ever dropped for
+ * slowness: the output is bounded by admitting less, at most half of this
+ * plus what the running calls and one input line can produce (each at most
+ * LIMIT_RESPONSE_BYTES). */
 #ifndef LIMIT_STDOUT_BACKLOG
 #define LIMIT_STDOUT_BACKLOG (16 * 1024 * 1024)
 #endif
+
+/* Call slots of the whole process (every session's running and waiting
+ * calls); each session may hold at most LIMIT_CONCURRENT_CALLS +
+ * LIMIT_QUEUED_CALLS of them. */
+#ifndef LIMIT_CALL_SLOTS
+#define LIMIT_CALL_SLOTS (LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS)
+#endif
+
+/* The MCP core's own deadline fires this long after the one given to the
+ * tool, so the tool's timeout (which names where the call stuck) is what the
+ * client reads; the core's answers only if the tool gives none. */
+#define MCP_BACKSTOP_MS 250
 
 /* File descriptors the loop watches: stdin, stdout, one connection per
  * running call, idle keep-alive connections, and some slack. */
