@@ -8,8 +8,9 @@
 #include "config.h"
 #include "log.h"
 #include "check.h"
-#include "http.h"
+#include "http_client.h"
 #include "kling.h"
+#include "kling_list.h"
 #include "mcp.h"
 #include "server.h"
 #include "tools.h"
@@ -119,6 +120,7 @@ int main(int argc, char **argv)
 		rc = server_run(0, 1, g_stop_pipe[0]);
 		mcp_free();
 	}
+	kling_list_shutdown();
 	kling_shutdown();
 	http_client_shutdown();
 	log_clear_secrets();
