@@ -196,10 +196,11 @@ def deadline():
         t0 = time.monotonic()
         r = s.mcp.call_tool("list_tasks", {}, timeout=15 * SLOW)
         took = time.monotonic() - t0
-        # the words come from whichever timer of the same deadline fires first
-        # (the call's, naming KLING_TIMEOUT_MS, or the HTTP request's): both say 1000 ms
-        kt.check("deadline/a call the API never answers: isError saying 1000 ms",
-                 (r or {}).get("isError") is True and "1000 ms" in text(r), json.dumps(r)[:300])
+        # the words come from whichever timer of the same deadline fires first:
+        # the call's (naming KLING_TIMEOUT_MS) or the HTTP request's ("timeout after")
+        kt.check("deadline/a call the API never answers: isError saying it timed out",
+                 (r or {}).get("isError") is True and ("KLING_TIMEOUT_MS" in text(r) or "timeout after" in text(r)),
+                 json.dumps(r)[:300])
         kt.check("deadline/...at the deadline (1 s)", 0.9 < took < 2.0 * SLOW, f"{took:.2f} s")
         p = s.mcp.request("ping", timeout=5 * SLOW)
         kt.eq("deadline/then ping answered", (p or {}).get("result"), {})
