@@ -94,7 +94,14 @@ def sync_tree():
     """The copy the mutations are made in: what make needs, mtimes kept, only
     changed files rewritten (so the copy's objects stay up to date)."""
     os.makedirs(TREE, exist_ok=True)
-    for top in ("src", "tests/unit", "tests/tools", "tests/fuzz", "mk", "tools"):
+    tops = ("src", "tests/unit", "tests/tools", "tests/fuzz", "mk", "tools")
+    for top in tops:  # files gone from the checkout (a file renamed) go from the copy
+        for d, _, files in os.walk(os.path.join(TREE, top)):
+            for f in files:
+                dst = os.path.join(d, f)
+                if not os.path.exists(os.path.join(ROOT, os.path.relpath(dst, TREE))):
+                    os.unlink(dst)
+    for top in tops:
         for d, _, files in os.walk(os.path.join(ROOT, top)):
             if "/corpus" in d or "node_modules" in d:
                 continue
