@@ -227,7 +227,7 @@ def test_phases(c):
 
 def main():
     kt.plan(PLAN)
-    tmp = tempfile.mkdtemp(prefix="kling-hnet-")  # not the key's prefix: stderr and answers mask any run of it
+    tmp = tempfile.mkdtemp(prefix="kmcp-cafifo-")  # not a prefix of KEY: those are masked
     c = certs.make_certs(tmp)
     good = server(c["good"], c["good_key"])
     try:
