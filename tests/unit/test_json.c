@@ -492,7 +492,7 @@ static void test_repair(void)
 
 int main(void)
 {
-	t_plan(197);
+	t_plan(236);
 	json_doc_init(&D, LIMIT_JSON_TOKENS);
 	test_accepts();
 	test_rejects();
