@@ -55,6 +55,11 @@
 
 /* HTTP response head: status line + headers. Kling sends < 1 KiB. */
 #ifndef LIMIT_HTTP_HEAD_BYTES
+/* Longest host name (or IP literal) kept anywhere: the base URL's host,
+ * the proxy's, the resolver's and the connection pool's keys. DNS names are
+ * at most 253 bytes; a longer host is refused where it is read. */
+#define LIMIT_HOST_BYTES 256
+
 #define LIMIT_HTTP_HEAD_BYTES (16 * 1024)
 #endif
 #ifndef LIMIT_HTTP_HEADERS
@@ -174,11 +179,27 @@
 #define LIMIT_QUEUED_CALLS 64
 #endif
 
-/* Bytes of responses waiting for a slow client to read stdout. A client that
- * stops reading while sending requests is disconnected past this. */
+/* Unread output (answers a slow client has not read yet): past half of this
+ * the stdio transport stops reading input and its session starts none of its
+ * waiting calls, until it is down to a quarter. Nothing is ever dropped for
+ * slowness: the output is bounded by admitting less, at most half of this
+ * plus what the running calls and one input line can produce (each at most
+ * LIMIT_RESPONSE_BYTES). */
 #ifndef LIMIT_STDOUT_BACKLOG
 #define LIMIT_STDOUT_BACKLOG (16 * 1024 * 1024)
 #endif
+
+/* Call slots of the whole process (every session's running and waiting
+ * calls); each session may hold at most LIMIT_CONCURRENT_CALLS +
+ * LIMIT_QUEUED_CALLS of them. */
+#ifndef LIMIT_CALL_SLOTS
+#define LIMIT_CALL_SLOTS (LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS)
+#endif
+
+/* The MCP core's own deadline fires this long after the one given to the
+ * tool, so the tool's timeout (which names where the call stuck) is what the
+ * client reads; the core's answers only if the tool gives none. */
+#define MCP_BACKSTOP_MS 250
 
 /* File descriptors the loop watches: stdin, stdout, one connection per
  * running call, idle keep-alive connections, and some slack. */
@@ -191,5 +212,30 @@
 #define DEFAULT_TIMEOUT_MS 30000
 #define MIN_TIMEOUT_MS 100
 #define MAX_TIMEOUT_MS 600000
+
+/* list_tasks' arguments: page_size's default and maximum (the seed's), and the
+ * largest page number (an int). */
+#define KLING_PAGE_SIZE_DEFAULT 10
+#define KLING_PAGE_SIZE_MAX 100
+#define KLING_PAGE_MAX 2147483647
+
+/* The Kling API's own bounds: POST /tasks' largest `limit`, and the legacy
+ * lists' largest pageNum. */
+#define KLING_TASKS_LIMIT_MAX 500
+#define KLING_LEGACY_PAGE_MAX 1000
+
+/* One upstream request: its path (KLING_BASE_URL's path + query), its body
+ * (a cursor of control characters, escaped, and the filters), an error
+ * text; and the retries of one request (on 1302/1303/5000-5002 and HTTP
+ * 429/500/502/503/504). */
+#define KLING_PATH_MAX 1024
+#define KLING_BODY_MAX (LIMIT_CURSOR_BYTES * 6 + 512)
+#define KLING_ERR_MAX 1024
+#define KLING_MAX_RETRIES 2
+
+/* The longest text of an upstream message and request_id kept from a reply
+ * (cut after masking secrets, never inside a UTF-8 character). */
+#define KLING_MESSAGE_MAX 512
+#define KLING_REQUEST_ID_MAX 128
 
 #endif /* KLING_LIMITS_H */

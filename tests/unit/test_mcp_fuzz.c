@@ -1,21 +1,70 @@
 /* Mutation test of the whole protocol core: tens of thousands of lines made
- * by mutating valid MCP messages go through mcp_on_line, in each flow (2025
+ * by mutating valid MCP messages go through mcp_session_input, in each flow (2025
  * with batches, 2025-11-25, 2026-07-28). Nothing may crash (the sanitizer
  * build checks memory), every output must be one valid JSON object or array
  * carrying "jsonrpc":"2.0", and the core must still answer a ping after. */
 #include "config.h"
 #include "json.h"
+#include "kling_task.h"
+#include "loop.h"
 #include "mcp.h"
 #include "t.h"
+#include "tools.h"
 
 #include <stdint.h>
 
 static struct json_doc OUT;
+
+/* A backend without network: every call fails, from the loop (0 ms timer),
+ * as every backend answers. */
+#define MAX_OPS (LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS + 8)
+struct kling_op {
+	int used;
+	struct loop_timer timer;
+	kling_list_done_fn done;
+	void *ctx;
+};
+static struct kling_op g_ops[MAX_OPS];
+
+static void fake_answer(void *arg)
+{
+	struct kling_op *op = arg;
+	op->used = 0;
+	op->done(op->ctx, NULL, "fake backend: no network in this test");
+}
+
+static struct kling_op *fake_start(const struct kling_list_query *q, int64_t deadline_ms, kling_list_done_fn done,
+				   void *ctx)
+{
+	(void)q;
+	(void)deadline_ms;
+	for (int i = 0; i < MAX_OPS; i++) {
+		struct kling_op *op = &g_ops[i];
+		if (op->used)
+			continue;
+		op->used = 1;
+		op->done = done;
+		op->ctx = ctx;
+		loop_timer_set(&op->timer, loop_now_ms(), fake_answer, op);
+		return op;
+	}
+	return NULL;
+}
+
+static void fake_cancel(struct kling_op *op)
+{
+	loop_timer_clear(&op->timer);
+	op->used = 0;
+}
+
+static const struct kling_backend FAKE = {fake_start, fake_cancel};
 static long g_outputs, g_bad;
 static char g_last[256];
 
-static int capture(const char *msg, size_t len)
+static int capture(void *ctx, void *tag, const char *msg, size_t len)
 {
+	(void)ctx;
+	(void)tag;
 	g_outputs++;
 	int ok = json_parse(&OUT, msg, len) == 0;
 	if (ok && json_type(&OUT, 0) == JSON_OBJECT)
@@ -120,10 +169,12 @@ static void round_(const char *name, const char *opening, int iterations)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.api_key = key;
 	cfg.timeout_ms = 1000;
-	mcp_init(&cfg, capture);
+	static const struct mcp_sink sink = {capture, NULL};
+	mcp_init(&cfg, &kling_tools);
+	struct mcp_session *s = mcp_session_new(&sink, NULL);
 	g_outputs = g_bad = 0;
 	if (opening)
-		mcp_on_line(opening, strlen(opening));
+		mcp_session_input(s, opening, strlen(opening), NULL);
 	char buf[4096];
 	for (int i = 0; i < iterations; i++) {
 		const char *seed = SEEDS[rnd() % NSEEDS];
@@ -131,15 +182,18 @@ static void round_(const char *name, const char *opening, int iterations)
 		memcpy(buf, seed, len);
 		len = mutate(buf, len, sizeof buf);
 		const char *p = t_guarded(buf, len);
-		mcp_on_line(p, len);
+		mcp_session_input(s, p, len, NULL);
+		loop_run_once(0);
 	}
+	for (int i = 0; i < 1000 && (mcp_calls_running() || mcp_calls_queued()); i++)
+		loop_run_once(0);
 	long before = g_outputs;
 	static const char ping[] = "{\"jsonrpc\":\"2.0\",\"id\":\"final\",\"method\":\"ping\"}";
 	static const char modern_ping[] = "{\"jsonrpc\":\"2.0\",\"id\":\"final\",\"method\":\"tools/list\",\"params\":{\"_meta\":{"
 					  "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
 					  "\"io.modelcontextprotocol/clientCapabilities\":{}}}}";
-	mcp_on_line(ping, sizeof ping - 1);
-	mcp_on_line(modern_ping, sizeof modern_ping - 1);
+	mcp_session_input(s, ping, sizeof ping - 1, NULL);
+	mcp_session_input(s, modern_ping, sizeof modern_ping - 1, NULL);
 	char t[160];
 	snprintf(t, sizeof t, "fuzz/%s: %d mutated lines, every output valid JSON-RPC (%ld outputs)", name, iterations,
 		 g_outputs);
@@ -147,12 +201,14 @@ static void round_(const char *name, const char *opening, int iterations)
 	snprintf(t, sizeof t, "fuzz/%s: still answers afterwards", name);
 	T_CHECK(t, g_outputs > before && strstr(g_last, "\"final\"") != NULL);
 	T_CHECK("fuzz/no call left running", mcp_calls_running() == 0 && mcp_calls_queued() == 0);
+	mcp_session_free(s);
 	mcp_free();
 }
 
 int main(void)
 {
 	json_doc_init(&OUT, LIMIT_JSON_TOKENS);
+	kling_use_backend(&FAKE);
 	round_("undecided", NULL, 15000);
 	round_("2025-03-26 with batches",
 	       "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-03-26\"}}",
