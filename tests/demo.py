@@ -2,7 +2,8 @@
 """make demo: kling-mcp working as an assistant would use it, against the mock
 Kling API on loopback (HTTPS with a throwaway test CA): list_tasks, then
 get_task waiting for a task to finish, with its progress lines. No credentials
-needed: the mock accepts the demo's own key."""
+needed: the mock accepts the demo's own key. It exits 1, saying why, when a
+step did not give what the demo shows (CI runs it)."""
 import json
 import os
 import sys
@@ -25,6 +26,19 @@ def call(s, args):
     return r
 
 
+problems = []
+
+
+def expect(what, ok):
+    if not ok:
+        problems.append(what)
+
+
+def pages(r, n):
+    sc = (r or {}).get("structuredContent") or {}
+    return not (r or {}).get("isError") and len(sc.get("tasks") or []) == n
+
+
 def main():
     with harness.Stack(api_key="demo-key-not-a-secret") as s:
         print(f"kling-mcp {os.environ.get('KLING_MCP', 'build/kling-mcp')} <-> mock Kling API at "
@@ -32,23 +46,34 @@ def main():
         init = s.mcp.initialize()["result"]
         show("initialize", f"protocol {init['protocolVersion']}, server {init['serverInfo']['name']} "
                            f"{init['serverInfo']['version']}")
+        tools = s.mcp.request("tools/list")["result"]["tools"]
         lines = []
-        for tool in s.mcp.request("tools/list")["result"]["tools"]:
+        for tool in tools:
             args = ", ".join(f"{k} ({v.get('type', '')})" for k, v in tool["inputSchema"]["properties"].items())
             lines.append(f"{tool['name']} — {tool.get('title', '')}\n  arguments: {args}")
         show("tools/list", "\n".join(lines))
+        expect("tools/list names list_tasks and get_task", [t["name"] for t in tools] == ["list_tasks", "get_task"])
         r = call(s, {"page_size": 3})
+        expect("a page of 3 tasks", pages(r, 3))
         cursor = (r.get("structuredContent") or {}).get("next_cursor")
-        call(s, {"status": "failed", "page_size": 2})
+        r = call(s, {"status": "failed", "page_size": 2})
+        expect("2 failed tasks", pages(r, 2) and all(t["status"] == "failed" for t in r["structuredContent"]["tasks"]))
+        expect("a next_cursor on the first page", bool(cursor))
         if cursor:
-            call(s, {"cursor": cursor, "page_size": 3})
+            expect("the next 3 by cursor", pages(call(s, {"cursor": cursor, "page_size": 3}), 3))
         r = call(s, {"start_time": "2026-13-01"})
+        expect("a bad date is an isError naming start_time", r.get("isError") and "start_time" in harness.text_of(r))
         print("\n(the assistant reads the error above, corrects the date and tries again)")
         sc = s.mcp.call_tool("list_tasks", {"page_size": 1}).get("structuredContent")
         show("structuredContent of a one-task page (what a program reads)", json.dumps(sc, indent=2,
                                                                                        ensure_ascii=False))
+        expect("one task in structuredContent", len((sc or {}).get("tasks") or []) == 1)
         wait(s)
-        s.mcp.close()
+        code, _ = s.mcp.close()
+        expect("exit 0 at the end", code == 0)
+    if problems:
+        print("\ndemo: FAILED: " + "; ".join(problems))
+        sys.exit(1)
 
 
 def wait(s):
@@ -61,25 +86,30 @@ def wait(s):
     s.mcp.next_id += 1
     s.mcp.send({"jsonrpc": "2.0", "id": rid, "method": "tools/call",
                 "params": {"name": "get_task", "arguments": args, "_meta": {"progressToken": "demo"}}})
-    t0 = time.monotonic()
+    t0, progress = time.monotonic(), []
     while True:
         msg = s.mcp.recv(70)
         if msg is None:
-            print("  (no answer)")
+            expect("get_task answered", False)
             return
         if msg.get("method") == "notifications/progress":
             p = msg["params"]
+            progress.append(p)
             print(f"  <<< progress {p.get('progress')} at {time.monotonic() - t0:4.1f} s: {p.get('message')}")
         elif msg.get("id") == rid:
             break
     r = msg.get("result", {})
     print(f"  <<< result at {time.monotonic() - t0:4.1f} s")
     print(textwrap.indent(harness.text_of(r).rstrip(), "  "))
-    for c in r.get("content", []):
-        if c.get("type") == "resource_link":
-            print(f"  resource_link {c.get('name')} ({c.get('mimeType')}): {c.get('uri')}")
+    links = [c for c in r.get("content", []) if c.get("type") == "resource_link"]
+    for c in links:
+        print(f"  resource_link {c.get('name')} ({c.get('mimeType')}): {c.get('uri')}")
     st = r.get("structuredContent") or {}
     print(f"  finished: {st.get('finished')}, waited_ms: {st.get('waited_ms')}")
+    expect("get_task waited until succeed", st.get("finished") is True and (st.get("task") or {}).get("status") == "succeed")
+    expect("progress lines, the first submitted, the last succeed", len(progress) >= 2 and
+           "submitted" in progress[0].get("message", "") and "succeed" in progress[-1].get("message", ""))
+    expect("one resource_link <task_id>.mp4", [c.get("name") for c in links] == [live["task_id"] + ".mp4"])
 
 
 if __name__ == "__main__":
