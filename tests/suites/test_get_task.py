@@ -29,8 +29,7 @@ import harness  # noqa: E402
 from harness import Stack, text_of  # noqa: E402
 import fixture  # noqa: E402
 
-PLAN = 110
-print(f"PLAN {PLAN}", flush=True)
+kt.plan(110)
 
 NOW = int(time.time() * 1000)
 TASKS = fixture.make_tasks(NOW)

@@ -565,7 +565,7 @@ def main():
         kt.plan(1)
         kt.skip("mock", "openssl not installed")
         kt.done()
-    kt.plan(132)
+    kt.plan(154)
     tmp = tempfile.mkdtemp(prefix="kling-mock-test-")
     proc = None
     try:

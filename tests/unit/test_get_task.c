@@ -146,6 +146,7 @@ static void test_type(void)
 
 int main(void)
 {
+	t_plan(33);
 	json_doc_init(&D, 4096);
 	CFG.api_key = "k";
 	CFG.backend = KLING_API_AUTO;

@@ -181,7 +181,7 @@ static void test_lookups(void)
 
 int main(void)
 {
-	t_plan(40);
+	t_plan(55);
 	json_doc_init(&doc, 4096);
 	test_tasks();
 	test_lookups();
