@@ -7,7 +7,9 @@
 #   make demo | bench | fuzz FUZZ_SECONDS=N | clean | distclean | install PREFIX= DESTDIR=
 #   make mutate            one-line mutations of the product, each must be caught (tests/mutate.py)
 #   make EMBED_CA=0        leave the embedded CA bundle out
-#   make ARCH=aarch64|armv7|mipsel   build/<arch>/kling-mcp; make cross: all three (mk/cross.mk)
+#   make ARCH=aarch64|armv7|mipsel|mips   build/<arch>/kling-mcp; make cross: all four (mk/cross.mk)
+#   make dist              every architecture built twice, compared byte for byte, into dist/ with
+#                          SHA256SUMS (mk/dist.mk)
 # Sources are listed by wildcard: a new src/*.c or tests/unit/test_*.c needs no edit here.
 
 VERSION    := 0.1.0
@@ -21,6 +23,21 @@ FUZZ       ?= 0
 FUZZ_SECONDS ?= 10
 
 include third_party/PINS
+
+# Reproducible builds: the same commit gives the same bytes, whatever the folder
+# and the time (make dist and tests/suites/test_repro.sh check it). Dates come
+# from the last commit (nothing of ours reads one: -Wdate-time below), paths in
+# the objects are relative to the tree (-ffile-prefix-map in OPT), archives are
+# deterministic (ar D) and the link writes no build id.
+ifndef SOURCE_DATE_EPOCH
+SOURCE_DATE_EPOCH := $(shell git log -1 --format=%ct 2>/dev/null)
+endif
+ifneq ($(SOURCE_DATE_EPOCH),)
+export SOURCE_DATE_EPOCH
+endif
+# What another build of this tree must be given to make the same bytes.
+REPRO_VARS = $(if $(SOURCE_DATE_EPOCH),SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH)) EMBED_CA=$(EMBED_CA) \
+             CA_BUNDLE=$(abspath $(CA_BUNDLE))
 TP        := third_party
 MBEDTLS   := $(TP)/mbedtls-$(MBEDTLS_VERSION)
 JSMN      := $(TP)/jsmn-$(JSMN_VERSION)
@@ -54,18 +71,20 @@ TARGET     := $(shell uname -m)-linux-musl
 # -g changes no byte of the stripped product; make bench reads it (nm -l) to
 # tell which source each symbol of the unstripped link comes from.
 OPT        := -Os -ffunction-sections -fdata-sections -fstack-protector-strong -fstack-clash-protection \
-              -fno-asynchronous-unwind-tables -fno-unwind-tables -flto -flto-partition=one -g
-LINK       := -static -s -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+              -fno-asynchronous-unwind-tables -fno-unwind-tables -flto -flto-partition=one -g \
+              -ffile-prefix-map=$(CURDIR)=.
+LINK       := -static -s -Wl,--gc-sections -Wl,-z,relro,-z,now -Wl,-z,noexecstack -Wl,--build-id=none
 AR         := gcc-ar
 endif
-# make ARCH=aarch64|armv7|mipsel, make cross: see mk/cross.mk
+# make ARCH=aarch64|armv7|mipsel|mips, make cross: see mk/cross.mk
 include mk/cross.mk
 
 # The config is named in <>: with "" the #include in mbedtls/build_info.h would
 # find mbedTLS's own default mbedtls_config.h next to it before ours in -I$(TP).
 CPPFLAGS   := -D_GNU_SOURCE -I$(TP) -I$(MBEDTLS)/include -I$(JSMN) -Isrc \
               -DMBEDTLS_CONFIG_FILE='<mbedtls_config.h>'
-WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla
+WARN       := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
+              -Wdate-time
 CFLAGS     := -std=c11 $(OPT)
 KFLAGS     := $(CPPFLAGS) $(CFLAGS) $(WARN) -DKLING_VERSION='"$(VERSION)"' -DKLING_TARGET='"$(TARGET)"' \
               -DKLING_EMBED_CA=$(EMBED_CA)
@@ -79,7 +98,7 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 DEPS       := $(TP)/.fetched
 
-.PHONY: all test unit demo bench fuzz clean distclean install bootstrap fetch check-clang mutate
+.PHONY: all test unit demo bench fuzz clean distclean install bootstrap fetch check-clang mutate dist
 all: $(B)/kling-mcp
 
 bootstrap:
@@ -102,7 +121,7 @@ $(B)/mbedtls/%.o: $(MBEDTLS)/library/%.c $(TP)/mbedtls_config.h | $(DEPS)
 mbedtls-objs: $(patsubst $(MBEDTLS)/library/%.c,$(B)/mbedtls/%.o,$(MBED_SRCS))
 $(MBED_LIB): $(DEPS) $(TP)/mbedtls_config.h
 	@$(MAKE) --no-print-directory mbedtls-objs
-	@rm -f $@; $(AR) rcs $@ $(B)/mbedtls/*.o
+	@rm -f $@; $(AR) rcsD $@ $(B)/mbedtls/*.o
 	@echo "  AR      $@ ($$(ls $(B)/mbedtls/*.o | wc -l) objects)"
 
 # aesni.c at -O3: GCM's multiply byte-reverses its operands in loops that
@@ -146,7 +165,8 @@ $(B)/tools/%: tests/tools/%.c $(LIB_OBJS) $(MBED_LIB)
 test: $(B)/kling-mcp $(UNIT_BINS) $(TOOL_BINS)
 	@tools/bootstrap.sh test
 	@tests/prepare.sh
-	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) SANITIZE=$(SANITIZE) tests/run.sh
+	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) SANITIZE=$(SANITIZE) \
+	  KLING_REPRO_VARS='$(REPRO_VARS)' tests/run.sh
 
 demo: $(B)/kling-mcp
 	@tools/bootstrap.sh test
@@ -190,8 +210,11 @@ clean:
 	rm -rf build
 
 distclean: clean
-	rm -rf $(TP)/mbedtls-* $(TP)/jsmn-* $(TP)/.fetched tests/*/node_modules
+	rm -rf dist $(TP)/mbedtls-* $(TP)/jsmn-* $(TP)/.fetched tests/*/node_modules
 
 include tests/reliability.mk
+ifeq ($(ARCH),)
+include mk/dist.mk
+endif
 
 -include $(OBJS:.o=.d)

@@ -5,9 +5,11 @@
 #
 #   make ARCH=aarch64   build/aarch64/kling-mcp  ARMv8-A                 (Debian's musl-dev:arm64)
 #   make ARCH=armv7     build/armv7/kling-mcp    ARMv7-A, VFPv3, Thumb-2 (Debian's musl-dev:armhf)
-#   make ARCH=mipsel    build/mipsel/kling-mcp   MIPS32r2, soft-float: runs on FPU-less cores
+#   make ARCH=mipsel    build/mipsel/kling-mcp   MIPS32r2 little-endian, soft-float: runs on FPU-less cores
 #                       (musl rebuilt soft-float by tools/musl-softfloat.sh in build/mipsel/sysroot)
-#   make cross          all three, with their unit tests (build/<arch>/tests), then their sizes
+#   make ARCH=mips      build/mips/kling-mcp     MIPS32r2 big-endian, soft-float (OpenWrt's mips_24kc:
+#                       ath79); built exactly like mipsel, with Debian's big-endian mips-linux-gnu-gcc
+#   make cross          all four, with their unit tests (build/<arch>/tests), then their sizes
 #   make ARCH=... unit  the C unit tests for that architecture (tests/suites/test_cross.sh runs them)
 # Each build also writes build/<arch>/kling-mcp.qemu, a script that runs the
 # binary under qemu user emulation on the CPU named below, so any test suite
@@ -15,7 +17,7 @@
 # A missing toolchain is installed by `tools/bootstrap.sh cross <arch>` (as
 # root; otherwise it prints the command).
 
-CROSS_ARCHS := aarch64 armv7 mipsel
+CROSS_ARCHS := aarch64 armv7 mipsel mips
 
 ifneq ($(ARCH),)
 ifeq ($(filter $(ARCH),$(CROSS_ARCHS)),)
@@ -53,6 +55,15 @@ TARGET     := mipsel-linux-muslsf
 ARCH_FLAGS := -march=mips32r2 -msoft-float
 # 24Kc has no FPU, like the 1004Kc of the MT7621 and the 24KEc of the MT7620/MT7628.
 QEMU       := qemu-mipsel-static -cpu 24Kc
+else ifeq ($(ARCH),mips)
+# The same build, big-endian: OpenWrt's mips_24kc (ath79: AR71xx/AR93xx, QCA95xx, 24Kc, no FPU).
+CROSS_TOOL := mips-linux-gnu-
+CC         := $(B)/sysroot/bin/mips-linux-muslsf-gcc
+TARGET     := mips-linux-muslsf
+ARCH_FLAGS := -march=mips32r2 -msoft-float
+QEMU       := qemu-mips-static -cpu 24Kc
+endif
+ifneq ($(filter mipsel mips,$(ARCH)),)
 # ld warns that gcc's crtbeginS/crtendS and libgcc's 64-bit division helpers are
 # tagged hard-float: they contain no FPU instruction (gcc tags every object), and
 # tests/suites/test_cross.sh disassembles the whole binary to prove it.
@@ -63,13 +74,13 @@ OPT := $(OPT) $(ARCH_FLAGS)
 
 # The toolchain must exist before anything compiles. Make first brings every
 # included makefile up to date, then starts again reading them: so the stamp
-# below is built (toolchain installed; for mipsel also the soft-float sysroot)
+# below is built (toolchain installed; for mipsel and mips also the soft-float sysroot)
 # before any goal. It also waits for the sources to be fetched: make caches
 # directory listings, so in the run that fetches mbedTLS the Makefile's
 # $(wildcard .../library/*.c) would see none, and its sub-make would build
 # `all` a second time alongside the first (two compilers on one object file).
 ifeq ($(filter clean distclean,$(MAKECMDGOALS)),)
-ifeq ($(ARCH),mipsel)
+ifneq ($(filter mipsel mips,$(ARCH)),)
 include $(B)/sysroot/ready.mk
 else
 include $(B)/toolchain.mk
@@ -83,7 +94,7 @@ $(B)/toolchain.mk: tools/bootstrap.sh $(TP)/.fetched
 
 $(B)/sysroot/ready.mk: $(B)/toolchain.mk tools/musl-softfloat.sh mk/softfp/sfp-machine.h \
 		$(TP)/PINS $(TP)/fetch.sh
-	@tools/musl-softfloat.sh $(B)/sysroot
+	@tools/musl-softfloat.sh $(B)/sysroot $(ARCH)
 	@echo '# $(ARCH): soft-float sysroot built by tools/musl-softfloat.sh. Written by mk/cross.mk.' >$@
 
 all: $(B)/kling-mcp.qemu
@@ -105,7 +116,7 @@ cross:
 
 # make test brings the cross binaries that exist up to date (an incremental
 # build), so the cross suite never tests a stale one; it builds none from
-# scratch: `make cross` does that (a cold build of all three takes minutes).
+# scratch: `make cross` does that (a cold build of all four takes minutes).
 test: cross-refresh
 cross-refresh:
 	@[ "$(SANITIZE)" = 1 ] || for a in $(CROSS_ARCHS); do \

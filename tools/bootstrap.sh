@@ -3,7 +3,7 @@
 # (`bootstrap.sh test`) needs. Missing Debian packages are installed with
 # apt-get when running as root; otherwise it stops and prints the one command
 # to run. Quiet when nothing is missing.
-#   bootstrap.sh cross [aarch64 armv7 mipsel]  the cross toolchains (default: all three)
+#   bootstrap.sh cross [aarch64 armv7 mipsel mips]  the cross toolchains (default: all four)
 #   bootstrap.sh cross-test                    qemu user emulation for the cross tests
 set -eu
 need_build="musl-gcc:musl-tools python3:python3 sha256sum:coreutils dpkg-deb:dpkg apt-get:apt
@@ -28,20 +28,22 @@ cross)
 	shift
 	# make, xz and dpkg-deb build and unpack the pinned musl and soft-fp sources.
 	check "make:make xz:xz-utils dpkg-deb:dpkg"
-	for arch in ${*:-aarch64 armv7 mipsel}; do
+	for arch in ${*:-aarch64 armv7 mipsel mips}; do
 		case "$arch" in
 		aarch64) need_foreign arm64
 			check "aarch64-linux-gnu-gcc:gcc-aarch64-linux-gnu aarch64-linux-musl-gcc:musl-dev:arm64" ;;
 		armv7) need_foreign armhf
 			check "arm-linux-gnueabihf-gcc:gcc-arm-linux-gnueabihf arm-linux-musleabihf-gcc:musl-dev:armhf" ;;
-		# Debian's musl-dev:mipsel is hard-float: we build musl soft-float ourselves.
+		# Debian's musl-dev:mipsel is hard-float (and there is no musl-dev:mips):
+		# we build musl soft-float ourselves, for both byte orders.
 		mipsel) check "mipsel-linux-gnu-gcc:gcc-mipsel-linux-gnu" ;;
-		*) echo "bootstrap: unknown cross architecture \"$arch\" (aarch64, armv7, mipsel)" >&2; exit 2 ;;
+		mips) check "mips-linux-gnu-gcc:gcc-mips-linux-gnu" ;;
+		*) echo "bootstrap: unknown cross architecture \"$arch\" (aarch64, armv7, mipsel, mips)" >&2; exit 2 ;;
 		esac
 	done ;;
 cross-test)
 	check "qemu-aarch64-static:qemu-user-static qemu-arm-static:qemu-user-static
-	       qemu-mipsel-static:qemu-user-static chroot:coreutils file:file readelf:binutils" ;;
+	       qemu-mipsel-static:qemu-user-static qemu-mips-static:qemu-user-static chroot:coreutils file:file readelf:binutils" ;;
 *)
 	check "$need_build"
 	[ -f /etc/ssl/certs/ca-certificates.crt ] || missing="$missing ca-certificates" ;;

@@ -1,18 +1,20 @@
 #!/bin/sh
 # The cross builds (mk/cross.mk) under qemu user emulation. For each of
-# build/aarch64, build/armv7 and build/mipsel that has been built (`make cross`;
-# SKIP otherwise, naming what is missing):
+# build/aarch64, build/armv7, build/mipsel and build/mips that has been built
+# (`make cross`; SKIP otherwise, naming what is missing):
 #   - the ELF's form: static, no interpreter, stripped, RELRO, no executable
-#     stack, the right machine and ABI;
+#     stack, the right machine, byte order and ABI;
 #   - it runs under qemu on a device-like CPU (build/<arch>/kling-mcp.qemu):
 #     --version, serving until EOF, and the same in an empty root (chroot)
 #     holding only the binary and the static qemu;
-#   - mipsel: not one FPU instruction in the whole binary (objdump), and the
-#     soft-float toolchain computes floating point correctly on a core without FPU;
+#   - mipsel and mips: not one FPU instruction in the whole binary (objdump), and
+#     the soft-float toolchain computes floating point correctly on a core without FPU;
 #   - the C unit tests built for that architecture (build/<arch>/tests, made by
 #     `make cross`), under qemu: 32-bit size_t, alignment and byte order show here;
 #   - the end-to-end suites listed in CROSS_E2E, run again with KLING_MCP
-#     pointing at the emulated binary, their checks named cross/<arch>/e2e/...
+#     pointing at the emulated binary, their checks named cross/<arch>/e2e/...;
+#   - a server whose certificate is signed by the trusted CA but for another
+#     host name is refused (the name check, run on the device's byte order).
 # Always, whatever is built: no floating point in src/ (an early warning; the
 # objdump check is the proof).
 . "$(dirname "$0")/../lib/kt.sh"
@@ -26,10 +28,12 @@ CROSS_E2E=${CROSS_E2E-"test_static.sh test_core.py"}
 
 arch_info() { # ARCH: sets qemu, cpu, machine, target
 	case "$1" in
-	aarch64) qemu=qemu-aarch64-static cpu=cortex-a53 machine="ARM aarch64" target=aarch64-linux-musl ;;
-	armv7) qemu=qemu-arm-static cpu=cortex-a7 machine="ARM, EABI5" target=armv7-linux-musleabihf ;;
-	mipsel) qemu=qemu-mipsel-static cpu=24Kc machine="MIPS, MIPS32 rel2" target=mipsel-linux-muslsf ;;
+	aarch64) qemu=qemu-aarch64-static cpu=cortex-a53 machine="LSB executable, ARM aarch64" target=aarch64-linux-musl ;;
+	armv7) qemu=qemu-arm-static cpu=cortex-a7 machine="LSB executable, ARM, EABI5" target=armv7-linux-musleabihf ;;
+	mipsel) qemu=qemu-mipsel-static cpu=24Kc machine="LSB executable, MIPS, MIPS32 rel2" target=mipsel-linux-muslsf ;;
+	mips) qemu=qemu-mips-static cpu=24Kc machine="MSB executable, MIPS, MIPS32 rel2" target=mips-linux-muslsf ;;
 	esac
+	tool=$1-linux-gnu-
 }
 
 # The plan, from what is there before any check runs: the checks below for each
@@ -39,12 +43,12 @@ arch_plan() { # ARCH
 	arch_info "$1"; d="$top/build/$1"
 	[ -f "$d/kling-mcp" ] || { echo 1; return; }
 	k=5
-	case "$1" in armv7) k=$((k + 1)) ;; mipsel) k=$((k + 1))
-		command -v mipsel-linux-gnu-objdump >/dev/null && k=$((k + 2)) || k=$((k + 1)) ;; esac
+	case "$1" in armv7) k=$((k + 1)) ;; mipsel | mips) k=$((k + 1))
+		command -v "${tool}objdump" >/dev/null && k=$((k + 2)) || k=$((k + 1)) ;; esac
 	command -v "$qemu" >/dev/null || { echo $((k + 1)); return; }
-	k=$((k + 4))
+	k=$((k + 4 + 4)) # run checks, then the four of wrong_host
 	[ "$(id -u)" = 0 ] && command -v chroot >/dev/null && k=$((k + 3)) || k=$((k + 1))
-	[ "$1" = mipsel ] && [ -x "$d/sysroot/bin/mipsel-linux-muslsf-gcc" ] && k=$((k + 1))
+	case "$1" in mipsel | mips) [ -x "$d/sysroot/bin/$1-linux-muslsf-gcc" ] && k=$((k + 1)) ;; esac
 	units=0
 	for u in "$d"/tests/test_*; do
 		[ -x "$u" ] || continue
@@ -62,7 +66,7 @@ if [ "${SANITIZE:-0}" = 1 ]; then
 	plan 2
 else
 	total=1
-	for arch in aarch64 armv7 mipsel; do total=$((total + $(arch_plan $arch))); done
+	for arch in aarch64 armv7 mipsel mips; do total=$((total + $(arch_plan $arch))); done
 	plan $total
 fi
 
@@ -109,16 +113,57 @@ fi
 
 v=$(sed -n 's/^VERSION *:= *//p' "$top/Makefile")
 
-# fpu_lines FILE: the instructions in FILE (MIPS) that need an FPU — coprocessor 1
-# loads, stores, moves and branches, any floating-point format (add.d, cvt.s.w,
-# c.eq.d ...), any $f register or FP condition code. Prints "address mnemonic operands".
+# fpu_lines FILE [TOOL-PREFIX]: the instructions in FILE (MIPS) that need an FPU —
+# coprocessor 1 loads, stores, moves and branches, any floating-point format (add.d,
+# cvt.s.w, c.eq.d ...), any $f register or FP condition code. Prints "address
+# mnemonic operands". TOOL-PREFIX picks the objdump (default mipsel-linux-gnu-).
 fpu_lines() {
-	mipsel-linux-gnu-objdump -d --no-show-raw-insn "$1" |
+	"${2:-mipsel-linux-gnu-}objdump" -d --no-show-raw-insn "$1" |
 		awk -F'\t' '$1 ~ /^ *[0-9a-f]+:$/ && NF >= 2 { print $1, $2, $3 }' |
 		grep -E ': (l[wd]x?c1|s[wd]x?c1|[lsu][wdu]xc1|m[ft]h?c1|[cm][ft]c1|bc1[a-z]*|c1|movf|movt)( |$)|: [a-z0-9]+(\.[a-z0-9]+)*\.(s|d|ps|w|l)( |$)|\$f[0-9]|\$fcc'
 }
 
-for arch in aarch64 armv7 mipsel; do
+# wrong_host ARCH RUN: the emulated binary calls list_tasks on a local server whose
+# certificate the trusted test CA signed for wrong.example, not localhost: refused,
+# naming the host, with no request reaching the server, and still serving after.
+wrong_host() {
+	python3 - "$1" "$2" "$tmp/wronghost-$1" <<'PY'
+import os, sys
+sys.path.insert(0, os.path.join(os.environ["TOP"], "tests", "lib"))
+import harness, kt
+from certs import make_certs
+arch, run, d = sys.argv[1:4]
+os.makedirs(d)
+c = make_certs(d)
+n = "cross/%s/certificate for another host refused" % arch
+mock, port = harness.start_mock(d, "mock", ["--cert", c["wronghost"], "--key", c["wronghost_key"],
+                                            "--api-key", "cross-api-key-0123456789"])
+try:
+    m = harness.McpProc({"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "KLING_API_KEY": "cross-api-key-0123456789",
+                         "KLING_BASE_URL": "https://localhost:%d" % port, "KLING_CA_FILE": c["ca"],
+                         "KLING_TIMEOUT_MS": "90000"}, [run])
+    m.initialize()
+    r = m.call_tool("list_tasks", {"page_size": 1}, timeout=90)
+    t = harness.text_of(r)
+    kt.check(n, bool(r and r.get("isError")) and "not valid for the name localhost" in t and "wrong.example" in t,
+             t or str(r))
+    p = m.request("ping", timeout=30)
+    kt.check("cross/%s/still serving after the refused certificate" % arch, p is not None and p.get("result") == {},
+             str(p))
+    code, err = m.close(timeout=30)
+    kt.eq("cross/%s/exit 0 after the refused certificate" % arch, code, 0)
+    # The mock's own log, read by a client that skips the name check on purpose.
+    ctl = harness.MockControl(port, c["ca"])
+    ctl.ctx.check_hostname = False
+    st = ctl.stats() or {}
+    kt.check("cross/%s/handshake aborted, no request sent to the wrong host" % arch,
+             ctl.requests() == [] and st.get("handshake_errors", 0) >= 1, str(st))
+finally:
+    harness.stop(mock)
+PY
+}
+
+for arch in aarch64 armv7 mipsel mips; do
 	n="cross/$arch" d="$top/build/$arch" bin="$top/build/$arch/kling-mcp"
 	arch_info "$arch"
 	if [ ! -f "$bin" ]; then
@@ -140,24 +185,25 @@ for arch in aarch64 armv7 mipsel; do
 	case "$arch" in
 	armv7) echo "$attrs" | grep -q 'Tag_CPU_arch: v7$' && echo "$attrs" | grep -q 'Tag_ABI_VFP_args: VFP registers' &&
 		pass "$n/ARMv7, hard-float ABI" || fail "$n/ARMv7, hard-float ABI" "$(echo "$attrs" | grep -E 'CPU_arch:|VFP_args')" ;;
-	mipsel) echo "$attrs" | grep -q 'FP ABI: *Soft float' && pass "$n/ELF says soft-float" ||
+	mipsel | mips) echo "$attrs" | grep -q 'FP ABI: *Soft float' && pass "$n/ELF says soft-float" ||
 		fail "$n/ELF says soft-float" "$(echo "$attrs" | grep 'FP ABI')" ;;
 	esac
 
-	# --- no FPU instruction (mipsel) ------------------------------------------
-	if [ "$arch" = mipsel ]; then
-		if ! command -v mipsel-linux-gnu-objdump >/dev/null; then
-			skip "$n/no FPU instruction" "mipsel-linux-gnu-objdump missing (tools/bootstrap.sh cross mipsel)"
+	# --- no FPU instruction (mipsel, mips) -------------------------------------
+	if [ "$arch" = mipsel ] || [ "$arch" = mips ]; then
+		if ! command -v "${tool}objdump" >/dev/null; then
+			skip "$n/no FPU instruction" "${tool}objdump missing (tools/bootstrap.sh cross $arch)"
 		else
 			# First, that the check sees one: Debian's (hard-float) libgcc __adddf3 is add.d.
-			(cd "$tmp" && ar x "$(mipsel-linux-gnu-gcc -print-libgcc-file-name)" adddf3.o 2>/dev/null)
-			if [ -f "$tmp/adddf3.o" ] && fpu_lines "$tmp/adddf3.o" | grep -q 'add\.d'; then
+			rm -f "$tmp/adddf3.o"
+			(cd "$tmp" && ar x "$("${tool}gcc" -print-libgcc-file-name)" adddf3.o 2>/dev/null)
+			if [ -f "$tmp/adddf3.o" ] && fpu_lines "$tmp/adddf3.o" "$tool" | grep -q 'add\.d'; then
 				pass "$n/the FPU check finds add.d in Debian's hard-float libgcc"
 			else
 				fail "$n/the FPU check finds add.d in Debian's hard-float libgcc" "no FPU line found: the check is blind"
 			fi
-			total=$(mipsel-linux-gnu-objdump -d --no-show-raw-insn "$bin" | awk -F'\t' '$1 ~ /^ *[0-9a-f]+:$/ && NF >= 2' | wc -l)
-			hits=$(fpu_lines "$bin")
+			total=$("${tool}objdump" -d --no-show-raw-insn "$bin" | awk -F'\t' '$1 ~ /^ *[0-9a-f]+:$/ && NF >= 2' | wc -l)
+			hits=$(fpu_lines "$bin" "$tool")
 			if [ -z "$hits" ] && [ "$total" -gt 1000 ]; then
 				pass "$n/no FPU instruction in $total instructions"
 			else
@@ -202,8 +248,8 @@ for arch in aarch64 armv7 mipsel; do
 
 	# The soft-float toolchain itself: floating point through libc (strtod, printf
 	# %f/%g, double to int) on the FPU-less core, with no FPU instruction.
-	cc="$d/sysroot/bin/mipsel-linux-muslsf-gcc"
-	if [ "$arch" = mipsel ] && [ -x "$cc" ]; then
+	cc="$d/sysroot/bin/$arch-linux-muslsf-gcc"
+	if { [ "$arch" = mipsel ] || [ "$arch" = mips ]; } && [ -x "$cc" ]; then
 		cat >"$tmp/fp.c" <<-'EOF'
 		#include <stdio.h>
 		#include <stdlib.h>
@@ -216,10 +262,10 @@ for arch in aarch64 armv7 mipsel; do
 		EOF
 		if "$cc" -static -Os -o "$tmp/fp" "$tmp/fp.c" -Wl,--no-warn-mismatch 2>"$tmp/cc.err"; then
 			out=$("$qemu" -cpu "$cpu" "$tmp/fp" 2>&1); rc=$?
-			[ "$out" = "1.071 1e+10 10" ] && [ $rc = 0 ] && [ -z "$(fpu_lines "$tmp/fp")" ] &&
+			[ "$out" = "1.071 1e+10 10" ] && [ $rc = 0 ] && [ -z "$(fpu_lines "$tmp/fp" "$tool")" ] &&
 				pass "$n/soft-float libc: printf %f and strtod right on a $cpu, no FPU instruction" ||
 				fail "$n/soft-float libc: printf %f and strtod right on a $cpu, no FPU instruction" \
-					"rc=$rc out=$out fpu=$(fpu_lines "$tmp/fp" | head -n 2 | tr '\n' ';')"
+					"rc=$rc out=$out fpu=$(fpu_lines "$tmp/fp" "$tool" | head -n 2 | tr '\n' ';')"
 		else
 			fail "$n/soft-float libc compiles a program" "$(head -n 3 "$tmp/cc.err")"
 		fi
@@ -252,4 +298,7 @@ for arch in aarch64 armv7 mipsel; do
 			fail "$n/e2e/$s" "exited with status $rc after $checks checks: $(tail -n 5 "$tmp/e2e.log" | tr '\n' ';')"
 		fi
 	done
+
+	# --- a certificate for another host, refused on the device ------------------
+	TOP="$top" wrong_host "$arch" "$run" || fail "$n/certificate for another host refused" "the check itself failed (status $?)"
 done
