@@ -297,14 +297,19 @@ void config_wipe_environment(void)
 
 const char *config_help(void)
 {
-	return "usage: kling-mcp [--help | --version | --check]\n"
+	return "usage: kling-mcp [--help | --version | --check | call TOOL [ARGS_JSON] [--json]]\n"
 	       "\n"
-	       "An MCP server (stdio) whose tool list_tasks lists the generation tasks of a\n"
-	       "Kling AI account. With no argument it serves MCP on standard input/output.\n"
+	       "An MCP server (stdio) whose tools list the generation tasks of a Kling AI\n"
+	       "account (list_tasks) and look one up, waiting for it to finish (get_task).\n"
+	       "With no argument it serves MCP on standard input/output.\n"
 	       "\n"
 	       "  --help     this text\n"
 	       "  --version  program version, mbedTLS version, build target\n"
 	       "  --check    diagnose configuration, clock, DNS, TLS and credentials; exit 0 or 1\n"
+	       "  call TOOL [ARGS_JSON] [--json]\n"
+	       "             one tool call, e.g. call list_tasks '{\"status\":\"failed\"}': its text\n"
+	       "             (or with --json its structuredContent) on stdout; exit 0, 1 when the\n"
+	       "             tool answered with an error (also on stderr), 2 on a usage error\n"
 	       "\n"
 	       "Environment:\n"
 	       "  KLING_API_KEY          API key, sent as Authorization: Bearer\n"

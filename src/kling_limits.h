@@ -219,6 +219,13 @@
 #define KLING_PAGE_SIZE_MAX 100
 #define KLING_PAGE_MAX 2147483647
 
+/* get_task's arguments: the longest task_id or external_task_id (Kling's
+ * ids are 18-19 digits; an external id is the caller's own: bounded so a
+ * look-up's path always fits KLING_PATH_MAX), and the longest wait one call
+ * may ask for, in seconds (the call may take it plus KLING_TIMEOUT_MS). */
+#define KLING_TASK_ID_MAX 128
+#define KLING_WAIT_MAX_S 300
+
 /* The Kling API's own bounds: POST /tasks' largest `limit`, and the legacy
  * lists' largest pageNum. */
 #define KLING_TASKS_LIMIT_MAX 500

@@ -60,6 +60,12 @@ struct kling_op {
 	int legacy_size;       /* pageSize of every legacy request of this call */
 
 	struct kling_req f[LIMIT_UPSTREAM_PARALLEL];
+
+	/* a look-up (get_start) rather than a listing: get_done is set */
+	kling_get_done_fn get_done;
+	struct kling_get_query gq;  /* gq.id points to get_id */
+	char get_id[KLING_TASK_ID_MAX + 1];
+	const char *found_product;  /* legacy: where the task was found */
 };
 
 /* ---- the backend in use ---- */
@@ -94,10 +100,23 @@ static void free_call(struct kling_op *c)
 		free(c);
 }
 
+/* A look-up is over: hand the task (NULL: no task has the id) or the error
+ * to the tool, then release c. From the loop. */
+static void get_finish(struct kling_op *c, const char *error)
+{
+	struct kling_get_result r = {c->be, c->nres ? &c->res[0] : NULL, c->found_product};
+	c->get_done(c->ctx, error ? NULL : &r, error);
+	free_call(c);
+}
+
 /* Hand the result (error NULL) or the error to the tool, then release c.
  * Always runs from the loop (a reply, a timer). */
 static void finish(struct kling_op *c, const char *error)
 {
+	if (c->get_done) {
+		get_finish(c, error);
+		return;
+	}
 	struct kling_list_result r = {
 		.backend = c->be,
 		.page = c->page,
@@ -122,7 +141,7 @@ static void fail(struct kling_op *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	log_redact(msg, strlen(msg));
-	log_info("list_tasks failed: %s", msg);
+	log_info("%s failed: %s", c->get_done ? "a look-up" : "a listing", msg);
 	finish(c, msg);
 }
 
@@ -576,11 +595,153 @@ static void seed_on_page(struct kling_op *c, const struct kparse_page *p)
 	finish(c, NULL);
 }
 
+/* ---- look-ups: one task by id ---- */
+
+static void tasks_get_send(struct kling_op *c)
+{
+	struct kling_req *f = &c->f[0];
+	f->body_len = 0;
+	if (kling_req_path(f, "/tasks?%s=%s", c->gq.by_external ? "external_task_ids" : "task_ids", c->get_id) != 0) {
+		fail(c, "The request path is too long.");
+		return;
+	}
+	kling_req_send(f);
+}
+
+/* Ask the next products (LIMIT_UPSTREAM_PARALLEL at a time); when every one
+ * has answered without the task, the look-up is over. */
+static void legacy_get_step(struct kling_op *c)
+{
+	int waiting = 0;
+	for (int i = 0; i < c->nprods; i++) {
+		struct product *p = &c->prods[i];
+		if (p->fetching) {
+			waiting = 1;
+			continue;
+		}
+		if (p->exhausted)
+			continue;
+		struct kling_req *f = NULL;
+		for (int k = 0; k < LIMIT_UPSTREAM_PARALLEL && !f; k++)
+			if (!kling_req_busy(&c->f[k]))
+				f = &c->f[k];
+		if (!f)
+			return; /* every slot busy: a reply calls this again */
+		f->tag = i;
+		f->body_len = 0;
+		if (kling_req_path(f, "/v1/%s/%s", p->name, c->get_id) != 0) {
+			fail(c, "The request path for %s is too long.", p->name);
+			return;
+		}
+		p->fetching = 1;
+		waiting = 1;
+		kling_req_send(f);
+	}
+	if (waiting)
+		return;
+	if (c->nprods > 0 && c->n404 == c->nprods)
+		legacy_all_404(c);
+	else
+		get_finish(c, NULL); /* no product has it */
+}
+
+/* One product's answer: the task (the first found wins: the other requests
+ * are dropped), or not this product's. */
+static void legacy_get_on_reply(struct kling_op *c, struct kling_req *f, const struct kling_reply *rep)
+{
+	struct product *p = &c->prods[f->tag];
+	p->fetching = 0;
+	p->exhausted = 1;
+	if (rep->error) {
+		if (rep->http_status == 404 && !rep->is_kling) { /* no such product on this host */
+			c->n404++;
+		} else if (!(rep->is_kling && (rep->code == 1203 || rep->code == 1201))) {
+			fail(c, "%s", rep->error);
+			return;
+		}
+		legacy_get_step(c);
+		return;
+	}
+	int found = 0;
+	const char *why = NULL;
+	c->res = arena_alloc(&c->ar, sizeof *c->res);
+	if (!c->res) {
+		fail(c, "Out of memory.");
+		return;
+	}
+	if (kparse_legacy_get(rep->doc, rep->data, p->name, &c->ar, c->res, &found, &why) != 0) {
+		fail(c, "The Kling API's reply for %s was not understood: %s.", p->name, why);
+		return;
+	}
+	if (!found) {
+		legacy_get_step(c);
+		return;
+	}
+	c->nres = 1;
+	c->found_product = p->name;
+	get_finish(c, NULL); /* free_call cancels the other products' requests */
+}
+
+static void get_on_reply(struct kling_op *c, struct kling_req *f, const struct kling_reply *rep)
+{
+	if (c->be == KLING_API_LEGACY) {
+		legacy_get_on_reply(c, f, rep);
+		return;
+	}
+	if (rep->error) {
+		fail(c, "%s", rep->error);
+		return;
+	}
+	int found = 0;
+	const char *why = NULL;
+	c->res = arena_alloc(&c->ar, sizeof *c->res);
+	if (!c->res) {
+		fail(c, "Out of memory.");
+		return;
+	}
+	if (kparse_tasks_get(rep->doc, rep->data, c->get_id, strlen(c->get_id), c->gq.by_external, &c->ar, c->res,
+			     &found, &why) != 0) {
+		fail(c, "The Kling API's reply was not understood: %s.", why);
+		return;
+	}
+	c->nres = found ? 1 : 0;
+	get_finish(c, NULL);
+}
+
+static void get_begin(struct kling_op *c)
+{
+	char err[KLING_ERR_MAX];
+	if (kling_call_begin(&c->kc, c->kc.deadline, err, sizeof err) != 0) {
+		fail(c, "%s", err);
+		return;
+	}
+	if (c->be == KLING_API_SEED) {
+		fail(c, "The seed endpoint (GET /v1/task/list, KLING_BACKEND=seed) has no look-up by id.");
+		return;
+	}
+	if (c->be == KLING_API_TASKS) {
+		tasks_get_send(c);
+		return;
+	}
+	const struct config *cfg = kling_config();
+	for (int i = 0; i < cfg->nproducts; i++) {
+		if (c->gq.product && strcmp(c->gq.product, cfg->products[i]) != 0)
+			continue;
+		struct product *p = &c->prods[c->nprods++];
+		p->name = cfg->products[i];
+	}
+	legacy_get_step(c);
+}
+
 /* ---- replies ---- */
 
 static void on_reply(struct kling_req *f, const struct kling_reply *rep)
 {
 	struct kling_op *c = f->ctx;
+	if (c->get_done) {
+		get_on_reply(c, f, rep);
+		return;
+	}
 	if (rep->error) {
 		if (c->be == KLING_API_LEGACY && rep->http_status == 404 && (!rep->is_kling || rep->code == 1203))
 			legacy_skip_product(c, f);
@@ -699,7 +860,47 @@ static void list_cancel(struct kling_op *c)
 	free_call(c);
 }
 
-const struct kling_backend kling_list_backend = {list_start, list_cancel};
+/* A look-up's work, from the loop. */
+static void get_begin_timer(void *arg)
+{
+	get_begin(arg);
+}
+
+static struct kling_op *get_start(const struct kling_get_query *q, int64_t deadline_ms, kling_get_done_fn done,
+				  void *ctx)
+{
+	struct kling_op *c = g_spare ? g_spare : malloc(sizeof *c);
+	g_spare = NULL;
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof *c);
+	size_t n = q->id_len > KLING_TASK_ID_MAX ? KLING_TASK_ID_MAX : q->id_len; /* the tool checked it */
+	memcpy(c->get_id, q->id, n);
+	c->get_id[n] = 0;
+	c->gq = *q;
+	c->gq.id = c->get_id;
+	c->gq.id_len = n;
+	c->page = c->page_size = 1;
+	c->kc.deadline = deadline_ms;
+	c->get_done = done;
+	c->ctx = ctx;
+	c->be = config_effective_backend(kling_config());
+	c->total = -1;
+	arena_init(&c->ar, LIMIT_CALL_BYTES);
+	arena_init(&c->tmp, LIMIT_CALL_BYTES);
+	for (int i = 0; i < LIMIT_UPSTREAM_PARALLEL; i++) {
+		struct kling_req *f = &c->f[i];
+		f->call = &c->kc;
+		f->api = c->be;
+		f->done = on_reply;
+		f->ctx = c;
+		f->tag = -1;
+	}
+	loop_timer_set(&c->begin, loop_now_ms(), get_begin_timer, c); /* never answer from inside start */
+	return c;
+}
+
+const struct kling_backend kling_list_backend = {list_start, list_cancel, get_start};
 
 void kling_list_shutdown(void)
 {

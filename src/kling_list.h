@@ -4,8 +4,15 @@
  *   tasks   POST /tasks, walking Kling's cursor
  *   legacy  GET /v1/<product> for each product list, merged newest first
  *   seed    GET /v1/task/list
- * and our own cursors, encoded, decoded and checked here only. The real
- * struct kling_backend (kling_backend_get() unless a test installs another).
+ * and our own cursors, encoded, decoded and checked here only; and the
+ * look-ups of one task by id (get_task's):
+ *   tasks   GET /tasks?task_ids=<id> (or external_task_ids=)
+ *   legacy  GET /v1/<product>/<id> for each product of the set,
+ *           LIMIT_UPSTREAM_PARALLEL side by side, the first found wins (a
+ *           Kling 404/1203 or 1201, or empty data, is "not this product")
+ *   seed    none (an error)
+ * The real struct kling_backend (kling_backend_get() unless a test installs
+ * another).
  */
 #ifndef KLING_LIST_H
 #define KLING_LIST_H

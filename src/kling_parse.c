@@ -275,6 +275,52 @@ int kparse_legacy(const struct json_doc *d, int data, const char *product, struc
 	return 0;
 }
 
+/* ---- look-ups: one task ---- */
+
+/* Whether string s of task t equals id[0..n). */
+static int same(struct kling_str s, const char *id, size_t n)
+{
+	return s.len == n && memcmp(s.ptr, id, n) == 0;
+}
+
+int kparse_tasks_get(const struct json_doc *d, int data, const char *id, size_t n, int by_external, struct arena *a,
+		     struct kling_task *t, int *found, const char **why)
+{
+	*found = 0;
+	int arr = json_type(d, data) == JSON_OBJECT ? json_get(d, data, "result") : data;
+	if (json_type(d, data) == JSON_NULL)
+		return 0;
+	if (json_type(d, arr) != JSON_ARRAY)
+		return *why = "data is not an array of tasks", -1;
+	for (int e = json_first(d, arr); e >= 0; e = json_next(d, e)) {
+		if (tasks_item(d, e, a, t, why) != 0)
+			return -1;
+		if (same(by_external ? t->external_task_id : t->task_id, id, n)) {
+			*found = 1;
+			return 0;
+		}
+	}
+	memset(t, 0, sizeof *t);
+	return 0;
+}
+
+int kparse_legacy_get(const struct json_doc *d, int data, const char *product, struct arena *a,
+		      struct kling_task *t, int *found, const char **why)
+{
+	*found = 0;
+	memset(t, 0, sizeof *t);
+	enum json_type ty = json_type(d, data);
+	if (ty == JSON_NONE || ty == JSON_NULL || (ty == JSON_ARRAY && json_count(d, data) == 0) ||
+	    (ty == JSON_OBJECT && json_count(d, data) == 0))
+		return 0; /* some hosts answer an unknown id with empty data */
+	if (ty != JSON_OBJECT)
+		return *why = "data is not a task object", -1;
+	if (legacy_item(d, data, product, a, t, why) != 0)
+		return -1;
+	*found = 1;
+	return 0;
+}
+
 /* ---- GET /v1/task/list ---- */
 
 static int seed_item(const struct json_doc *d, int it, struct arena *a, struct kling_task *t, const char **why)

@@ -4,7 +4,7 @@
  * are copied into the caller's arena, so the reply body may be released as
  * soon as a function returns.
  *
- * The three listing shapes (see the team's API notes):
+ * The three listing shapes, and the two look-ups (see the team's API notes):
  *   tasks   POST /tasks       data: {result:[TASK], next_cursor, has_more}
  *   legacy  GET /v1/<product> data: [ITEM]
  *   seed    GET /v1/task/list data: {total, tasks:[...]}
@@ -53,6 +53,18 @@ int kparse_tasks(const struct json_doc *d, int data, struct arena *a, struct kpa
 int kparse_legacy(const struct json_doc *d, int data, const char *product, struct arena *a, struct kparse_page *p,
 		  const char **why);
 int kparse_seed(const struct json_doc *d, int data, struct arena *a, struct kparse_page *p, const char **why);
+
+/* A look-up's reply, one task:
+ *   tasks   GET /tasks?task_ids=|external_task_ids=   data: [TASK] (also read: {result:[TASK]}, null)
+ *   legacy  GET /v1/<product>/<id>                    data: ITEM (null, {} or [] when unknown)
+ * kparse_tasks_get fills *t with the task whose id (external id when
+ * by_external) is id[0..n); kparse_legacy_get with data's item, product
+ * becoming its task_type. *found is 0 when there is none (not an error).
+ * Returns 0, or -1 with *why as for the listings. */
+int kparse_tasks_get(const struct json_doc *d, int data, const char *id, size_t n, int by_external, struct arena *a,
+		     struct kling_task *t, int *found, const char **why);
+int kparse_legacy_get(const struct json_doc *d, int data, const char *product, struct arena *a, struct kling_task *t,
+		      int *found, const char **why);
 
 /* A timestamp in seconds or milliseconds, as milliseconds; 0 for <= 0. */
 int64_t kparse_ms(int64_t v);

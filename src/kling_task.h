@@ -95,6 +95,25 @@ struct kling_op;
  * one, and a hint. Both are only read during the call. */
 typedef void (*kling_list_done_fn)(void *ctx, const struct kling_list_result *result, const char *error);
 
+/* What to look up: one task by id. */
+struct kling_get_query {
+	const char *id;              /* task_id, or external_task_id when by_external; [A-Za-z0-9_.:-], 1..KLING_TASK_ID_MAX bytes */
+	size_t id_len;
+	int by_external;
+	const char *product;         /* legacy: ask only this product (a previous answer's); NULL = every product of the set */
+};
+
+struct kling_get_result {
+	enum kling_api backend;      /* TASKS or LEGACY */
+	const struct kling_task *task; /* NULL: no task has this id */
+	const char *product;         /* legacy: the product that has it (outlives the server); else NULL */
+};
+
+/* Called exactly once per started look-up that was not cancelled, from the
+ * poll loop: with a result (error NULL; its task may be NULL: unknown id) or
+ * with an error text as for kling_list_done_fn. Only read during the call. */
+typedef void (*kling_get_done_fn)(void *ctx, const struct kling_get_result *result, const char *error);
+
 struct kling_backend {
 	/* Begin listing q (copied) before deadline_ms (loop_now_ms() clock).
 	 * Returns the operation, or NULL when out of memory (done is never
@@ -103,7 +122,11 @@ struct kling_backend {
 				       void *ctx);
 	/* Stop op at once and release it; done is never called for it after. */
 	void (*cancel)(struct kling_op *op);
-	/* (a look-up of one task by id joins here: get_start) */
+	/* Begin looking q up (copied) before deadline_ms. Returns the
+	 * operation (cancelled with cancel), or NULL when out of memory. NULL
+	 * member: this backend has no look-up. */
+	struct kling_op *(*get_start)(const struct kling_get_query *q, int64_t deadline_ms, kling_get_done_fn done,
+				      void *ctx);
 };
 
 /* The backend in use: the real Kling client unless a test installed its

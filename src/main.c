@@ -2,9 +2,11 @@
  * main — arguments, environment, signals, process hardening; the only
  * exit(). The server (wire + mcp session on the poll loop) is in server.c;
  * the tools it offers are named in tools.c.
- * With no argument kling-mcp serves MCP over stdio until standard input ends.
+ * With no argument kling-mcp serves MCP over stdio until standard input ends;
+ * `call TOOL ...` makes one tool call through an MCP session (call.c).
  */
 #include "ca_bundle.h"
+#include "call.h"
 #include "config.h"
 #include "log.h"
 #include "check.h"
@@ -83,10 +85,40 @@ static void harden_process(void)
 		log_warn("cannot mark the process not dumpable (%s)", strerror(errno));
 }
 
+/* `call TOOL [ARGS_JSON] [--json]`: 0, or -1 after printing the usage error. */
+static int parse_call(int argc, char **argv, const char **tool, const char **args, int *json_out)
+{
+	static const char usage[] = "usage: kling-mcp call TOOL [ARGS_JSON] [--json]\n";
+	if (argc < 3 || argv[2][0] == '-' || !argv[2][0]) {
+		fprintf(stderr, "kling-mcp: call needs a tool name (list_tasks, get_task)\n%s", usage);
+		return -1;
+	}
+	*tool = argv[2];
+	for (int i = 3; i < argc; i++) {
+		if (strcmp(argv[i], "--json") == 0 && !*json_out) {
+			*json_out = 1;
+		} else if (argv[i][0] == '-' && argv[i][1] == '-') {
+			fprintf(stderr, "kling-mcp: call: unknown option \"%s\"\n%s", argv[i], usage);
+			return -1;
+		} else if (!*args) {
+			*args = argv[i];
+		} else {
+			fprintf(stderr, "kling-mcp: call: one argument too many: \"%s\"\n%s", argv[i], usage);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "--version") != 0 &&
-			 strcmp(argv[1], "--check") != 0)) {
+	const char *call_tool = NULL, *call_args = NULL;
+	int call_json = 0;
+	if (argc >= 2 && strcmp(argv[1], "call") == 0) {
+		if (parse_call(argc, argv, &call_tool, &call_args, &call_json) < 0)
+			return 2;
+	} else if (argc > 2 || (argc == 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "--version") != 0 &&
+				strcmp(argv[1], "--check") != 0)) {
 		fprintf(stderr, "kling-mcp: unknown argument \"%s\"\n%s", argv[argc - 1], config_help());
 		return 2;
 	}
@@ -111,13 +143,13 @@ int main(int argc, char **argv)
 	http_client_init(&cfg); /* a bad HTTPS_PROXY is logged here and named by every call */
 	kling_init(&cfg);
 	int rc;
-	if (argc == 2) {
+	if (argc == 2 && !call_tool) {
 		rc = check_run(&cfg);
 	} else if (mcp_init(&cfg, &kling_tools) < 0) {
 		log_error("out of memory at start");
 		rc = 1;
 	} else {
-		rc = server_run(0, 1, g_stop_pipe[0]);
+		rc = call_tool ? call_run(call_tool, call_args, call_json, g_stop_pipe[0]) : server_run(0, 1, g_stop_pipe[0]);
 		mcp_free();
 	}
 	kling_list_shutdown();

@@ -355,9 +355,10 @@ static void on_deadline(void *arg)
 	if (c->state == C_RUNNING) {
 		c->tool->cancel(c, c->state_buf);
 		snprintf(text, sizeof text,
-			 "%s did not finish within %d ms (KLING_TIMEOUT_MS) and was stopped. Nothing was changed; "
+			 "%s did not finish within %s%d ms (KLING_TIMEOUT_MS) and was stopped. Nothing was changed; "
 			 "try again, or raise KLING_TIMEOUT_MS if the network is slow.",
-			 c->tool->name, S.cfg->timeout_ms);
+			 c->tool->name, c->tool->extra_ms && c->tool->extra_ms(c->state_buf) ? "its wait plus " : "",
+			 S.cfg->timeout_ms);
 	} else if (c->s->throttled) {
 		snprintf(text, sizeof text,
 			 "%s waited %d ms (KLING_TIMEOUT_MS) without starting: earlier answers were still unread "
@@ -772,7 +773,7 @@ static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enu
 	c->batch = d->b;
 	if (d->b)
 		d->b->pending++;
-	c->deadline = loop_now_ms() + S.cfg->timeout_ms;
+	c->deadline = loop_now_ms() + S.cfg->timeout_ms + (tool->extra_ms ? tool->extra_ms(c->state_buf) : 0);
 	memset(&c->timer, 0, sizeof c->timer);
 	if (S.running < LIMIT_CONCURRENT_CALLS && S.queued == 0 && !s->throttled) {
 		start_call(c);

@@ -96,6 +96,10 @@ struct mcp_tool {
 	/* Stop the work now (client cancelled, backstop, session closed). The
 	 * tool must not answer or touch call after this returns. */
 	void (*cancel)(struct mcp_call *call, void *state);
+	/* How much longer than KLING_TIMEOUT_MS the call prepared in state may
+	 * take (get_task's wait), in ms; its deadline grows by that much. NULL:
+	 * none. */
+	int64_t (*extra_ms)(const void *state);
 };
 
 /* The tools a server offers (tools.c builds the product's). */

@@ -1,6 +1,8 @@
 /* tool_list_tasks — see tool_list_tasks.h. */
 #include "tool_list_tasks.h"
 
+#include "task_render.h"
+
 #include "config.h"
 #include "iso8601.h"
 #include "log.h"
@@ -43,9 +45,6 @@ const char lt_input_schema[] =
 	"\"description\":\"Filter tasks by product: video, image or try_on (virtual try-on)\"}},"
 	"\"required\":[],\"additionalProperties\":false}";
 
-#define NONEMPTY "{\"type\":\"string\",\"minLength\":1}"
-#define STATUS_ENUM "[\"submitted\",\"processing\",\"succeed\",\"failed\"]"
-
 const char lt_output_schema[] =
 	"{\"type\":\"object\",\"properties\":{"
 	"\"backend\":{\"type\":\"string\",\"enum\":[\"tasks\",\"legacy\",\"seed\"],"
@@ -56,19 +55,7 @@ const char lt_output_schema[] =
 	"\"has_more\":{\"type\":\"boolean\"},"
 	"\"next_cursor\":{\"type\":\"string\",\"minLength\":1,"
 	"\"description\":\"pass as cursor to get the next page\"},"
-	"\"tasks\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
-	"\"task_id\":" NONEMPTY ","
-	"\"status\":{\"type\":\"string\",\"enum\":" STATUS_ENUM "},"
-	"\"status_message\":" NONEMPTY ","
-	"\"task_type\":" NONEMPTY ","
-	"\"model_name\":" NONEMPTY ","
-	"\"external_task_id\":" NONEMPTY ","
-	"\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-	"\"updated_at\":{\"type\":\"string\",\"format\":\"date-time\"},"
-	"\"outputs\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
-	"\"type\":" NONEMPTY ",\"url\":" NONEMPTY ",\"watermark_url\":" NONEMPTY ",\"duration\":" NONEMPTY "},"
-	"\"required\":[\"type\"],\"additionalProperties\":false}}},"
-	"\"required\":[\"task_id\",\"status\",\"outputs\"],\"additionalProperties\":false}}},"
+	"\"tasks\":{\"type\":\"array\",\"items\":" TASK_RENDER_SCHEMA "}},"
 	"\"required\":[\"backend\",\"page\",\"page_size\",\"has_more\",\"tasks\"],\"additionalProperties\":false}";
 
 static const struct config *g_cfg;
@@ -233,7 +220,7 @@ static void lt_describe(struct json_w *w)
 	json_w_obj_end(w);
 }
 
-const struct mcp_tool lt_tool = {TOOL_NAME, lt_init, lt_describe, lt_prepare, lt_start, lt_cancel};
+const struct mcp_tool lt_tool = {TOOL_NAME, lt_init, lt_describe, lt_prepare, lt_start, lt_cancel, NULL};
 
 /* ---- rendering ---- */
 
@@ -256,87 +243,10 @@ int lt_result_check(const struct kling_list_result *r, const char **why)
 		*why = "tasks missing";
 		return -1;
 	}
-	for (size_t i = 0; i < r->ntasks; i++) {
-		const struct kling_task *t = &r->tasks[i];
-		if (!has(t->task_id)) {
-			*why = "a task without task_id";
+	for (size_t i = 0; i < r->ntasks; i++)
+		if (task_render_check(&r->tasks[i], why) < 0)
 			return -1;
-		}
-		if (!kling_status_name(t->status)) {
-			*why = "a task status outside submitted/processing/succeed/failed";
-			return -1;
-		}
-		if (t->noutputs && !t->outputs) {
-			*why = "outputs missing";
-			return -1;
-		}
-		for (size_t k = 0; k < t->noutputs; k++)
-			if (!has(t->outputs[k].type)) {
-				*why = "an output without type";
-				return -1;
-			}
-	}
 	return 0;
-}
-
-/* Add s to the open text string with control characters and line separators
- * turned into spaces, so a value cannot break the layout or forge lines
- * (structuredContent keeps the exact value). */
-static void text_add(struct json_w *w, struct kling_str s)
-{
-	const char *p = s.ptr, *end = s.ptr + s.len, *run = p;
-	while (p < end) {
-		unsigned char c = (unsigned char)*p;
-		size_t skip = 0;
-		if (c < 0x20 || c == 0x7F)
-			skip = 1;
-		else if (c == 0xE2 && end - p >= 3 && (unsigned char)p[1] == 0x80 &&
-			 ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9))
-			skip = 3;
-		if (!skip) {
-			p++;
-			continue;
-		}
-		json_w_str_add(w, run, (size_t)(p - run));
-		json_w_str_add(w, " ", 1);
-		p += skip;
-		run = p;
-	}
-	json_w_str_add(w, run, (size_t)(p - run));
-}
-
-static void text_field(struct json_w *w, const char *label, struct kling_str s)
-{
-	if (!has(s))
-		return;
-	json_w_str_addc(w, "\n   ");
-	json_w_str_addc(w, label);
-	json_w_str_addc(w, ": ");
-	text_add(w, s);
-}
-
-/* A time is shown and sent only when it is a real instant. */
-static int time_ok(int64_t ms)
-{
-	return ms > 0 && ms <= ISO8601_MAX_MS;
-}
-
-static void text_time(struct json_w *w, const char *label, int64_t ms)
-{
-	char buf[ISO8601_LEN + 1];
-	if (!time_ok(ms))
-		return;
-	iso8601_format(ms, buf);
-	json_w_str_addc(w, "\n   ");
-	json_w_str_addc(w, label);
-	json_w_str_addc(w, ": ");
-	json_w_str_addc(w, buf);
-}
-
-static struct kling_str cstr(const char *s)
-{
-	struct kling_str r = {s, strlen(s)};
-	return r;
 }
 
 static void render_text(struct json_w *w, const struct kling_list_result *r)
@@ -354,40 +264,14 @@ static void render_text(struct json_w *w, const struct kling_list_result *r)
 	} else {
 		json_w_str_addc(w, "\n\nTasks:");
 		for (size_t i = 0; i < r->ntasks; i++) {
-			const struct kling_task *t = &r->tasks[i];
 			json_w_str_addc(w, "\n\n");
-			json_w_str_add_int(w, (int64_t)i + 1);
-			json_w_str_addc(w, ". Task ID: ");
-			text_add(w, t->task_id);
-			text_field(w, "Type", has(t->task_type) ? t->task_type : cstr("N/A"));
-			text_field(w, "Status", cstr(kling_status_name(t->status)));
-			text_field(w, t->status == KLING_FAILED ? "Failure" : "Message", t->status_message);
-			text_time(w, "Created", t->created_ms);
-			text_time(w, "Updated", t->updated_ms);
-			text_field(w, "Model", t->model_name);
-			text_field(w, "External ID", t->external_task_id);
-			for (size_t k = 0; k < t->noutputs; k++) {
-				const struct kling_output *o = &t->outputs[k];
-				json_w_str_addc(w, "\n   Result (");
-				text_add(w, o->type);
-				if (has(o->duration)) {
-					json_w_str_addc(w, ", ");
-					text_add(w, o->duration);
-					json_w_str_addc(w, " s");
-				}
-				json_w_str_addc(w, "): ");
-				if (has(o->url))
-					text_add(w, o->url);
-				else
-					json_w_str_addc(w, "no URL");
-				text_field(w, "Watermarked", o->watermark_url);
-			}
+			task_render_text(w, &r->tasks[i], (int64_t)i + 1);
 		}
 	}
 	if (r->has_more) {
 		if (has(r->next_cursor)) {
 			json_w_str_addc(w, "\n\nMore tasks: call list_tasks with cursor \"");
-			text_add(w, r->next_cursor);
+			task_render_text_add(w, r->next_cursor);
 			json_w_str_addc(w, "\" to get the next page.");
 		} else {
 			json_w_str_addc(w, "\n\nMore tasks: call list_tasks with page ");
@@ -396,24 +280,6 @@ static void render_text(struct json_w *w, const struct kling_list_result *r)
 		}
 	}
 	json_w_str_close(w);
-}
-
-static void member(struct json_w *w, const char *key, struct kling_str s)
-{
-	if (!has(s))
-		return;
-	json_w_key(w, key);
-	json_w_str(w, s.ptr, s.len);
-}
-
-static void member_time(struct json_w *w, const char *key, int64_t ms)
-{
-	char buf[ISO8601_LEN + 1];
-	if (!time_ok(ms))
-		return;
-	iso8601_format(ms, buf);
-	json_w_key(w, key);
-	json_w_str(w, buf, ISO8601_LEN);
 }
 
 static void render_structured(struct json_w *w, const struct kling_list_result *r)
@@ -431,36 +297,14 @@ static void render_structured(struct json_w *w, const struct kling_list_result *
 	}
 	json_w_key(w, "has_more");
 	json_w_bool(w, r->has_more);
-	if (r->has_more)
-		member(w, "next_cursor", r->next_cursor);
+	if (r->has_more && has(r->next_cursor)) {
+		json_w_key(w, "next_cursor");
+		json_w_str(w, r->next_cursor.ptr, r->next_cursor.len);
+	}
 	json_w_key(w, "tasks");
 	json_w_arr(w);
-	for (size_t i = 0; i < r->ntasks; i++) {
-		const struct kling_task *t = &r->tasks[i];
-		json_w_obj(w);
-		member(w, "task_id", t->task_id);
-		json_w_key(w, "status");
-		json_w_cstr(w, kling_status_name(t->status));
-		member(w, "status_message", t->status_message);
-		member(w, "task_type", t->task_type);
-		member(w, "model_name", t->model_name);
-		member(w, "external_task_id", t->external_task_id);
-		member_time(w, "created_at", t->created_ms);
-		member_time(w, "updated_at", t->updated_ms);
-		json_w_key(w, "outputs");
-		json_w_arr(w);
-		for (size_t k = 0; k < t->noutputs; k++) {
-			const struct kling_output *o = &t->outputs[k];
-			json_w_obj(w);
-			member(w, "type", o->type);
-			member(w, "url", o->url);
-			member(w, "watermark_url", o->watermark_url);
-			member(w, "duration", o->duration);
-			json_w_obj_end(w);
-		}
-		json_w_arr_end(w);
-		json_w_obj_end(w);
-	}
+	for (size_t i = 0; i < r->ntasks; i++)
+		task_render_json(w, &r->tasks[i]);
 	json_w_arr_end(w);
 	json_w_obj_end(w);
 }

@@ -1,9 +1,10 @@
 /* tools — see tools.h. */
 #include "tools.h"
 
+#include "tool_get_task.h"
 #include "tool_list_tasks.h"
 
-static const struct mcp_tool *const g_tools[] = {&lt_tool};
+static const struct mcp_tool *const g_tools[] = {&lt_tool, &gt_tool};
 
 const struct tool_registry kling_tools = {
 	g_tools,
@@ -12,5 +13,6 @@ const struct tool_registry kling_tools = {
 	"whose credentials it was started with. Use list_tasks to see whether tasks finished, why they "
 	"failed, and where their results are (result URLs expire 30 days after creation). Filter by "
 	"status, product_type and creation time (ISO 8601); for the next page pass next_cursor back as "
-	"cursor. It cannot create, change or cancel tasks.",
+	"cursor. Use get_task to look one task up by task_id or external_task_id, and with wait_seconds "
+	"to wait until it finishes. It cannot create, change or cancel tasks.",
 };

@@ -1,12 +1,14 @@
 #!/usr/bin/env python3
 """make demo: kling-mcp working as an assistant would use it, against the mock
-Kling API on loopback (HTTPS with a throwaway test CA). No credentials needed:
-the mock accepts the demo's own key. It exits 1, saying why, when a step did
-not give what the demo shows (CI runs it)."""
+Kling API on loopback (HTTPS with a throwaway test CA): list_tasks, then
+get_task waiting for a task to finish, with its progress lines. No credentials
+needed: the mock accepts the demo's own key. It exits 1, saying why, when a
+step did not give what the demo shows (CI runs it)."""
 import json
 import os
 import sys
 import textwrap
+import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
 import harness  # noqa: E402
@@ -44,10 +46,13 @@ def main():
         init = s.mcp.initialize()["result"]
         show("initialize", f"protocol {init['protocolVersion']}, server {init['serverInfo']['name']} "
                            f"{init['serverInfo']['version']}")
-        tool = s.mcp.request("tools/list")["result"]["tools"][0]
-        args = ", ".join(f"{k} ({v.get('type', '')})" for k, v in tool["inputSchema"]["properties"].items())
-        show("tools/list", f"{tool['name']} — {tool.get('title', '')}\narguments: {args}")
-        expect("tools/list names list_tasks", tool["name"] == "list_tasks")
+        tools = s.mcp.request("tools/list")["result"]["tools"]
+        lines = []
+        for tool in tools:
+            args = ", ".join(f"{k} ({v.get('type', '')})" for k, v in tool["inputSchema"]["properties"].items())
+            lines.append(f"{tool['name']} — {tool.get('title', '')}\n  arguments: {args}")
+        show("tools/list", "\n".join(lines))
+        expect("tools/list names list_tasks and get_task", [t["name"] for t in tools] == ["list_tasks", "get_task"])
         r = call(s, {"page_size": 3})
         expect("a page of 3 tasks", pages(r, 3))
         cursor = (r.get("structuredContent") or {}).get("next_cursor")
@@ -63,11 +68,48 @@ def main():
         show("structuredContent of a one-task page (what a program reads)", json.dumps(sc, indent=2,
                                                                                        ensure_ascii=False))
         expect("one task in structuredContent", len((sc or {}).get("tasks") or []) == 1)
+        wait(s)
         code, _ = s.mcp.close()
         expect("exit 0 at the end", code == 0)
     if problems:
         print("\ndemo: FAILED: " + "; ".join(problems))
         sys.exit(1)
+
+
+def wait(s):
+    """get_task waiting for a task the mock moves from submitted to processing to succeed,
+    with the progress notifications as they arrive."""
+    live = s.mock._do("POST", "/_mock/live_task", {"model_name": "kling-v2-1-master"})
+    args = {"task_id": live["task_id"], "wait_seconds": 60}
+    print(f"\n>>> tools/call get_task {json.dumps(args)}  (with a progressToken)")
+    rid = s.mcp.next_id
+    s.mcp.next_id += 1
+    s.mcp.send({"jsonrpc": "2.0", "id": rid, "method": "tools/call",
+                "params": {"name": "get_task", "arguments": args, "_meta": {"progressToken": "demo"}}})
+    t0, progress = time.monotonic(), []
+    while True:
+        msg = s.mcp.recv(70)
+        if msg is None:
+            expect("get_task answered", False)
+            return
+        if msg.get("method") == "notifications/progress":
+            p = msg["params"]
+            progress.append(p)
+            print(f"  <<< progress {p.get('progress')} at {time.monotonic() - t0:4.1f} s: {p.get('message')}")
+        elif msg.get("id") == rid:
+            break
+    r = msg.get("result", {})
+    print(f"  <<< result at {time.monotonic() - t0:4.1f} s")
+    print(textwrap.indent(harness.text_of(r).rstrip(), "  "))
+    links = [c for c in r.get("content", []) if c.get("type") == "resource_link"]
+    for c in links:
+        print(f"  resource_link {c.get('name')} ({c.get('mimeType')}): {c.get('uri')}")
+    st = r.get("structuredContent") or {}
+    print(f"  finished: {st.get('finished')}, waited_ms: {st.get('waited_ms')}")
+    expect("get_task waited until succeed", st.get("finished") is True and (st.get("task") or {}).get("status") == "succeed")
+    expect("progress lines, the first submitted, the last succeed", len(progress) >= 2 and
+           "submitted" in progress[0].get("message", "") and "succeed" in progress[-1].get("message", ""))
+    expect("one resource_link <task_id>.mp4", [c.get("name") for c in links] == [live["task_id"] + ".mp4"])
 
 
 if __name__ == "__main__":

@@ -193,6 +193,6 @@ static void fake_cancel(struct kling_op *op)
 	fake_op_free(op);
 }
 
-static const struct kling_backend fake_backend = {fake_start, fake_cancel};
+static const struct kling_backend fake_backend = {fake_start, fake_cancel, NULL};
 
 #endif

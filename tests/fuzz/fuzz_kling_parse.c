@@ -2,7 +2,8 @@
  * fuzz_kling_parse — a reply body from the Kling API, read the way kling.c
  * reads it: json_parse, kparse_envelope, then the data member through each
  * backend's parser (kparse_tasks, kparse_legacy, kparse_seed), and every page
- * that parses through lt_result_check and lt_render, as the tool would send it.
+ * that parses through lt_result_check and lt_render, as the tool would send it;
+ * and the look-ups' readers (kparse_tasks_get, kparse_legacy_get).
  *
  * Invariants: the envelope's strings are NUL-terminated within their arrays;
  * a parsed page has only tasks with an id and a status of the seed's
@@ -145,6 +146,39 @@ static void one(const char *backend, int data)
 	arena_free(&a);
 }
 
+/* The look-ups' readers on data: a found task obeys the same invariants and
+ * has the id asked for (tasks); a failure says why. */
+static void lookups(int data)
+{
+	struct arena a, copy;
+	arena_init(&a, LIMIT_CALL_BYTES);
+	arena_init(&copy, LIMIT_CALL_BYTES);
+	struct kling_task t;
+	int found = -1;
+	const char *why = NULL;
+	for (int by_external = 0; by_external < 2; by_external++) {
+		found = -1;
+		if (kparse_tasks_get(&D, data, "a1", 2, by_external, &a, &t, &found, &why) != 0) {
+			FUZZ_ASSERT(why && *why);
+		} else if (found) {
+			FUZZ_ASSERT(found == 1);
+			check_task(&t, &copy);
+			struct kling_str id = by_external ? t.external_task_id : t.task_id;
+			FUZZ_ASSERT(id.len == 2 && memcmp(id.ptr, "a1", 2) == 0);
+		}
+	}
+	found = -1;
+	if (kparse_legacy_get(&D, data, "images/generations", &a, &t, &found, &why) != 0) {
+		FUZZ_ASSERT(why && *why);
+	} else {
+		FUZZ_ASSERT(found == 0 || found == 1);
+		if (found)
+			check_task(&t, &copy);
+	}
+	arena_free(&copy);
+	arena_free(&a);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (json_parse_repair(&D, (const char *)data, size) != 0)
@@ -161,6 +195,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		one("tasks", where[k]);
 		one("legacy", where[k]);
 		one("seed", where[k]);
+		lookups(where[k]);
 	}
 	FUZZ_ASSERT(kparse_ms(-5) == 0 && kparse_ms(1) == 1000);
 	return 0;

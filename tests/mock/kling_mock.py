@@ -20,6 +20,9 @@ Test control (header `X-Mock-Control: 1`, no auth, never logged):
     GET  /_mock/requests  log of every request since the last reset (?since=N)
     GET  /_mock/stats     {"connections","requests","accepted","handshake_errors"}
     POST /_mock/reset     clear the log, the faults and the counters
+    POST /_mock/live_task add a task whose status moves on a schedule (submitted ->
+                          processing -> succeed by default), timed from its first look-up
+    GET  /_mock/live_task?task_id=  its status now and when its clock started
 
 See tests/mock/README.md for the flags and the fault modes.
 """
@@ -354,12 +357,44 @@ class Api:
 
     def __init__(self, cfg, tasks):
         self.cfg = cfg
-        self.tasks = sorted(tasks, key=lambda t: (-t["created_at_ms"], t["task_id"]))
-        self.by_id = {t["task_id"]: t for t in self.tasks}
-        self.by_ext = {}
-        for t in self.tasks:
-            if "external_task_id" in t:
-                self.by_ext.setdefault(t["external_task_id"], []).append(t)
+        self.fixed = sorted(tasks, key=lambda t: (-t["created_at_ms"], t["task_id"]))
+        self.lock = threading.Lock()
+        self.live = {}  # task_id -> LiveTask, added by the control API
+
+    # The fixture's tasks never change; live tasks are rendered as they are now.
+    def all_tasks(self):
+        with self.lock:
+            live = [lt.view(self.now_ms()) for lt in self.live.values()]
+        return sorted(live + self.fixed, key=lambda t: (-t["created_at_ms"], t["task_id"]))
+
+    @property
+    def tasks(self):
+        return self.all_tasks()
+
+    def add_live(self, spec):
+        with self.lock:
+            taken = {t["task_id"] for t in self.fixed} | set(self.live)
+            lt = LiveTask(spec, self.now_ms(), taken)
+            self.live[lt.task["task_id"]] = lt
+            return lt
+
+    def live_state(self, task_id):
+        with self.lock:
+            lt = self.live.get(task_id)
+            return None if lt is None else lt.describe(self.now_ms())
+
+    def lookup(self, task_id=None, external_task_id=None, product=None):
+        """Tasks with this id (or external id, and product when given) as they are now.
+        A look-up that finds a live task starts its clock."""
+        def hit(t):
+            return ((task_id is not None and t["task_id"] == task_id)
+                    or (external_task_id is not None and t.get("external_task_id") == external_task_id)) \
+                and product in (None, t["product"])
+        with self.lock:
+            for lt in self.live.values():
+                if hit(lt.task):
+                    lt.looked_up()
+        return [t for t in self.all_tasks() if hit(t)]
 
     def now_ms(self):
         return self.cfg.now_ms if self.cfg.now_ms is not None else int(time.time() * 1000)
@@ -423,7 +458,7 @@ class Api:
             if start >= end:
                 raise bad_param("start_time is invalid: must be earlier than end_time")
             offset = 0
-        matching = [t for t in self.tasks
+        matching = [t for t in self.all_tasks()
                     if start <= t["created_at_ms"] <= end and task_matches(t, filters)]
         page = matching[offset:offset + limit]
         has_more = offset + limit < len(matching)
@@ -441,8 +476,10 @@ class Api:
         if not ids and not exts:
             raise bad_param("task_ids is invalid: task_ids or external_task_ids is required")
         found, seen = [], set()
-        for t in [self.by_id.get(i) for i in ids] + [x for e in exts for x in self.by_ext.get(e, [])]:
-            if t is not None and t["task_id"] not in seen:
+        hits = [x for i in ids for x in self.lookup(task_id=i)] + \
+               [x for e in exts for x in self.lookup(external_task_id=e)]
+        for t in hits:
+            if t["task_id"] not in seen:
                 seen.add(t["task_id"])
                 found.append(t)
         return kling_ok([render_task(t) for t in found])
@@ -451,15 +488,16 @@ class Api:
     def legacy_list(self, product, query):
         page = query_int(query, "pageNum", 1, 1, 1000)
         size = query_int(query, "pageSize", 30, 1, 500)
-        mine = [t for t in self.tasks if t["product"] == product]
+        mine = [t for t in self.all_tasks() if t["product"] == product]
         return kling_ok([render_item(t) for t in mine[(page - 1) * size:page * size]])
 
-    # GET /v1/<product>/<task_id>
-    def legacy_single(self, product, task_id):
-        t = self.by_id.get(task_id)
-        if t is None or t["product"] != product:
+    # GET /v1/<product>/<id>: the path takes the task id or the external task id
+    def legacy_single(self, product, some_id):
+        found = self.lookup(task_id=some_id, product=product) or \
+            self.lookup(external_task_id=some_id, product=product)
+        if not found:
             raise KlingError(404, 1203, "Task not found")
-        return kling_ok(render_item(t))
+        return kling_ok(render_item(found[0]))
 
     # GET /v1/task/list
     def seed_list(self, query):
@@ -472,7 +510,7 @@ class Api:
         end = parse_iso_ms(query["end_time"], "end_time") if query.get("end_time") else None
         if start is not None and end is not None and start >= end:
             raise bad_param("start_time is invalid: must be earlier than end_time")
-        matching = [t for t in self.tasks
+        matching = [t for t in self.all_tasks()
                     if (status is None or t["status"] == status)
                     and (start is None or t["created_at_ms"] >= start)
                     and (end is None or t["created_at_ms"] <= end)]
@@ -489,6 +527,104 @@ class Api:
             "remaining_quantity": 118.0, "purchase_time": now - 10 * DAY_MS,
             "effective_time": now - 10 * DAY_MS, "invalid_time": now + 355 * DAY_MS,
             "status": "online"}]})
+
+
+# --------------------------------------------------------------------------- live tasks
+
+LIVE_PRODUCTS = {"videos/text2video": "video", "videos/image2video": "video", "videos/omni-video": "video",
+                 "videos/video-extend": "video", "videos/multi-image2video": "video", "videos/effects": "video",
+                 "images/generations": "image", "images/kolors-virtual-try-on": "try_on"}
+DEFAULT_STEPS = [{"after_ms": 0, "status": "submitted"}, {"after_ms": 1000, "status": "processing"},
+                 {"after_ms": 3000, "status": "succeed"}]
+
+
+class LiveTask:
+    """A task whose status follows `steps` ([{after_ms, status}], after_ms increasing
+    from 0). The clock starts at its first look-up (`start: "first_lookup"`, the
+    default) or when it is added (`start: "added"`); until then it is in its first
+    step. Succeed gives it one output of its product's kind; failed, `message`."""
+
+    def __init__(self, spec, now_ms, taken):
+        if not isinstance(spec, dict):
+            raise ValueError("body must be a JSON object")
+        product = spec.get("product", "videos/text2video")
+        if product not in LIVE_PRODUCTS:
+            raise ValueError(f"product must be one of {sorted(LIVE_PRODUCTS)}")
+        steps = spec.get("steps", DEFAULT_STEPS)
+        if not isinstance(steps, list) or not steps or any(
+                not isinstance(st, dict) or st.get("status") not in SEED_STATUSES
+                or not isinstance(st.get("after_ms"), int) or isinstance(st.get("after_ms"), bool)
+                for st in steps):
+            raise ValueError("steps must be a non-empty list of {after_ms: int, status}")
+        offsets = [st["after_ms"] for st in steps]
+        if offsets[0] != 0 or offsets != sorted(set(offsets)):
+            raise ValueError("steps: after_ms must start at 0 and increase")
+        start = spec.get("start", "first_lookup")
+        if start not in ("first_lookup", "added"):
+            raise ValueError("start must be first_lookup or added")
+        task_id = spec.get("task_id")
+        if task_id is None:  # 18 digits like the fixture's, starting 8 for "live"
+            n = len(taken)
+            while (task_id := f"8{n:017d}") in taken:
+                n += 1
+        if not isinstance(task_id, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", task_id):
+            raise ValueError("task_id must be 1..64 characters of [A-Za-z0-9_-]")
+        if task_id in taken:
+            raise ValueError(f"task_id {task_id} is taken")
+        ext = spec.get("external_task_id")
+        if ext is not None and (not isinstance(ext, str) or not re.fullmatch(r"[A-Za-z0-9_.-]{1,64}", ext)):
+            raise ValueError("external_task_id must be 1..64 characters of [A-Za-z0-9_.-]")
+        self.steps = [(st["after_ms"], st["status"]) for st in steps]
+        self.message = spec.get("message", "Generation failed (mock live task)")
+        self.clock = time.monotonic() if start == "added" else None
+        self.clock_wall_ms = int(time.time() * 1000) if start == "added" else None
+        self.lookups = 0
+        self.task = {"task_id": task_id, "product": product, "product_type": LIVE_PRODUCTS[product],
+                     "status": self.steps[0][1], "status_message": "", "created_at_ms": now_ms - 1000,
+                     "updated_at_ms": now_ms - 1000, "outputs": []}
+        if ext is not None:
+            self.task["external_task_id"] = ext
+        if isinstance(spec.get("model_name"), str):
+            self.task["model_name"] = spec["model_name"]
+
+    def looked_up(self):
+        self.lookups += 1
+        if self.clock is None:
+            self.clock = time.monotonic()
+            self.clock_wall_ms = int(time.time() * 1000)
+
+    def elapsed_ms(self):
+        return 0 if self.clock is None else int((time.monotonic() - self.clock) * 1000)
+
+    def step(self):
+        elapsed = self.elapsed_ms()
+        return [st for st in self.steps if st[0] <= elapsed][-1]
+
+    def view(self, _now_ms):
+        """The normalized task (fixture.py's shape) as it is now."""
+        after, status = self.step()
+        t = dict(self.task, status=status, outputs=[])
+        t["updated_at_ms"] = t["created_at_ms"] + after
+        tid = t["task_id"]
+        exp = "x-expires=1900000000&x-signature=live"
+        if status == "failed":
+            t["status_message"] = self.message
+        elif status == "succeed" and t["product_type"] == "video":
+            t["outputs"] = [{"type": "video", "id": f"{tid}-v0", "url": f"{fixture.CDN}/videos/{tid}.mp4?{exp}",
+                             "watermark_url": f"{fixture.CDN}/videos/{tid}_wm.mp4?{exp}", "duration": "5.1"}]
+        elif status == "succeed":
+            t["outputs"] = [{"type": "image", "index": 0, "url": f"{fixture.CDN}/images/{tid}_0.png?{exp}",
+                             "watermark_url": f"{fixture.CDN}/images/{tid}_0_wm.png?{exp}"}]
+        return t
+
+    def describe(self, now_ms):
+        t = self.view(now_ms)
+        out = {"task_id": t["task_id"], "status": t["status"], "product": t["product"],
+               "lookups": self.lookups, "elapsed_ms": self.elapsed_ms(), "clock_started_ms": self.clock_wall_ms,
+               "steps": [{"after_ms": a, "status": s} for a, s in self.steps]}
+        if "external_task_id" in t:
+            out["external_task_id"] = t["external_task_id"]
+        return out
 
 
 # --------------------------------------------------------------------------- shared state
@@ -838,6 +974,17 @@ class Handler(BaseHTTPRequestHandler):
             return Reply(200, state.snapshot(since))
         if path == "/_mock/stats" and self.command == "GET":
             return Reply(200, state.stats())
+        if path == "/_mock/live_task" and self.command == "POST":
+            try:
+                lt = self.server.api.add_live(json.loads(body or b"{}"))
+            except ValueError as e:
+                return Reply(400, {"ok": False, "error": str(e)})
+            return Reply(200, {"ok": True, **lt.describe(self.server.api.now_ms())})
+        if path == "/_mock/live_task" and self.command == "GET":
+            got = self.server.api.live_state(query.get("task_id", ""))
+            if got is None:
+                return Reply(404, {"ok": False, "error": "no such live task"})
+            return Reply(200, {"ok": True, **got})
         if path == "/_mock/reset" and self.command == "POST":
             state.reset()
             return Reply(200, {"ok": True})

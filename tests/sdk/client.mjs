@@ -73,7 +73,8 @@ async function product() {
 
   const { tools } = await client.listTools();
   const t = tools.find((x) => x.name === "list_tasks");
-  check("tools/list parsed by the SDK: one tool list_tasks", tools.length === 1 && !!t, JSON.stringify(tools).slice(0, 200));
+  check("tools/list parsed by the SDK: list_tasks and get_task",
+    tools.length === 2 && !!t && tools.some((x) => x.name === "get_task"), JSON.stringify(tools).slice(0, 200));
   const p = t?.inputSchema?.properties || {};
   check("inputSchema: the seed's five arguments plus cursor and product_type",
     ["page", "page_size", "status", "start_time", "end_time", "cursor", "product_type"].every((k) => k in p) &&
@@ -179,7 +180,7 @@ async function withMock([bin2, base, ca, key, ak, sk]) {
   for (const [backend, creds] of runs) {
     const { client } = await open(bin2, [], { KLING_BASE_URL: base, KLING_CA_FILE: ca, ...creds });
     const { tools } = await client.listTools();
-    const validate = new AjvJsonSchemaValidator().getValidator(tools[0].outputSchema);
+    const validate = new AjvJsonSchemaValidator().getValidator(tools.find((x) => x.name === "list_tasks").outputSchema);
     for (const args of [{}, { status: "failed", page_size: 5 }, { page: 2, page_size: 100 }, { product_type: "image" },
       { start_time: "2020-01-01", end_time: "2099-12-31T23:59:59Z" }]) {
       const name = `${backend} ${JSON.stringify(args)}`;
@@ -202,10 +203,67 @@ async function withMock([bin2, base, ca, key, ak, sk]) {
   }
 }
 
-console.log(`PLAN ${process.argv[2] === "--mock" ? PLAN_MOCK : PLAN_PRODUCT}`);
-console.log(`# SDK speaks ${LATEST_PROTOCOL_VERSION}`);
+// get_task through the SDK (tests/suites/test_get_task.py starts the mock and
+// makes the live tasks): onprogress, the SDK's own outputSchema validation in
+// callTool, resource_link blocks parsed by its schema. Six checks, always.
+async function getTask([bin2, base, ca, key, ak, sk, doneId, liveTasks, liveLegacy]) {
+  const env = { KLING_BASE_URL: base, KLING_CA_FILE: ca };
+  const waitWithProgress = async (client, name, id, mime) => {
+    const seen = [];
+    const r = await client.callTool({ name: "get_task", arguments: { task_id: id, wait_seconds: 30 } },
+      CallToolResultSchema, { onprogress: (p) => seen.push(p), timeout: 40000 });
+    const inc = seen.every((p, i) => i === 0 || p.progress > seen[i - 1].progress);
+    const links = r.content.filter((c) => c.type === "resource_link");
+    check(`get_task/${name}: a wait with onprogress, validated by callTool`,
+      !r.isError && r.structuredContent?.finished === true && r.structuredContent?.task?.status === "succeed" &&
+        seen.length >= 2 && inc && seen.every((p) => typeof p.message === "string" && p.message.length > 0) &&
+        links.length === 1 && links[0].mimeType === mime && links[0].name.startsWith(id),
+      JSON.stringify({ seen, r }).slice(0, 400));
+  };
+
+  let { client } = await open(bin2, [], { ...env, KLING_API_KEY: key });
+  const { tools } = await client.listTools(); // the SDK caches the outputSchema validators here
+  const t = tools.find((x) => x.name === "get_task");
+  let validate = null;
+  try {
+    validate = new AjvJsonSchemaValidator().getValidator(t.outputSchema);
+  } catch (e) {
+    validate = null;
+  }
+  check("get_task/listed, its outputSchema compiles with the SDK's AJV", !!t && !!validate, JSON.stringify(t).slice(0, 300));
+  validate = validate || (() => ({ valid: false, errorMessage: "no validator" }));
+  const r = await client.callTool({ name: "get_task", arguments: { task_id: doneId } });
+  const v = validate(r.structuredContent);
+  check("get_task/tasks by id: structuredContent conforms, links parsed by CallToolResultSchema",
+    !r.isError && v.valid && CallToolResultSchema.safeParse(r).success &&
+      r.content.some((c) => c.type === "resource_link" && c.uri.startsWith("https://")),
+    v.errorMessage || JSON.stringify(r).slice(0, 300));
+  const tampered = structuredClone(r.structuredContent || {});
+  tampered.finished = "yes";
+  check("get_task/AJV catches a structuredContent that breaks the schema", !validate(tampered).valid);
+  await waitWithProgress(client, "tasks", liveTasks, "video/mp4");
+  await client.close();
+
+  ({ client } = await open(bin2, [], { ...env, KLING_ACCESS_KEY: ak, KLING_SECRET_KEY: sk }));
+  await client.listTools();
+  await waitWithProgress(client, "legacy", liveLegacy, "image/png");
+  await client.close();
+
+  ({ client } = await open(bin2, [], { ...env, KLING_API_KEY: key, KLING_BACKEND: "seed" }));
+  await client.listTools();
+  const s = await client.callTool({ name: "get_task", arguments: { task_id: doneId } });
+  check("get_task/seed: an isError result the SDK accepts", s.isError === true && text(s).includes("seed"), text(s));
+  await client.close();
+}
+
+if (process.argv[2] !== "--get-task") { // test_get_task.py counts the --get-task checks in its own plan
+  console.log(`PLAN ${process.argv[2] === "--mock" ? PLAN_MOCK : PLAN_PRODUCT}`);
+  console.log(`# SDK speaks ${LATEST_PROTOCOL_VERSION}`);
+}
 try {
-  if (process.argv[2] === "--mock") {
+  if (process.argv[2] === "--get-task") {
+    await getTask(process.argv.slice(3));
+  } else if (process.argv[2] === "--mock") {
     await withMock(process.argv.slice(3));
   } else {
     await product();

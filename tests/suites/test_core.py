@@ -39,7 +39,8 @@ def main():
         kt.check("core/initialize", (init.get("result") or {}).get("serverInfo", {}).get("name") == "kling-mcp",
                  str(init)[:200])
         tools = (s.mcp.request("tools/list", timeout=10 * SLOW) or {}).get("result", {}).get("tools", [])
-        kt.check("core/tools/list has list_tasks", [t.get("name") for t in tools] == ["list_tasks"], str(tools)[:200])
+        kt.check("core/tools/list has list_tasks and get_task", [t.get("name") for t in tools] == ["list_tasks", "get_task"],
+                 str(tools)[:200])
         r = s.mcp.call_tool("list_tasks", {"page_size": 5, "status": "succeed"}, timeout=30 * SLOW)
         want = [t["task_id"] for t in recent if t["status"] == "succeed"][:5]
         kt.eq("core/list_tasks with an API key: exact tasks", ids(r), want)

@@ -454,6 +454,78 @@ def check_tls(c):
     kt.eq("tls.localhost_and_ip", (st, st2), (200, 200))
 
 
+def check_live(c, tasks):
+    """A live task: submitted -> processing -> succeed, timed from its first look-up."""
+    steps = [{"after_ms": 0, "status": "submitted"}, {"after_ms": 700, "status": "processing"},
+             {"after_ms": 1600, "status": "succeed"}]
+    made = c.control("POST", "/_mock/live_task", {"external_task_id": "live-ext-1", "steps": steps,
+                                                  "model_name": "kling-v2-1"})
+    tid = made.get("task_id", "")
+    kt.check("live.added", made.get("ok") is True and len(tid) == 18 and tid.isdigit()
+             and tid not in {t["task_id"] for t in tasks}, str(made))
+    st, _, _, doc = c.call("POST", "/tasks", {"limit": 1})
+    first = doc["data"]["result"][0]
+    kt.eq("live.listed_newest_first", (first["id"], first["status"], first["create_time"]),
+          (tid, "submitted", NOW_MS - 1000))
+    state = c.control("GET", f"/_mock/live_task?task_id={tid}")
+    kt.eq("live.listing_does_not_start_clock", (state["status"], state["lookups"], state["clock_started_ms"]),
+          ("submitted", 0, None))
+
+    t0 = time.monotonic()
+    st, _, _, doc = c.call("GET", f"/tasks?task_ids={tid}")
+    kt.eq("live.lookup.submitted", (st, [(t["id"], t["status"], t["outputs"]) for t in doc["data"]]),
+          (200, [(tid, "submitted", [])]))
+    state = c.control("GET", f"/_mock/live_task?task_id={tid}")
+    kt.check("live.lookup_starts_clock", state["lookups"] == 1 and isinstance(state["clock_started_ms"], int),
+             str(state))
+    time.sleep(max(0, 0.85 - (time.monotonic() - t0)))
+    st, _, _, doc = c.call("GET", f"/v1/videos/text2video/{tid}", auth=jwt())
+    kt.eq("live.legacy.processing", (st, doc["data"]["task_id"], doc["data"]["task_status"],
+                                     doc["data"]["task_result"]), (200, tid, "processing", {}))
+    st, _, _, doc = c.call("GET", "/v1/videos/text2video/live-ext-1", auth=jwt())
+    kt.eq("live.legacy.by_external_id", (st, doc["data"]["task_id"], doc["data"]["task_info"]),
+          (200, tid, {"external_task_id": "live-ext-1"}))
+    st, _, _, doc = c.call("GET", f"/v1/images/generations/{tid}", auth=jwt())
+    kt.eq("live.legacy.other_product_unknown", (st, doc["code"]), (404, 1203))
+    time.sleep(max(0, 1.75 - (time.monotonic() - t0)))
+    st, _, _, doc = c.call("GET", "/tasks?external_task_ids=live-ext-1")
+    t = doc["data"][0] if doc["data"] else {}
+    kt.eq("live.tasks.succeeded", (st, t.get("id"), t.get("status"), t.get("update_time")),
+          (200, tid, "succeeded", NOW_MS - 1000 + 1600))
+    out = (t.get("outputs") or [{}])[0]
+    kt.check("live.tasks.video_output", out.get("type") == "video" and f"/videos/{tid}.mp4?" in out.get("url", "")
+             and out.get("duration") == "5.1", str(out))
+    st, _, _, doc = c.call("GET", f"/v1/videos/text2video/{tid}")
+    kt.check("live.legacy.succeed_result", doc["data"]["task_status"] == "succeed" and
+             doc["data"]["task_result"]["videos"][0]["url"] == out.get("url"), str(doc["data"]))
+    state = c.control("GET", f"/_mock/live_task?task_id={tid}")
+    kt.eq("live.state_counts_lookups", (state["status"], state["lookups"]), ("succeed", 5))
+
+    made = c.control("POST", "/_mock/live_task", {
+        "task_id": "live-fail-1", "product": "images/generations", "start": "added", "message": "boom ✗",
+        "steps": [{"after_ms": 0, "status": "processing"}, {"after_ms": 300, "status": "failed"}]})
+    kt.eq("live.start_added", (made.get("ok"), made.get("status"), isinstance(made.get("clock_started_ms"), int)),
+          (True, "processing", True))
+    time.sleep(0.4)
+    st, _, _, doc = c.call("GET", "/v1/images/generations/live-fail-1")
+    kt.eq("live.failed_with_message", (st, doc["data"]["task_status"], doc["data"]["task_status_msg"],
+                                       doc["data"]["task_result"]), (200, "failed", "boom ✗", {}))
+    never = c.control("POST", "/_mock/live_task", {"steps": [{"after_ms": 0, "status": "processing"}]})
+    c.call("GET", f"/tasks?task_ids={never['task_id']}")
+    st, _, _, doc = c.call("GET", f"/tasks?task_ids={never['task_id']}")
+    kt.eq("live.one_step_never_moves", doc["data"][0]["status"], "processing")
+    for name, spec in (("steps_not_from_0", {"steps": [{"after_ms": 5, "status": "submitted"}]}),
+                       ("steps_not_increasing", {"steps": [{"after_ms": 0, "status": "submitted"},
+                                                           {"after_ms": 0, "status": "succeed"}]}),
+                       ("bad_status", {"steps": [{"after_ms": 0, "status": "succeeded"}]}),
+                       ("bad_product", {"product": "videos/nope"}),
+                       ("id_taken", {"task_id": tasks[0]["task_id"]}),
+                       ("bad_start", {"start": "later"})):
+        doc = c.control("POST", "/_mock/live_task", spec)
+        kt.check(f"live.refused.{name}", doc.get("ok") is False and doc.get("error"), str(doc))
+    kt.eq("live.unknown_state", c.control("GET", "/_mock/live_task?task_id=nope").get("ok"), False)
+
+
 def check_second_server(tmp, tasks):
     """--plain-http, --fixture, --legacy-products, --no-seed-endpoint, --count-mode total."""
     path = os.path.join(tmp, "tasks.json")
@@ -493,7 +565,7 @@ def main():
         kt.plan(1)
         kt.skip("mock", "openssl not installed")
         kt.done()
-    kt.plan(132)
+    kt.plan(154)
     tmp = tempfile.mkdtemp(prefix="kling-mock-test-")
     proc = None
     try:
@@ -513,6 +585,7 @@ def main():
         check_log(c)
         check_keep_alive(c)
         check_faults(c)
+        check_live(c, tasks)
         check_second_server(tmp, tasks)
     except Exception as e:  # a crash in the suite is one failure, not a silent stop
         import traceback

@@ -293,7 +293,7 @@ def tools_list():
     s.init("2025-11-25")
     r = s.req("tools/list")
     tools = ((r or {}).get("result") or {}).get("tools") or []
-    kt.eq("tools/list has exactly list_tasks", [t.get("name") for t in tools], ["list_tasks"])
+    kt.eq("tools/list has exactly list_tasks and get_task", [t.get("name") for t in tools], ["list_tasks", "get_task"])
     t = tools[0] if tools else {}
     kt.check("tools/list: title and an actionable description",
              t.get("title") and "cursor" in t.get("description", "") and "ISO 8601" in t.get("description", ""), repr(t))

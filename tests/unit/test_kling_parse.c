@@ -112,11 +112,79 @@ static void test_cursor(void)
 	T_CHECK("cursor/DEL refused", kcursor_parse("l1.1.10.0.0.-.-.\x7f", 17, &r) == -1);
 }
 
+/* The look-ups' replies: one task, found by id or external id, or none. */
+static void test_lookups(void)
+{
+	struct arena a;
+	struct kparse_envelope env;
+	struct kling_task t;
+	int found = -1;
+	const char *why = NULL;
+	arena_init(&a, 1 << 20);
+	T_CHECK("get/tasks reply is JSON",
+		parse("{\"code\":0,\"data\":[{\"id\":\"x9\",\"status\":\"processing\",\"external_id\":\"e-1\"},"
+		      "{\"id\":\"a1\",\"status\":\"succeeded\",\"external_id\":\"e-2\",\"outputs\":[{\"type\":"
+		      "\"video\",\"url\":\"https://x/v.mp4\"}]}]}") == 0);
+	kparse_envelope(&doc, &env);
+	T_CHECK("get/tasks: the task with the id, not the first one",
+		kparse_tasks_get(&doc, env.data, "a1", 2, 0, &a, &t, &found, &why) == 0 && found == 1 &&
+			t.status == KLING_SUCCEED && t.noutputs == 1 && strcmp(t.task_id.ptr, "a1") == 0);
+	T_CHECK("get/tasks: by external id", kparse_tasks_get(&doc, env.data, "e-1", 3, 1, &a, &t, &found, &why) == 0 &&
+						     found == 1 && strcmp(t.task_id.ptr, "x9") == 0);
+	T_CHECK("get/tasks: an id that is only an external id is not found by id",
+		kparse_tasks_get(&doc, env.data, "e-1", 3, 0, &a, &t, &found, &why) == 0 && found == 0 &&
+			t.task_id.len == 0);
+	T_CHECK("get/tasks: a prefix of an id is not the id",
+		kparse_tasks_get(&doc, env.data, "a", 1, 0, &a, &t, &found, &why) == 0 && found == 0);
+	parse("{\"code\":0,\"data\":[]}");
+	kparse_envelope(&doc, &env);
+	T_CHECK("get/tasks: empty data is not found, not an error",
+		kparse_tasks_get(&doc, env.data, "a1", 2, 0, &a, &t, &found, &why) == 0 && found == 0);
+	parse("{\"code\":0,\"data\":{\"result\":[{\"id\":\"a1\",\"status\":\"failed\",\"message\":\"m\"}]}}");
+	kparse_envelope(&doc, &env);
+	T_CHECK("get/tasks: data.result is read too", kparse_tasks_get(&doc, env.data, "a1", 2, 0, &a, &t, &found,
+									    &why) == 0 &&
+							   found == 1 && t.status == KLING_FAILED &&
+							   strcmp(t.status_message.ptr, "m") == 0);
+	parse("{\"code\":0,\"data\":\"a1\"}");
+	kparse_envelope(&doc, &env);
+	T_CHECK("get/tasks: data of the wrong type is an error naming it",
+		kparse_tasks_get(&doc, env.data, "a1", 2, 0, &a, &t, &found, &why) == -1 && why && strstr(why, "data"));
+
+	parse("{\"code\":0,\"data\":{\"task_id\":\"L1\",\"task_status\":\"succeed\",\"created_at\":1764380400000,"
+	      "\"task_info\":{\"external_task_id\":\"mine\"},\"task_result\":{\"images\":[{\"index\":0,\"url\":"
+	      "\"https://x/0.png\"},{\"index\":1,\"url\":\"https://x/1.png\"}]}}}");
+	kparse_envelope(&doc, &env);
+	T_CHECK("get/legacy: the item, its product as its type",
+		kparse_legacy_get(&doc, env.data, "images/generations", &a, &t, &found, &why) == 0 && found == 1 &&
+			strcmp(t.task_id.ptr, "L1") == 0 && strcmp(t.task_type.ptr, "images/generations") == 0 &&
+			t.noutputs == 2 && strcmp(t.external_task_id.ptr, "mine") == 0);
+	static const char *const empty[] = {"{\"code\":0,\"data\":null}", "{\"code\":0,\"data\":{}}",
+					    "{\"code\":0,\"data\":[]}", "{\"code\":0}"};
+	for (size_t i = 0; i < sizeof empty / sizeof *empty; i++) {
+		parse(empty[i]);
+		kparse_envelope(&doc, &env);
+		found = -1;
+		T_CHECK("get/legacy: null, {}, [] or no data: not found",
+			kparse_legacy_get(&doc, env.data, "videos/text2video", &a, &t, &found, &why) == 0 && found == 0);
+	}
+	parse("{\"code\":0,\"data\":[{\"task_id\":\"L1\"}]}");
+	kparse_envelope(&doc, &env);
+	T_CHECK("get/legacy: a list where one item belongs is an error",
+		kparse_legacy_get(&doc, env.data, "videos/text2video", &a, &t, &found, &why) == -1);
+	parse("{\"code\":0,\"data\":{\"task_status\":\"succeed\"}}");
+	kparse_envelope(&doc, &env);
+	T_CHECK("get/legacy: an item without task_id is an error",
+		kparse_legacy_get(&doc, env.data, "videos/text2video", &a, &t, &found, &why) == -1 && why);
+	arena_free(&a);
+}
+
 int main(void)
 {
-	t_plan(40);
+	t_plan(55);
 	json_doc_init(&doc, 4096);
 	test_tasks();
+	test_lookups();
 	test_legacy_seed();
 	test_cursor();
 	json_doc_free(&doc);

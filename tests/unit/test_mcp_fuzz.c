@@ -57,7 +57,7 @@ static void fake_cancel(struct kling_op *op)
 	op->used = 0;
 }
 
-static const struct kling_backend FAKE = {fake_start, fake_cancel};
+static const struct kling_backend FAKE = {fake_start, fake_cancel, NULL};
 static long g_outputs, g_bad;
 static char g_last[256];
 

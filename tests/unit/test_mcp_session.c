@@ -87,8 +87,8 @@ static void t_cancel(struct mcp_call *call, void *state)
 	g_cancelled++;
 }
 
-static const struct mcp_tool ECHO = {"echo", NULL, echo_describe, t_prepare, echo_start, t_cancel};
-static const struct mcp_tool HOLD = {"hold", NULL, hold_describe, t_prepare, hold_start, t_cancel};
+static const struct mcp_tool ECHO = {"echo", NULL, echo_describe, t_prepare, echo_start, t_cancel, NULL};
+static const struct mcp_tool HOLD = {"hold", NULL, hold_describe, t_prepare, hold_start, t_cancel, NULL};
 static const struct mcp_tool *const TOOLS[] = {&ECHO, &HOLD};
 static const struct tool_registry REG = {TOOLS, 2, "test instructions"};
 

@@ -1,0 +1,171 @@
+/* task_render — see task_render.h. */
+#include "task_render.h"
+
+#include "iso8601.h"
+
+#include <string.h>
+
+static int has(struct kling_str s)
+{
+	return s.ptr && s.len;
+}
+
+static struct kling_str cstr(const char *s)
+{
+	struct kling_str r = {s, strlen(s)};
+	return r;
+}
+
+int task_render_check(const struct kling_task *t, const char **why)
+{
+	if (!has(t->task_id))
+		return *why = "a task without task_id", -1;
+	if (!kling_status_name(t->status))
+		return *why = "a task status outside submitted/processing/succeed/failed", -1;
+	if (t->noutputs && !t->outputs)
+		return *why = "outputs missing", -1;
+	for (size_t k = 0; k < t->noutputs; k++)
+		if (!has(t->outputs[k].type))
+			return *why = "an output without type", -1;
+	return 0;
+}
+
+struct kling_str task_render_type(const struct kling_task *t)
+{
+	if (has(t->task_type))
+		return t->task_type;
+	for (size_t k = 0; k < t->noutputs; k++)
+		if (has(t->outputs[k].type))
+			return t->outputs[k].type;
+	return cstr("");
+}
+
+void task_render_text_add(struct json_w *w, struct kling_str s)
+{
+	const char *p = s.ptr, *end = s.ptr + s.len, *run = p;
+	while (p < end) {
+		unsigned char c = (unsigned char)*p;
+		size_t skip = 0;
+		if (c < 0x20 || c == 0x7F)
+			skip = 1;
+		else if (c == 0xE2 && end - p >= 3 && (unsigned char)p[1] == 0x80 &&
+			 ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9))
+			skip = 3;
+		if (!skip) {
+			p++;
+			continue;
+		}
+		json_w_str_add(w, run, (size_t)(p - run));
+		json_w_str_add(w, " ", 1);
+		p += skip;
+		run = p;
+	}
+	json_w_str_add(w, run, (size_t)(p - run));
+}
+
+static void text_field(struct json_w *w, const char *label, struct kling_str s)
+{
+	if (!has(s))
+		return;
+	json_w_str_addc(w, "\n   ");
+	json_w_str_addc(w, label);
+	json_w_str_addc(w, ": ");
+	task_render_text_add(w, s);
+}
+
+/* A time is shown and sent only when it is a real instant. */
+static int time_ok(int64_t ms)
+{
+	return ms > 0 && ms <= ISO8601_MAX_MS;
+}
+
+static void text_time(struct json_w *w, const char *label, int64_t ms)
+{
+	char buf[ISO8601_LEN + 1];
+	if (!time_ok(ms))
+		return;
+	iso8601_format(ms, buf);
+	json_w_str_addc(w, "\n   ");
+	json_w_str_addc(w, label);
+	json_w_str_addc(w, ": ");
+	json_w_str_addc(w, buf);
+}
+
+void task_render_text(struct json_w *w, const struct kling_task *t, int64_t number)
+{
+	if (number > 0) {
+		json_w_str_add_int(w, number);
+		json_w_str_addc(w, ". ");
+	}
+	json_w_str_addc(w, "Task ID: ");
+	task_render_text_add(w, t->task_id);
+	struct kling_str type = task_render_type(t);
+	text_field(w, "Type", has(type) ? type : cstr("N/A"));
+	text_field(w, "Status", cstr(kling_status_name(t->status)));
+	text_field(w, t->status == KLING_FAILED ? "Failure" : "Message", t->status_message);
+	text_time(w, "Created", t->created_ms);
+	text_time(w, "Updated", t->updated_ms);
+	text_field(w, "Model", t->model_name);
+	text_field(w, "External ID", t->external_task_id);
+	for (size_t k = 0; k < t->noutputs; k++) {
+		const struct kling_output *o = &t->outputs[k];
+		json_w_str_addc(w, "\n   Result (");
+		task_render_text_add(w, o->type);
+		if (has(o->duration)) {
+			json_w_str_addc(w, ", ");
+			task_render_text_add(w, o->duration);
+			json_w_str_addc(w, " s");
+		}
+		json_w_str_addc(w, "): ");
+		if (has(o->url))
+			task_render_text_add(w, o->url);
+		else
+			json_w_str_addc(w, "no URL");
+		text_field(w, "Watermarked", o->watermark_url);
+	}
+}
+
+static void member(struct json_w *w, const char *key, struct kling_str s)
+{
+	if (!has(s))
+		return;
+	json_w_key(w, key);
+	json_w_str(w, s.ptr, s.len);
+}
+
+static void member_time(struct json_w *w, const char *key, int64_t ms)
+{
+	char buf[ISO8601_LEN + 1];
+	if (!time_ok(ms))
+		return;
+	iso8601_format(ms, buf);
+	json_w_key(w, key);
+	json_w_str(w, buf, ISO8601_LEN);
+}
+
+void task_render_json(struct json_w *w, const struct kling_task *t)
+{
+	json_w_obj(w);
+	member(w, "task_id", t->task_id);
+	json_w_key(w, "status");
+	json_w_cstr(w, kling_status_name(t->status));
+	member(w, "status_message", t->status_message);
+	member(w, "task_type", task_render_type(t));
+	member(w, "model_name", t->model_name);
+	member(w, "external_task_id", t->external_task_id);
+	member_time(w, "created_at", t->created_ms);
+	member_time(w, "updated_at", t->updated_ms);
+	json_w_key(w, "outputs");
+	json_w_arr(w);
+	for (size_t k = 0; k < t->noutputs; k++) {
+		const struct kling_output *o = &t->outputs[k];
+		json_w_obj(w);
+		member(w, "type", o->type);
+		member(w, "url", o->url);
+		member(w, "watermark_url", o->watermark_url);
+		member(w, "duration", o->duration);
+		json_w_obj_end(w);
+	}
+	json_w_arr_end(w);
+	json_w_obj_end(w);
+}

@@ -1,0 +1,422 @@
+/* tool_get_task — see tool_get_task.h. */
+#include "tool_get_task.h"
+
+#include "config.h"
+#include "json.h"
+#include "kling_limits.h"
+#include "kling_task.h"
+#include "log.h"
+#include "loop.h"
+#include "task_render.h"
+#include "tools_args.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#define TOOL_NAME "get_task"
+#define TOOL_TITLE "Get a Kling AI task"
+
+static const char g_description[] =
+	"Look up one Kling AI generation task by its task_id (or the external_task_id given when it was "
+	"created): its status, failure reason and result URLs, also as resource links. With wait_seconds it "
+	"waits for the task to finish (succeed or failed), looking again about every 1 to 5 seconds and "
+	"reporting each status as progress; if the wait ends first, finished is false: call again to keep "
+	"waiting.";
+
+const char gt_input_schema[] =
+	"{\"type\":\"object\",\"properties\":{"
+	"\"task_id\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":" GT_ID_MAX_STR ","
+	"\"pattern\":\"^[A-Za-z0-9_.:-]+$\",\"description\":\"The task's id (give this or external_task_id)\"},"
+	"\"external_task_id\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":" GT_ID_MAX_STR ","
+	"\"pattern\":\"^[A-Za-z0-9_.:-]+$\","
+	"\"description\":\"The id you gave the task when you created it (give this or task_id)\"},"
+	"\"wait_seconds\":{\"type\":\"integer\",\"minimum\":0,\"maximum\":" GT_WAIT_MAX_STR ","
+	"\"description\":\"Wait up to this many seconds for the task to finish (default 0: answer at once)\"}},"
+	"\"required\":[],\"additionalProperties\":false}";
+
+const char gt_output_schema[] =
+	"{\"type\":\"object\",\"properties\":{"
+	"\"backend\":{\"type\":\"string\",\"enum\":[\"tasks\",\"legacy\"],"
+	"\"description\":\"which Kling API answered\"},"
+	"\"task\":" TASK_RENDER_SCHEMA ","
+	"\"finished\":{\"type\":\"boolean\",\"description\":\"the task is succeed or failed\"},"
+	"\"waited_ms\":{\"type\":\"integer\",\"minimum\":0,"
+	"\"description\":\"from the first look-up to the last\"}},"
+	"\"required\":[\"backend\",\"task\",\"finished\",\"waited_ms\"],\"additionalProperties\":false}";
+
+/* ---- the per-call state ---- */
+
+struct gt_state {
+	struct kling_get_query q;
+	char id[GT_ID_MAX + 1];
+	int64_t wait_ms;          /* 0 = answer after the first look-up */
+	struct mcp_call *call;
+	int64_t deadline;         /* the call's, for every look-up */
+	int64_t first, last;      /* loop ms when the first and the latest look-up began */
+	int64_t backoff;          /* the next pause */
+	int polls;
+	const struct kling_backend *backend;
+	struct kling_op *op;      /* the look-up in flight, or NULL */
+	struct loop_timer timer;  /* the pause before the next look-up */
+};
+
+_Static_assert(sizeof(struct gt_state) <= MCP_TOOL_STATE_BYTES, "get_task state must fit the call slot");
+
+static const struct config *g_cfg;
+
+/* ---- links ---- */
+
+struct ext_type {
+	const char *ext, *mime;
+};
+
+static const struct ext_type g_ext_types[] = {
+	{"mp4", "video/mp4"},   {"mov", "video/quicktime"}, {"webm", "video/webm"}, {"png", "image/png"},
+	{"jpg", "image/jpeg"},  {"jpeg", "image/jpeg"},     {"webp", "image/webp"}, {"gif", "image/gif"},
+	{"mp3", "audio/mpeg"},  {"wav", "audio/wav"},       {"m4a", "audio/mp4"},
+};
+
+/* The entry of extension s[0..n) (any case), or NULL. */
+static const struct ext_type *by_ext(const char *s, size_t n)
+{
+	for (size_t i = 0; i < sizeof g_ext_types / sizeof g_ext_types[0]; i++)
+		if (strlen(g_ext_types[i].ext) == n && strncasecmp(s, g_ext_types[i].ext, n) == 0)
+			return &g_ext_types[i];
+	return NULL;
+}
+
+/* The file kind of output o: from its URL's path ending, else from its type. */
+static const struct ext_type *kind_of(const struct kling_output *o)
+{
+	const char *u = o->url.ptr;
+	size_t n = o->url.len, end = 0;
+	while (end < n && u[end] != '?' && u[end] != '#')
+		end++;
+	size_t dot = end;
+	while (dot > 0 && u[dot - 1] != '.' && u[dot - 1] != '/')
+		dot--;
+	const struct ext_type *k = dot > 0 && u[dot - 1] == '.' ? by_ext(u + dot, end - dot) : NULL;
+	if (k)
+		return k;
+	static const struct {
+		const char *type, *ext;
+	} usual[] = {{"video", "mp4"}, {"image", "png"}, {"audio", "mp3"}};
+	for (size_t i = 0; i < sizeof usual / sizeof usual[0]; i++)
+		if (o->type.len == strlen(usual[i].type) && memcmp(o->type.ptr, usual[i].type, o->type.len) == 0)
+			return by_ext(usual[i].ext, 3);
+	return NULL;
+}
+
+void gt_link_name(const struct kling_task *t, size_t k, char *name, size_t cap, const char **mime)
+{
+	const struct ext_type *kind = kind_of(&t->outputs[k]);
+	const char *ext = kind ? kind->ext : "bin";
+	*mime = kind ? kind->mime : "application/octet-stream";
+	size_t same = 0, index = 0;
+	for (size_t i = 0; i < t->noutputs; i++) {
+		if (!t->outputs[i].url.len || kind_of(&t->outputs[i]) != kind)
+			continue;
+		if (i < k)
+			index++;
+		same++;
+	}
+	int n = same > 1 ? snprintf(name, cap, "%.*s_%zu.%s", (int)t->task_id.len, t->task_id.ptr, index, ext)
+			 : snprintf(name, cap, "%.*s.%s", (int)t->task_id.len, t->task_id.ptr, ext);
+	if (n < 0 || (size_t)n >= cap)
+		snprintf(name, cap, "result.%s", ext); /* an id too long for a file name */
+}
+
+/* ---- rendering ---- */
+
+static int finished(const struct kling_task *t)
+{
+	return t->status == KLING_SUCCEED || t->status == KLING_FAILED;
+}
+
+static void render_text(struct json_w *w, const struct gt_state *st, const struct kling_task *t)
+{
+	char secs[32];
+	snprintf(secs, sizeof secs, "%lld.%lld s", (long long)((st->last - st->first) / 1000),
+		 (long long)((st->last - st->first) % 1000 / 100));
+	json_w_str_open(w);
+	json_w_str_addc(w, "Kling AI Task:\n\n");
+	task_render_text(w, t, 0);
+	if (finished(t)) {
+		if (st->wait_ms) {
+			json_w_str_addc(w, "\n\nFinished (");
+			json_w_str_addc(w, kling_status_name(t->status));
+			json_w_str_addc(w, ") after waiting ");
+			json_w_str_addc(w, secs);
+			json_w_str_addc(w, ".");
+		}
+	} else if (st->wait_ms) {
+		json_w_str_addc(w, "\n\nNot finished after waiting ");
+		json_w_str_addc(w, secs);
+		json_w_str_addc(w, ": the task is ");
+		json_w_str_addc(w, kling_status_name(t->status));
+		json_w_str_addc(w, ". Call get_task again with wait_seconds to keep waiting.");
+	} else {
+		json_w_str_addc(w, "\n\nNot finished: the task is ");
+		json_w_str_addc(w, kling_status_name(t->status));
+		json_w_str_addc(w, ". Call get_task with wait_seconds (up to " GT_WAIT_MAX_STR
+				   ") to wait for it to finish.");
+	}
+	json_w_str_close(w);
+}
+
+/* The result's members: the text, the links (when the protocol knows
+ * resource_link), structuredContent. */
+static void gt_render(struct json_w *w, const struct gt_state *st, enum kling_api backend,
+		      const struct kling_task *t, int links)
+{
+	json_w_key(w, "content");
+	json_w_arr(w);
+	json_w_obj(w);
+	json_w_key(w, "type");
+	json_w_cstr(w, "text");
+	json_w_key(w, "text");
+	render_text(w, st, t);
+	json_w_obj_end(w);
+	for (size_t k = 0; links && k < t->noutputs; k++) {
+		const struct kling_output *o = &t->outputs[k];
+		if (!o->url.len)
+			continue;
+		char name[GT_ID_MAX + 16];
+		const char *mime;
+		gt_link_name(t, k, name, sizeof name, &mime);
+		json_w_obj(w);
+		json_w_key(w, "type");
+		json_w_cstr(w, "resource_link");
+		json_w_key(w, "uri");
+		json_w_str(w, o->url.ptr, o->url.len);
+		json_w_key(w, "name");
+		json_w_cstr(w, name);
+		json_w_key(w, "mimeType");
+		json_w_cstr(w, mime);
+		json_w_obj_end(w);
+	}
+	json_w_arr_end(w);
+	json_w_key(w, "structuredContent");
+	json_w_obj(w);
+	json_w_key(w, "backend");
+	json_w_cstr(w, kling_api_name(backend));
+	json_w_key(w, "task");
+	task_render_json(w, t);
+	json_w_key(w, "finished");
+	json_w_bool(w, finished(t));
+	json_w_key(w, "waited_ms");
+	json_w_int(w, st->last - st->first);
+	json_w_obj_end(w);
+}
+
+/* ---- the wait ---- */
+
+static void look(void *arg);
+
+static void on_found(void *ctx, const struct kling_get_result *r, const char *error)
+{
+	struct gt_state *st = ctx;
+	struct mcp_call *call = st->call;
+	st->op = NULL;
+	st->polls++;
+	const char *why;
+	if (error || !r) {
+		mcp_call_fail(call, error ? error : "Internal error: the backend gave neither a result nor an error.");
+		return;
+	}
+	if (!r->task) {
+		char text[GT_ID_MAX + 400];
+		snprintf(text, sizeof text,
+			 "No task with %s \"%s\" was found (asked the %s API). Check the id: list_tasks shows the "
+			 "account's tasks and their ids.",
+			 st->q.by_external ? "external_task_id" : "task_id", st->id, kling_api_name(r->backend));
+		mcp_call_fail(call, text);
+		return;
+	}
+	if (task_render_check(r->task, &why) < 0) {
+		char text[200];
+		snprintf(text, sizeof text, "Internal error: the %s backend returned an unusable task (%s).",
+			 kling_api_name(r->backend), why);
+		mcp_call_fail(call, text);
+		return;
+	}
+	st->q.product = r->product; /* legacy: later look-ups ask only the product that has it */
+	const struct kling_task *t = r->task;
+	int64_t now = loop_now_ms();
+	int more = !finished(t) && st->wait_ms && now < st->first + st->wait_ms;
+	char msg[160];
+	snprintf(msg, sizeof msg, "%s (look-up %d, %lld.%lld s)", kling_status_name(t->status), st->polls,
+		 (long long)((now - st->first) / 1000), (long long)((now - st->first) % 1000 / 100));
+	mcp_call_progress(call, st->polls, -1, msg);
+	if (more) {
+		int64_t at = now + st->backoff;
+		if (at > st->first + st->wait_ms)
+			at = st->first + st->wait_ms;
+		st->backoff = st->backoff * 3 / 2 > GT_BACKOFF_MAX_MS ? GT_BACKOFF_MAX_MS : st->backoff * 3 / 2;
+		loop_timer_set(&st->timer, at, look, st);
+		return;
+	}
+	struct json_w *w = mcp_call_result_begin(call);
+	gt_render(w, st, r->backend, t, mcp_call_version(call) >= MCP_V_2025_06_18);
+	mcp_call_result_end(call);
+}
+
+/* One look-up (from the loop: a timer, or start). */
+static void look(void *arg)
+{
+	struct gt_state *st = arg;
+	st->last = loop_now_ms();
+	if (!st->backend->get_start) {
+		mcp_call_fail(st->call, "Internal error: this backend has no look-up of one task.");
+		return;
+	}
+	st->op = st->backend->get_start(&st->q, st->deadline, on_found, st);
+	if (!st->op)
+		mcp_call_fail(st->call, "kling-mcp is out of memory: the look-up could not start.");
+}
+
+static int gt_start(struct mcp_call *call, void *state, int64_t deadline_ms)
+{
+	struct gt_state *st = state;
+	st->call = call;
+	st->q.id = st->id;
+	st->deadline = deadline_ms;
+	st->backend = kling_backend_get();
+	st->first = st->last = loop_now_ms();
+	st->backoff = GT_BACKOFF_FIRST_MS;
+	loop_timer_set(&st->timer, st->first, look, st); /* never answer from inside start */
+	return 0;
+}
+
+static void gt_cancel(struct mcp_call *call, void *state)
+{
+	(void)call;
+	struct gt_state *st = state;
+	loop_timer_clear(&st->timer);
+	if (st->op)
+		st->backend->cancel(st->op);
+	st->op = NULL;
+}
+
+static int64_t gt_wait(const void *state)
+{
+	const struct gt_state *st = state;
+	return st->wait_ms;
+}
+
+/* ---- arguments ---- */
+
+enum { A_TASK_ID, A_EXTERNAL, A_WAIT, NARGS };
+
+static const struct targ_spec g_args[NARGS] = {
+	[A_TASK_ID] = {.name = "task_id", .type = TARG_STRING, .min = 1, .max = GT_ID_MAX,
+		       .bad = "must be a task id: 1 to " GT_ID_MAX_STR " characters"},
+	[A_EXTERNAL] = {.name = "external_task_id", .type = TARG_STRING, .min = 1, .max = GT_ID_MAX,
+			.bad = "must be the external id given at creation: 1 to " GT_ID_MAX_STR " characters"},
+	[A_WAIT] = {.name = "wait_seconds", .type = TARG_INTEGER, .min = 0, .max = GT_WAIT_MAX,
+		    .bad = "must be an integer from 0 to " GT_WAIT_MAX_STR " (seconds; default 0)"},
+};
+
+/* An id goes into a request path and query as it is: letters, digits and
+ * _ . : - only (Kling's ids are digits). */
+static int id_chars_ok(const char *s, int64_t n)
+{
+	for (int64_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' ||
+		      c == '.' || c == ':' || c == '-'))
+			return 0; /* also a NUL from \u0000: the id is exactly n bytes */
+	}
+	return 1;
+}
+
+static int gt_prepare(const struct json_doc *d, int args, void *state, char *err, size_t errcap)
+{
+	struct gt_state *st = state;
+	char ext[GT_ID_MAX + 1] = "";
+	char *const strings[NARGS] = {[A_TASK_ID] = st->id, [A_EXTERNAL] = ext};
+	struct targs a;
+	char g[TARGS_GOT_MAX + 8];
+	targs_check(&a, TOOL_NAME, g_args, NARGS, d, args, strings);
+	int have_id = a.tok[A_TASK_ID] >= 0, have_ext = a.tok[A_EXTERNAL] >= 0;
+	if (have_id && !id_chars_ok(st->id, a.num[A_TASK_ID]))
+		targs_problem(&a, "task_id may hold only letters, digits and _ . : -, got %s",
+			      targs_got(d, a.tok[A_TASK_ID], g, sizeof g));
+	if (have_ext && !id_chars_ok(ext, a.num[A_EXTERNAL]))
+		targs_problem(&a, "external_task_id may hold only letters, digits and _ . : -, got %s",
+			      targs_got(d, a.tok[A_EXTERNAL], g, sizeof g));
+	if (have_id && have_ext)
+		targs_problem(&a, "give task_id or external_task_id, not both");
+	else if (!have_id && !have_ext && a.nproblems == 0)
+		targs_problem(&a, "give task_id (the task's id) or external_task_id (the id given when it was created)");
+	if (targs_finish(&a, err, errcap) != 0)
+		return -1;
+	if (have_ext)
+		memcpy(st->id, ext, sizeof st->id);
+	st->q.by_external = have_ext;
+	st->q.id = NULL; /* set by start: the state may move before then */
+	st->q.id_len = strlen(st->id);
+	st->wait_ms = a.tok[A_WAIT] >= 0 ? a.num[A_WAIT] * 1000 : 0;
+
+	/* the arguments are good: now whether a request could be sent at all */
+	if (g_cfg && g_cfg->error[0]) {
+		snprintf(err, errcap,
+			 "kling-mcp is misconfigured: %s. Fix the environment the MCP client starts kling-mcp with, "
+			 "then restart it.",
+			 g_cfg->error);
+		return -1;
+	}
+	if (g_cfg && !config_has_credentials(g_cfg)) {
+		snprintf(err, errcap,
+			 "No Kling AI credentials: set KLING_API_KEY (an API key from the Kling developer console), "
+			 "or both KLING_ACCESS_KEY and KLING_SECRET_KEY (an AccessKey/SecretKey pair), in the "
+			 "environment the MCP client starts kling-mcp with, then restart it.");
+		return -1;
+	}
+	if (g_cfg && config_effective_backend(g_cfg) == KLING_API_SEED) {
+		snprintf(err, errcap,
+			 "get_task cannot work with KLING_BACKEND=seed: the seed endpoint (GET /v1/task/list) has no "
+			 "look-up of one task by id. Use list_tasks to find the task, or set KLING_BACKEND to tasks "
+			 "(with KLING_API_KEY) or legacy.");
+		return -1;
+	}
+	return 0;
+}
+
+static void gt_init(const struct config *cfg)
+{
+	g_cfg = cfg;
+}
+
+static void gt_describe(struct json_w *w)
+{
+	json_w_obj(w);
+	json_w_key(w, "name");
+	json_w_cstr(w, TOOL_NAME);
+	json_w_key(w, "title");
+	json_w_cstr(w, TOOL_TITLE);
+	json_w_key(w, "description");
+	json_w_cstr(w, g_description);
+	json_w_key(w, "inputSchema");
+	json_w_raw(w, gt_input_schema, sizeof gt_input_schema - 1);
+	json_w_key(w, "outputSchema");
+	json_w_raw(w, gt_output_schema, sizeof gt_output_schema - 1);
+	json_w_key(w, "annotations");
+	json_w_obj(w);
+	json_w_key(w, "title");
+	json_w_cstr(w, TOOL_TITLE);
+	json_w_key(w, "readOnlyHint");
+	json_w_bool(w, 1);
+	json_w_key(w, "destructiveHint");
+	json_w_bool(w, 0);
+	json_w_key(w, "idempotentHint");
+	json_w_bool(w, 1);
+	json_w_key(w, "openWorldHint");
+	json_w_bool(w, 1);
+	json_w_obj_end(w);
+	json_w_obj_end(w);
+}
+
+const struct mcp_tool gt_tool = {TOOL_NAME, gt_init, gt_describe, gt_prepare, gt_start, gt_cancel, gt_wait};
