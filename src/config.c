@@ -188,6 +188,9 @@ static void load_misc(struct config *c)
 	c->no_proxy = env("NO_PROXY");
 	if (!c->no_proxy)
 		c->no_proxy = env("no_proxy");
+	c->listen = env("KLING_MCP_LISTEN");
+	c->allowed_origins = env("KLING_MCP_ALLOWED_ORIGINS");
+	c->allowed_hosts = env("KLING_MCP_ALLOWED_HOSTS");
 }
 
 void config_load(struct config *c)
@@ -196,6 +199,7 @@ void config_load(struct config *c)
 	c->api_key = secret_copy("KLING_API_KEY");
 	c->access_key = secret_copy("KLING_ACCESS_KEY");
 	c->secret_key = secret_copy("KLING_SECRET_KEY");
+	c->mcp_token = secret_copy("KLING_MCP_TOKEN");
 	if (c->api_key && strlen(c->api_key) > CONFIG_API_KEY_MAX)
 		set_error(c, "KLING_API_KEY is %zu bytes, longer than any Kling key (at most %d)", strlen(c->api_key),
 			  CONFIG_API_KEY_MAX);
@@ -242,11 +246,12 @@ void config_wipe(struct config *c)
 	wipe_free(&c->api_key);
 	wipe_free(&c->access_key);
 	wipe_free(&c->secret_key);
+	wipe_free(&c->mcp_token);
 }
 
 void config_wipe_environment(void)
 {
-	static const char *const names[] = {"KLING_API_KEY", "KLING_SECRET_KEY"};
+	static const char *const names[] = {"KLING_API_KEY", "KLING_SECRET_KEY", "KLING_MCP_TOKEN"};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		char *v = getenv(names[i]); /* points into the environment block itself */
 		if (v)
@@ -256,11 +261,13 @@ void config_wipe_environment(void)
 
 const char *config_help(void)
 {
-	return "usage: kling-mcp [--help | --version | --check]\n"
+	return "usage: kling-mcp [--listen [ADDR:]PORT | --help | --version | --check]\n"
 	       "\n"
-	       "An MCP server (stdio) whose tool list_tasks lists the generation tasks of a\n"
-	       "Kling AI account. With no argument it serves MCP on standard input/output.\n"
+	       "An MCP server whose tool list_tasks lists the generation tasks of a Kling AI\n"
+	       "account. With no argument it serves MCP on standard input/output.\n"
 	       "\n"
+	       "  --listen [ADDR:]PORT  serve MCP over Streamable HTTP on http://ADDR:PORT/mcp\n"
+	       "             (ADDR 127.0.0.1 by default; [::1]:PORT for IPv6)\n"
 	       "  --help     this text\n"
 	       "  --version  program version, mbedTLS version, build target\n"
 	       "  --check    diagnose configuration, clock, DNS, TLS and credentials; exit 0 or 1\n"
@@ -281,5 +288,10 @@ const char *config_help(void)
 	       "  KLING_TIMEOUT_MS       deadline of one tool call, everything included (default 30000)\n"
 	       "  KLING_LOG_LEVEL        error, warn (default), info, debug; logs go to stderr only\n"
 	       "  HTTPS_PROXY, https_proxy  http://[user:pass@]host:port, used with CONNECT\n"
-	       "  NO_PROXY, no_proxy     hosts (suffixes, or *) reached without the proxy\n";
+	       "  NO_PROXY, no_proxy     hosts (suffixes, or *) reached without the proxy\n"
+	       "  KLING_MCP_LISTEN       same as --listen\n"
+	       "  KLING_MCP_TOKEN        bearer token every HTTP request must carry; required to\n"
+	       "                         listen on an address other than loopback\n"
+	       "  KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_ALLOWED_HOSTS  comma lists of further Origin\n"
+	       "                         (scheme://host[:port]) and Host (host[:port]) values to accept\n";
 }

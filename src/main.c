@@ -10,6 +10,7 @@
 #include "http.h"
 #include "kling.h"
 #include "server.h"
+#include "transport_http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -65,6 +66,14 @@ static void setup_signals(void)
 
 int main(int argc, char **argv)
 {
+	const char *listen = NULL;
+	if (argc == 3 && strcmp(argv[1], "--listen") == 0) {
+		listen = argv[2];
+		argc = 1;
+	} else if (argc == 2 && strncmp(argv[1], "--listen=", 9) == 0) {
+		listen = argv[1] + 9;
+		argc = 1;
+	}
 	if (argc > 2 || (argc == 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "--version") != 0 &&
 			 strcmp(argv[1], "--check") != 0)) {
 		fprintf(stderr, "kling-mcp: unknown argument \"%s\"\n%s", argv[argc - 1], config_help());
@@ -85,11 +94,16 @@ int main(int argc, char **argv)
 	log_set_level(cfg.log_level);
 	log_add_secret(cfg.api_key);
 	log_add_secret(cfg.secret_key);
+	log_add_secret(cfg.mcp_token);
+	if (listen)
+		cfg.listen = listen;
 	if (cfg.error[0])
 		log_warn("configuration: %s", cfg.error);
 	http_client_init(&cfg); /* a bad HTTPS_PROXY is logged here and named by every call */
 	kling_init(&cfg);
-	int rc = argc == 2 ? check_run(&cfg) : server_run(&cfg, g_stop_pipe[0]);
+	int rc = argc == 2 ? check_run(&cfg)
+		 : cfg.listen ? http_server_run(&cfg, g_stop_pipe[0])
+			      : server_run(&cfg, g_stop_pipe[0]);
 	kling_shutdown();
 	http_client_shutdown();
 	log_clear_secrets();
