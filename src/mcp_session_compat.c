@@ -94,3 +94,8 @@ void mcp_session_free(struct mcp_session *s)
 	g_live--;
 	free(s);
 }
+
+void mcp_session_modern_only(struct mcp_session *s)
+{
+	(void)s; /* the shim has one shared flow */
+}

@@ -18,5 +18,6 @@ struct mcp_session *mcp_session_new(const struct mcp_sink *sink, void *ctx);
 int mcp_session_input(struct mcp_session *s, const char *msg, size_t len, void *tag);
 void mcp_session_cancel_tag(struct mcp_session *s, void *tag);
 void mcp_session_free(struct mcp_session *s);
+void mcp_session_modern_only(struct mcp_session *s);
 
 #endif

@@ -1227,14 +1227,15 @@ static void handle_post(struct hconn *c, const char *body, size_t len)
 	int progress = m.kind == JSONRPC_REQUEST && json_get(&H.doc, meta, "progressToken") >= 0;
 	c->mode = (progress && want_sse) || !want_json ? R_SSE : R_JSON;
 
-	if (r->pver && !known_version(r->pver, r->pver_len)) {
-		char e[160];
-		snprintf(e, sizeof e, "Bad Request: unsupported MCP-Protocol-Version \"%.40s\"",
-			 r->pver_len < 40 ? r->pver : "(too long)");
-		reply_error(c, 400, m.kind == JSONRPC_REQUEST ? &m.id : NULL, -32000, e, NULL);
-		return;
-	}
+	const struct jsonrpc_id *id = m.kind == JSONRPC_REQUEST ? &m.id : NULL;
 	if (r->sid) {
+		if (r->pver && !known_version(r->pver, r->pver_len)) {
+			char e[160];
+			snprintf(e, sizeof e, "Bad Request: unsupported MCP-Protocol-Version \"%.*s\"",
+				 (int)(r->pver_len < 40 ? r->pver_len : 40), r->pver);
+			reply_error(c, 400, id, -32000, e, NULL);
+			return;
+		}
 		struct hsess *s = sess_find(r->sid, r->sid_len);
 		if (!s) {
 			reply_error(c, 404, m.kind == JSONRPC_REQUEST ? &m.id : NULL, -32001,
@@ -1248,7 +1249,12 @@ static void handle_post(struct hconn *c, const char *body, size_t len)
 		reply_error(c, 400, NULL, code, msg, NULL);
 		return;
 	}
-	if (m.kind == JSONRPC_REQUEST && json_streq(&H.doc, m.method, "initialize")) {
+	/* 2026-07-28 when the body carries its _meta version or the header names
+	 * anything but a 2025 version; otherwise the 2025 flow. */
+	int mv = json_get(&H.doc, meta, META_VERSION);
+	int legacy_hdr = r->pver && known_version(r->pver, r->pver_len) && !ieqz(r->pver, r->pver_len, V2026);
+	int modern = mv >= 0 || (r->pver && !legacy_hdr);
+	if (!modern && m.kind == JSONRPC_REQUEST && json_streq(&H.doc, m.method, "initialize")) {
 		if (H.nsess >= LIMIT_LISTEN_SESSIONS || H.stopping) {
 			reply_error(c, 503, &m.id, -32000,
 				    H.stopping ? "Service Unavailable: the server is stopping"
@@ -1266,13 +1272,13 @@ static void handle_post(struct hconn *c, const char *body, size_t len)
 		feed(c, s, body, len);
 		return;
 	}
-	/* No session: protocol 2026-07-28, one request, nothing kept. */
-	int mv = json_get(&H.doc, meta, META_VERSION);
-	if (r->pver && !ieqz(r->pver, r->pver_len, V2026) && mv < 0) {
-		reply_error(c, 400, m.kind == JSONRPC_REQUEST ? &m.id : NULL, -32000,
-			    "Bad Request: Mcp-Session-Id header is required (send initialize first)", NULL);
+	if (legacy_hdr && !modern) {
+		reply_error(c, 400, id, -32000, "Bad Request: Mcp-Session-Id header is required (send initialize first)",
+			    NULL);
 		return;
 	}
+	/* No session: one request, nothing kept (2026-07-28, or a request that
+	 * needs telling how to start). */
 	if (m.kind == JSONRPC_REQUEST && mv >= 0) {
 		const char *why = check_mirrored(c, m.method, mv);
 		if (why) {
@@ -1285,6 +1291,8 @@ static void handle_post(struct hconn *c, const char *body, size_t len)
 		reply_error(c, 503, NULL, -32000, "Service Unavailable: out of memory", "Retry-After: 5\r\n");
 		return;
 	}
+	if (modern) /* initialize and ping do not exist there; _meta is required */
+		mcp_session_modern_only(s->m);
 	feed(c, s, body, len);
 }
 
