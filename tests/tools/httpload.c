@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,7 +45,18 @@ static int cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Length of a complete answer at the front of buf, 0 if incomplete, -1 bad. */
+/* The value of header name (lower case) in head[0..n), or NULL. */
+static const char *header(const char *head, size_t n, const char *name)
+{
+	size_t k = strlen(name);
+	for (const char *p = head; p + k < head + n; p++)
+		if ((p == head || p[-1] == '\n') && strncasecmp(p, name, k) == 0 && p[k] == ':')
+			return p + k + 1;
+	return NULL;
+}
+
+/* Length of a complete answer at the front of buf (Content-Length or
+ * chunked), 0 if incomplete, -1 when it cannot be framed. */
 static long answer_len(const char *buf, size_t n, int *status)
 {
 	const char *end = memmem(buf, n, "\r\n\r\n", 4);
@@ -52,11 +64,27 @@ static long answer_len(const char *buf, size_t n, int *status)
 		return 0;
 	size_t head = (size_t)(end - buf) + 4;
 	*status = atoi(buf + 9);
-	const char *cl = memmem(buf, head, "Content-Length: ", 16);
-	if (!cl)
+	const char *cl = header(buf, head, "content-length");
+	if (cl) {
+		long body = atol(cl);
+		return head + (size_t)body <= n ? (long)(head + (size_t)body) : 0;
+	}
+	const char *te = header(buf, head, "transfer-encoding");
+	if (!te || !strstr(te, "chunked"))
 		return -1;
-	long body = atol(cl + 16);
-	return head + (size_t)body <= n ? (long)(head + (size_t)body) : 0;
+	size_t p = head;
+	for (;;) {
+		const char *nl = memmem(buf + p, n - p, "\r\n", 2);
+		if (!nl)
+			return 0;
+		size_t sz = strtoul(buf + p, NULL, 16);
+		p = (size_t)(nl - buf) + 2;
+		if (sz == 0)
+			return p + 2 <= n ? (long)(p + 2) : 0; /* no trailers */
+		p += sz + 2;
+		if (p > n)
+			return 0;
+	}
 }
 
 int main(int argc, char **argv)
