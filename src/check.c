@@ -2,7 +2,7 @@
 #include "check.h"
 
 #include "config.h"
-#include "http.h"
+#include "http_client.h"
 #include "iso8601.h"
 #include "kling.h"
 #include "loop.h"

@@ -266,8 +266,7 @@ const char *config_help(void)
 	       "An MCP server whose tool list_tasks lists the generation tasks of a Kling AI\n"
 	       "account. With no argument it serves MCP on standard input/output.\n"
 	       "\n"
-	       "  --listen [ADDR:]PORT  serve MCP over Streamable HTTP on http://ADDR:PORT/mcp\n"
-	       "             (ADDR 127.0.0.1 by default; [::1]:PORT for IPv6)\n"
+	       "  --listen [ADDR:]PORT  serve MCP over HTTP at http://ADDR:PORT/mcp (127.0.0.1)\n"
 	       "  --help     this text\n"
 	       "  --version  program version, mbedTLS version, build target\n"
 	       "  --check    diagnose configuration, clock, DNS, TLS and credentials; exit 0 or 1\n"
@@ -290,8 +289,6 @@ const char *config_help(void)
 	       "  HTTPS_PROXY, https_proxy  http://[user:pass@]host:port, used with CONNECT\n"
 	       "  NO_PROXY, no_proxy     hosts (suffixes, or *) reached without the proxy\n"
 	       "  KLING_MCP_LISTEN       same as --listen\n"
-	       "  KLING_MCP_TOKEN        bearer token every HTTP request must carry; required to\n"
-	       "                         listen on an address other than loopback\n"
-	       "  KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_ALLOWED_HOSTS  comma lists of further Origin\n"
-	       "                         (scheme://host[:port]) and Host (host[:port]) values to accept\n";
+	       "  KLING_MCP_TOKEN        bearer token HTTP clients must send (needed off loopback)\n"
+	       "  KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_ALLOWED_HOSTS  more Origin, Host values (commas)\n";
 }

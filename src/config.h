@@ -7,12 +7,13 @@
 #ifndef KLING_CONFIG_H
 #define KLING_CONFIG_H
 
+#include "kling_limits.h"
 #include "log.h"
 
 enum backend { BACKEND_AUTO = 0, BACKEND_TASKS, BACKEND_LEGACY, BACKEND_SEED };
 
 #define CONFIG_MAX_PRODUCTS 16
-#define CONFIG_HOST_MAX 256
+#define CONFIG_HOST_MAX LIMIT_HOST_BYTES
 #define CONFIG_PATH_MAX 256
 #define CONFIG_ERROR_MAX 512
 /* Longest KLING_API_KEY: it travels whole in one Authorization value (kling.c

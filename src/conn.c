@@ -1,7 +1,7 @@
 /* conn — see conn.h. */
 #include "conn.h"
 
-#include "http.h"
+#include "http_parse.h"
 #include "kling_limits.h"
 #include "log.h"
 #include "loop.h"
@@ -28,7 +28,7 @@
 #include "mbedtls/ssl.h"
 #include "psa/crypto.h"
 
-#define HOST_MAX 256
+#define HOST_MAX LIMIT_HOST_BYTES
 #define KEY_MAX (2 * HOST_MAX + 16)
 #define ERR_MAX 512
 /* The proxy's answer to CONNECT: a status line and a few headers. */
@@ -348,11 +348,21 @@ static void handshake_step(struct conn *c)
 	}
 	if (r != 0) {
 		session_drop(c->key);
-		if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED) {
+		uint32_t vflags = mbedtls_ssl_get_verify_result(&c->ssl);
+		if (r == MBEDTLS_ERR_X509_CERT_VERIFY_FAILED ||
+		    (r == MBEDTLS_ERR_SSL_BAD_CERTIFICATE && vflags && vflags != (uint32_t)-1)) {
+			/* BAD_CERTIFICATE: the TLS layer's own checks (key usage,
+			 * extended key usage) left their flags in the result too. */
 			char why[ERR_MAX - 64];
-			tls_store_explain(mbedtls_ssl_get_verify_result(&c->ssl), &c->peer, c->host, (int64_t)time(NULL),
+			tls_store_explain(vflags, &c->peer, c->host, (int64_t)time(NULL),
 					  why, sizeof why);
 			set_err(c, "TLS certificate check failed: %s", why);
+		} else if (r == MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE && c->ssl.MBEDTLS_PRIVATE(in_msg) &&
+			   tls_alert_text(c->ssl.MBEDTLS_PRIVATE(in_msg)[1])) {
+			/* mbedTLS has no getter for the alert received; the record is
+			 * still in its input buffer: level, description. */
+			set_err(c, "TLS handshake with %s failed: the server sent the alert %s", c->host,
+				tls_alert_text(c->ssl.MBEDTLS_PRIVATE(in_msg)[1]));
 		} else if (r == MBEDTLS_ERR_NET_CONN_RESET || r == MBEDTLS_ERR_SSL_CONN_EOF) {
 			set_err(c, "%s closed the connection during the TLS handshake (is port %u an HTTPS port?)",
 				c->host, c->port);
@@ -395,7 +405,14 @@ static void tls_start(struct conn *c)
 	int r = mbedtls_ssl_setup(&c->ssl, c->tls12_only ? &g_conf12 : &g_conf);
 	if (r == 0) {
 		c->ssl_setup = 1;
-		r = mbedtls_ssl_set_hostname(&c->ssl, c->host);
+		/* An IP literal: no SNI (RFC 6066 3 allows names only), and the
+		 * certificate is matched by tls_store_verify_cb against IP-type
+		 * SANs only; NULL tells mbedTLS the name check is done elsewhere. */
+		if (inet_pton(AF_INET, c->host, c->peer.ip) == 1)
+			c->peer.ip_len = 4;
+		else if (inet_pton(AF_INET6, c->host, c->peer.ip) == 1)
+			c->peer.ip_len = 16;
+		r = mbedtls_ssl_set_hostname(&c->ssl, c->peer.ip_len ? NULL : c->host);
 	}
 	if (r != 0) {
 		tls_err(c, "setting up TLS for", r);

@@ -2,6 +2,8 @@
  * validator has already refused everything jsmn would let through). */
 #include "json.h"
 
+#include "hex.h"
+
 #include <limits.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -68,17 +70,6 @@ static int fail_at(struct vstate *v, size_t pos, int err)
 	return err;
 }
 
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Four hex digits at s[i..i+4) of n; -1 if short or not hex. */
 static long hex4(const unsigned char *s, size_t n, size_t i)
 {
@@ -86,7 +77,7 @@ static long hex4(const unsigned char *s, size_t n, size_t i)
 		return -1;
 	long v = 0;
 	for (int k = 0; k < 4; k++) {
-		int h = hexval(s[i + (size_t)k]);
+		int h = hex_value(s[i + (size_t)k]);
 		if (h < 0)
 			return -1;
 		v = v * 16 + h;

@@ -3,7 +3,7 @@
 
 #include "arena.h"
 #include "config.h"
-#include "http.h"
+#include "http_client.h"
 #include "iso8601.h"
 #include "json.h"
 #include "jwt.h"

@@ -55,6 +55,11 @@
 
 /* HTTP response head: status line + headers. Kling sends < 1 KiB. */
 #ifndef LIMIT_HTTP_HEAD_BYTES
+/* Longest host name (or IP literal) kept anywhere: the base URL's host,
+ * the proxy's, the resolver's and the connection pool's keys. DNS names are
+ * at most 253 bytes; a longer host is refused where it is read. */
+#define LIMIT_HOST_BYTES 256
+
 #define LIMIT_HTTP_HEAD_BYTES (16 * 1024)
 #endif
 #ifndef LIMIT_HTTP_HEADERS
@@ -174,18 +179,19 @@
 #define LIMIT_QUEUED_CALLS 64
 #endif
 
-/* Bytes of responses waiting for a slow client to read stdout. A client that
- * stops reading while sending requests is disconnected past this. */
+/* Unread output (answers a slow client has not read yet): past half of this
+ * the stdio transport stops reading input and its session starts none of its
+ * waiting calls, until it is down to a quarter. Nothing is ever dropped for
+ * slowness: the output is bounded by admitting less, at most half of this
+ * plus what the running calls and one input line can produce (each at most
+ * LIMIT_RESPONSE_BYTES). */
 #ifndef LIMIT_STDOUT_BACKLOG
 #define LIMIT_STDOUT_BACKLOG (16 * 1024 * 1024)
 #endif
 
-/* HTTP listener (kling-mcp --listen). A request head: real clients send
- * under 1 KiB; beyond this 431. A request body is one JSON-RPC message, bounded
- * like a stdio line (413 beyond). */
-#ifndef LIMIT_LISTEN_HEAD_BYTES
-#define LIMIT_LISTEN_HEAD_BYTES (16 * 1024)
-#endif
+/* HTTP listener (kling-mcp --listen). A request head is bounded by
+ * LIMIT_HTTP_HEAD_BYTES and LIMIT_HTTP_HEADERS (431 beyond). A request body is
+ * one JSON-RPC message, bounded like a stdio line (413 beyond). */
 #ifndef LIMIT_LISTEN_BODY_BYTES
 #define LIMIT_LISTEN_BODY_BYTES LIMIT_LINE_BYTES
 #endif
@@ -240,6 +246,18 @@
 #ifndef LISTEN_DRAIN_MS
 #define LISTEN_DRAIN_MS 10000
 #endif
+
+/* Call slots of the whole process (every session's running and waiting
+ * calls); each session may hold at most LIMIT_CONCURRENT_CALLS +
+ * LIMIT_QUEUED_CALLS of them. */
+#ifndef LIMIT_CALL_SLOTS
+#define LIMIT_CALL_SLOTS (LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS)
+#endif
+
+/* The MCP core's own deadline fires this long after the one given to the
+ * tool, so the tool's timeout (which names where the call stuck) is what the
+ * client reads; the core's answers only if the tool gives none. */
+#define MCP_BACKSTOP_MS 250
 
 /* File descriptors the loop watches: stdin, stdout, one connection per
  * running call, idle keep-alive connections, the HTTP listener and its

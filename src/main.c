@@ -1,15 +1,18 @@
 /*
- * main — arguments, environment, signals; the only exit(). The server (wire
- * + mcp on the poll loop) is in server.c.
+ * main — arguments, environment, signals, process hardening; the only
+ * exit(). The server (wire + mcp session on the poll loop) is in server.c;
+ * the tools it offers are named in tools.c.
  * With no argument kling-mcp serves MCP over stdio until standard input ends.
  */
 #include "ca_bundle.h"
 #include "config.h"
 #include "log.h"
 #include "check.h"
-#include "http.h"
+#include "http_client.h"
 #include "kling.h"
+#include "mcp.h"
 #include "server.h"
+#include "tools.h"
 #include "transport_http.h"
 
 #include <errno.h>
@@ -18,11 +21,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "mbedtls/version.h"
 
-/* SIGTERM/SIGINT write a byte here; the server watches the read end, so a
+/* SIGTERM/SIGINT/SIGHUP write a byte here; the server watches the read end, so a
  * signal that lands just before poll() still wakes it (no race). */
 static int g_stop_pipe[2] = {-1, -1};
 
@@ -62,6 +67,20 @@ static void setup_signals(void)
 	sa.sa_handler = on_signal;
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL); /* a closed terminal: stop cleanly, restoring stdin/stdout's flags */
+}
+
+/* The keys live in this process's memory: no core file may carry them, and
+ * no other process of the same user may read that memory (ptrace, /proc/PID/mem). */
+static void harden_process(void)
+{
+	struct rlimit none = {0, 0};
+	/* prlimit, not setrlimit: musl's setrlimit synchronizes every thread
+	 * (1.4 KB of code for threads this process never has) */
+	if (prlimit(0, RLIMIT_CORE, &none, NULL) < 0)
+		log_warn("cannot switch core dumps off (%s)", strerror(errno));
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		log_warn("cannot mark the process not dumpable (%s)", strerror(errno));
 }
 
 int main(int argc, char **argv)
@@ -87,6 +106,7 @@ int main(int argc, char **argv)
 		print_version();
 		return 0;
 	}
+	harden_process();
 	setup_signals();
 	struct config cfg;
 	config_load(&cfg);
@@ -101,9 +121,16 @@ int main(int argc, char **argv)
 		log_warn("configuration: %s", cfg.error);
 	http_client_init(&cfg); /* a bad HTTPS_PROXY is logged here and named by every call */
 	kling_init(&cfg);
-	int rc = argc == 2 ? check_run(&cfg)
-		 : cfg.listen ? http_server_run(&cfg, g_stop_pipe[0])
-			      : server_run(&cfg, g_stop_pipe[0]);
+	int rc;
+	if (argc == 2) {
+		rc = check_run(&cfg);
+	} else if (mcp_init(&cfg, &kling_tools) < 0) {
+		log_error("out of memory at start");
+		rc = 1;
+	} else {
+		rc = cfg.listen ? http_server_run(&cfg, g_stop_pipe[0]) : server_run(0, 1, g_stop_pipe[0]);
+		mcp_free();
+	}
 	kling_shutdown();
 	http_client_shutdown();
 	log_clear_secrets();

@@ -5,18 +5,12 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "loop.h"
-#include "tool_list_tasks.h"
 
 #include <stdalign.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-/* The registry: adding a tool is one line here (and its module). */
-static const struct mcp_tool *const g_tools[] = {&lt_tool};
-/* NOLINTNEXTLINE(bugprone-sizeof-expression): an array of pointers, counted */
-static const size_t NTOOLS = sizeof g_tools / sizeof *g_tools;
 
 #define SERVER_NAME "kling-mcp"
 #define SERVER_TITLE "Kling AI task list"
@@ -29,13 +23,6 @@ static const size_t NTOOLS = sizeof g_tools / sizeof *g_tools;
 #define CACHE_SCOPE "public"
 /* A tool's error text is cut here so the answer always fits. */
 #define ERROR_TEXT_MAX (64 * 1024)
-
-static const char g_instructions[] =
-	"kling-mcp lists the generation tasks (videos, images, virtual try-ons) of the Kling AI account "
-	"whose credentials it was started with. Use list_tasks to see whether tasks finished, why they "
-	"failed, and where their results are (result URLs expire 30 days after creation). Filter by "
-	"status, product_type and creation time (ISO 8601); for the next page pass next_cursor back as "
-	"cursor. It cannot create, change or cancel tasks.";
 
 static const char *const g_version_names[] = {NULL, "2024-11-05", "2025-03-26", "2025-06-18", "2025-11-25",
 					      "2026-07-28"};
@@ -53,42 +40,58 @@ enum call_state { C_FREE = 0, C_QUEUED, C_RUNNING };
 
 struct batch {
 	int used;
-	int open;      /* its line is still being processed */
+	int open;      /* its input is still being processed */
 	int pending;   /* calls of this batch not answered yet */
 	int count;     /* answers held */
+	struct mcp_session *s;
+	void *tag;
 	char *buf;     /* "[" answer "," answer ... */
 	size_t len, cap;
+};
+
+struct mcp_session {
+	const struct mcp_sink *sink;
+	void *ctx;
+	enum flow flow;
+	enum mcp_version version; /* negotiated (2025 flow) */
+	int initialized;          /* notifications/initialized seen */
+	int throttled;            /* output held up: start none of its waiting calls */
+	int dropping;             /* cancelling without answering: batches are not sent */
+	int running, queued;
+	int in_input;             /* inside mcp_session_input for in_tag */
+	void *in_tag;
 };
 
 struct mcp_call {
 	enum call_state state;
 	unsigned long seq;      /* arrival order */
 	const struct mcp_tool *tool;
+	struct mcp_session *s;
+	void *tag;
 	enum mcp_version version;
 	struct batch *batch;
 	struct jsonrpc_id id;   /* raw points into id_raw */
 	char id_raw[LIMIT_ID_BYTES];
 	char id_key[LIMIT_ID_BYTES + 1]; /* unescaped string id, or the integer's digits */
 	size_t id_key_len;
-	int64_t deadline;
+	char progress[LIMIT_ID_BYTES];   /* params._meta.progressToken's JSON text */
+	size_t progress_len;             /* 0: no token */
+	int64_t deadline;                /* given to the tool; the backstop fires later */
 	struct loop_timer timer;
-	int starting, finished;
 	alignas(max_align_t) unsigned char state_buf[MCP_TOOL_STATE_BYTES];
 };
 
 /* One slot more than can be busy: prepare() always has a place to write
- * before the queue limit is checked (validation errors come first). */
-#define NSLOTS (LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS + 1)
+ * before the admission rule is applied (validation errors come first). */
+#define NSLOTS (LIMIT_CALL_SLOTS + 1)
+/* Most calls one session may hold, running and waiting. */
+#define SESSION_CALLS (LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS)
 
 static struct {
 	const struct config *cfg;
-	mcp_output_fn out;
+	const struct tool_registry *reg;
 	struct json_doc doc;
 	struct json_w w; /* every message is built here, one at a time */
-	enum flow flow;
-	enum mcp_version version; /* negotiated (2025 flow) */
-	int initialized;          /* notifications/initialized seen */
-	int dropping;
 	unsigned long seq;
 	int running, queued;
 	struct mcp_call calls[NSLOTS];
@@ -101,7 +104,7 @@ static struct {
 static void batch_add(struct batch *b, const char *p, size_t n);
 
 /* Send (or hold in batch b) what S.w holds. */
-static void emit(struct batch *b)
+static void emit(struct mcp_session *s, struct batch *b, void *tag)
 {
 	size_t n;
 	const char *p = json_w_data(&S.w, &n);
@@ -111,17 +114,24 @@ static void emit(struct batch *b)
 	}
 	if (b)
 		batch_add(b, p, n);
-	else if (S.out(p, n) < 0)
+	else if (s->sink->send(s->ctx, tag, p, n) < 0)
 		log_debug("a response could not be queued");
 	if (S.w.cap > ((size_t)1 << 20))
 		json_w_free(&S.w); /* a big result's memory goes back; the maximum stays */
 }
 
-static void send_error(struct batch *b, const struct jsonrpc_id *id, int code, const char *message)
+/* Where one input's answers go: its session, its batch (or NULL), its tag. */
+struct dest {
+	struct mcp_session *s;
+	struct batch *b;
+	void *tag;
+};
+
+static void send_error(const struct dest *d, const struct jsonrpc_id *id, int code, const char *message)
 {
 	json_w_reset(&S.w);
 	jsonrpc_error(&S.w, id, code, message);
-	emit(b);
+	emit(d->s, d->b, d->tag);
 }
 
 /* Open {"jsonrpc":"2.0","id":..,"result":{ and return the writer. */
@@ -133,7 +143,7 @@ static struct json_w *result_begin(const struct jsonrpc_id *id)
 	return &S.w;
 }
 
-static void result_end(struct batch *b, int modern)
+static void result_end(const struct dest *d, int modern)
 {
 	if (modern) {
 		json_w_key(&S.w, "resultType");
@@ -141,7 +151,7 @@ static void result_end(struct batch *b, int modern)
 	}
 	json_w_obj_end(&S.w);
 	jsonrpc_result_end(&S.w);
-	emit(b);
+	emit(d->s, d->b, d->tag);
 }
 
 void mcp_write_tool_error(struct json_w *w, const char *text)
@@ -162,15 +172,37 @@ void mcp_write_tool_error(struct json_w *w, const char *text)
 	json_w_bool(w, 1);
 }
 
-static void send_tool_error(struct batch *b, const struct jsonrpc_id *id, enum mcp_version v, const char *text)
+static void send_tool_error(const struct dest *d, const struct jsonrpc_id *id, enum mcp_version v, const char *text)
 {
 	mcp_write_tool_error(result_begin(id), text);
-	result_end(b, v >= MCP_V_2026_07_28);
+	result_end(d, v >= MCP_V_2026_07_28);
+}
+
+/* ---- inputs and their tags ---- */
+
+/* 1 while a call or a batch of session s still owes an answer to tag. */
+static int tag_busy(const struct mcp_session *s, const void *tag)
+{
+	for (int i = 0; i < NSLOTS; i++)
+		if (S.calls[i].state != C_FREE && S.calls[i].s == s && S.calls[i].tag == tag)
+			return 1;
+	for (size_t i = 0; i < sizeof S.batches / sizeof *S.batches; i++)
+		if (S.batches[i].used && S.batches[i].s == s && S.batches[i].tag == tag)
+			return 1;
+	return 0;
+}
+
+/* After an answer owed to tag was sent or dropped. */
+static void tag_settled(struct mcp_session *s, void *tag)
+{
+	if (s->dropping || (s->in_input && s->in_tag == tag) || !s->sink->input_done || tag_busy(s, tag))
+		return;
+	s->sink->input_done(s->ctx, tag);
 }
 
 /* ---- batches (protocol 2025-03-26) ---- */
 
-static struct batch *batch_new(void)
+static struct batch *batch_new(struct mcp_session *s, void *tag)
 {
 	for (size_t i = 0; i < sizeof S.batches / sizeof *S.batches; i++)
 		if (!S.batches[i].used) {
@@ -179,6 +211,8 @@ static struct batch *batch_new(void)
 			b->open = 1;
 			b->pending = b->count = 0;
 			b->len = 0;
+			b->s = s;
+			b->tag = tag;
 			return b;
 		}
 	return NULL;
@@ -223,6 +257,8 @@ static void batch_add(struct batch *b, const char *p, size_t n)
 static void batch_free(struct batch *b)
 {
 	b->used = 0;
+	b->s = NULL;
+	b->tag = NULL;
 	if (b->cap > 65536) {
 		free(b->buf);
 		b->buf = NULL;
@@ -231,15 +267,18 @@ static void batch_free(struct batch *b)
 	b->len = 0;
 }
 
-/* Send the batch's array once its line is processed and no call is pending;
+/* Send the batch's array once its input is processed and no call is pending;
  * a batch of only notifications sends nothing. */
 static void batch_maybe_flush(struct batch *b)
 {
-	if (b->open || b->pending || S.dropping)
+	struct mcp_session *s = b->s;
+	if (b->open || b->pending || s->dropping)
 		return;
-	if (b->count && batch_put(b, "]", 1) == 0 && S.out(b->buf, b->len) < 0)
+	void *tag = b->tag;
+	if (b->count && batch_put(b, "]", 1) == 0 && s->sink->send(s->ctx, tag, b->buf, b->len) < 0)
 		log_debug("a batch reply could not be queued");
 	batch_free(b);
+	tag_settled(s, tag);
 }
 
 /* ---- calls ---- */
@@ -254,41 +293,40 @@ static void schedule_pump(void)
 
 static void release(struct mcp_call *c)
 {
+	struct mcp_session *s = c->s;
+	void *tag = c->tag;
 	loop_timer_clear(&c->timer);
-	if (c->state == C_RUNNING)
+	if (c->state == C_RUNNING) {
 		S.running--;
-	else if (c->state == C_QUEUED)
+		s->running--;
+	} else if (c->state == C_QUEUED) {
 		S.queued--;
+		s->queued--;
+	}
 	struct batch *b = c->batch;
 	c->state = C_FREE;
 	c->batch = NULL;
+	c->s = NULL;
+	c->tag = NULL;
 	if (b) {
 		b->pending--;
 		batch_maybe_flush(b);
+	} else {
+		tag_settled(s, tag);
 	}
 	schedule_pump();
 }
 
-/* After the call's answer was sent. */
-static void finish(struct mcp_call *c)
-{
-	if (c->starting)
-		c->finished = 1; /* answered inside start(): the starter releases */
-	else
-		release(c);
-}
+static void on_deadline(void *arg);
 
 static void start_call(struct mcp_call *c)
 {
 	c->state = C_RUNNING;
 	S.running++;
-	c->starting = 1;
-	c->finished = 0;
+	c->s->running++;
+	loop_timer_set(&c->timer, c->deadline + MCP_BACKSTOP_MS, on_deadline, c);
 	int r = c->tool->start(c, c->state_buf, c->deadline);
-	c->starting = 0;
-	if (c->finished)
-		release(c);
-	else if (r < 0)
+	if (r < 0 && c->state == C_RUNNING) /* nothing started, nothing answered */
 		mcp_call_fail(c, "Internal error: the tool could not start the request.");
 }
 
@@ -297,15 +335,15 @@ static void pump(void *arg)
 	(void)arg;
 	while (S.running < LIMIT_CONCURRENT_CALLS && S.queued) {
 		struct mcp_call *next = NULL;
-		for (int i = 0; i < NSLOTS; i++)
-			if (S.calls[i].state == C_QUEUED && (!next || S.calls[i].seq < next->seq))
-				next = &S.calls[i];
-		if (!next) { /* cannot happen: the count says one waits */
-			S.queued = 0;
-			break;
+		for (int i = 0; i < NSLOTS; i++) {
+			struct mcp_call *c = &S.calls[i];
+			if (c->state == C_QUEUED && !c->s->throttled && (!next || c->seq < next->seq))
+				next = c;
 		}
+		if (!next) /* every waiting call's session is held up */
+			break;
 		S.queued--;
-		next->state = C_FREE; /* start_call counts it as running */
+		next->s->queued--;
 		start_call(next);
 	}
 }
@@ -320,11 +358,19 @@ static void on_deadline(void *arg)
 			 "%s did not finish within %d ms (KLING_TIMEOUT_MS) and was stopped. Nothing was changed; "
 			 "try again, or raise KLING_TIMEOUT_MS if the network is slow.",
 			 c->tool->name, S.cfg->timeout_ms);
-	} else {
+	} else if (c->s->throttled) {
 		snprintf(text, sizeof text,
-			 "%s waited %d ms (KLING_TIMEOUT_MS) behind %d running calls without starting; try again "
+			 "%s waited %d ms (KLING_TIMEOUT_MS) without starting: earlier answers were still unread "
+			 "(the client reads its output slowly); try again later.",
+			 c->tool->name, S.cfg->timeout_ms);
+	} else if (S.running > 0) {
+		snprintf(text, sizeof text,
+			 "%s waited %d ms (KLING_TIMEOUT_MS) behind %d running call%s without starting; try again "
 			 "later.",
-			 c->tool->name, S.cfg->timeout_ms, S.running);
+			 c->tool->name, S.cfg->timeout_ms, S.running, S.running == 1 ? "" : "s");
+	} else {
+		snprintf(text, sizeof text, "%s waited %d ms (KLING_TIMEOUT_MS) without starting; try again later.",
+			 c->tool->name, S.cfg->timeout_ms);
 	}
 	mcp_call_fail(c, text);
 }
@@ -332,6 +378,17 @@ static void on_deadline(void *arg)
 struct json_w *mcp_call_result_begin(struct mcp_call *c)
 {
 	return result_begin(&c->id);
+}
+
+/* Send what S.w holds as the call's answer, then free the call. */
+static void call_answered(struct mcp_call *c)
+{
+	if (c->state == C_FREE) { /* a tool bug: answered after cancel, or twice */
+		log_error("internal error: %s answered a call that was already finished", c->tool ? c->tool->name : "?");
+		return;
+	}
+	emit(c->s, c->batch, c->tag);
+	release(c);
 }
 
 void mcp_call_result_end(struct mcp_call *c)
@@ -353,17 +410,62 @@ void mcp_call_result_end(struct mcp_call *c)
 		else
 			snprintf(text, sizeof text, "Internal error: the result of %s could not be written (%d).",
 				 c->tool->name, err);
-		send_tool_error(c->batch, &c->id, c->version, text);
-	} else {
-		emit(c->batch);
+		mcp_write_tool_error(result_begin(&c->id), text);
+		if (c->version >= MCP_V_2026_07_28) {
+			json_w_key(&S.w, "resultType");
+			json_w_cstr(&S.w, "complete");
+		}
+		json_w_obj_end(&S.w);
+		jsonrpc_result_end(&S.w);
 	}
-	finish(c);
+	call_answered(c);
 }
 
 void mcp_call_fail(struct mcp_call *c, const char *text)
 {
-	send_tool_error(c->batch, &c->id, c->version, text);
-	finish(c);
+	mcp_write_tool_error(result_begin(&c->id), text);
+	if (c->version >= MCP_V_2026_07_28) {
+		json_w_key(&S.w, "resultType");
+		json_w_cstr(&S.w, "complete");
+	}
+	json_w_obj_end(&S.w);
+	jsonrpc_result_end(&S.w);
+	call_answered(c);
+}
+
+void mcp_call_progress(struct mcp_call *c, int64_t progress, int64_t total, const char *message)
+{
+	if (c->state != C_RUNNING || !c->progress_len)
+		return;
+	char buf[LIMIT_ID_BYTES + 1024];
+	struct json_w w;
+	json_w_init_fixed(&w, buf, sizeof buf);
+	json_w_obj(&w);
+	json_w_key(&w, "jsonrpc");
+	json_w_cstr(&w, "2.0");
+	json_w_key(&w, "method");
+	json_w_cstr(&w, "notifications/progress");
+	json_w_key(&w, "params");
+	json_w_obj(&w);
+	json_w_key(&w, "progressToken");
+	json_w_raw(&w, c->progress, c->progress_len);
+	json_w_key(&w, "progress");
+	json_w_int(&w, progress);
+	if (total >= 0) {
+		json_w_key(&w, "total");
+		json_w_int(&w, total);
+	}
+	if (message) {
+		size_t n = strlen(message);
+		json_w_key(&w, "message");
+		json_w_str(&w, message, n < 512 ? n : 512);
+	}
+	json_w_obj_end(&w);
+	json_w_obj_end(&w);
+	size_t n;
+	const char *p = json_w_data(&w, &n);
+	if (!json_w_error(&w) && c->s->sink->send(c->s->ctx, c->tag, p, n) < 0)
+		log_debug("a progress notification could not be queued");
 }
 
 enum mcp_version mcp_call_version(const struct mcp_call *c)
@@ -394,12 +496,13 @@ static int id_key(const struct json_doc *d, int t, char *out, size_t cap, size_t
 	return 0;
 }
 
-static struct mcp_call *find_call(enum json_type type, const char *key, size_t len)
+static struct mcp_call *find_call(const struct mcp_session *s, enum json_type type, const char *key, size_t len)
 {
 	enum jsonrpc_id_kind kind = type == JSON_STRING ? JSONRPC_ID_STRING : JSONRPC_ID_INT;
 	for (int i = 0; i < NSLOTS; i++) {
 		struct mcp_call *c = &S.calls[i];
-		if (c->state != C_FREE && c->id.kind == kind && c->id_key_len == len && memcmp(c->id_key, key, len) == 0)
+		if (c->state != C_FREE && c->s == s && c->id.kind == kind && c->id_key_len == len &&
+		    memcmp(c->id_key, key, len) == 0)
 			return c;
 	}
 	return NULL;
@@ -429,19 +532,39 @@ static enum method lookup(int t)
 	return M_UNKNOWN;
 }
 
-/* Unescaped text of string t, cut to fit out (for quoting names in
- * messages); "" for a non-string. */
+/* Unescaped text of string t for quoting in messages and logs, cut to fit
+ * out, with control characters (C0, DEL) written as \uXXXX so that a NUL or a
+ * terminal escape shows as what it is; "" for a non-string. */
 static const char *quote_name(int t, char *out, size_t cap)
 {
-	json_unescape_prefix(&S.doc, t, out, cap);
+	char raw[256];
+	size_t n = json_unescape_prefix(&S.doc, t, raw, cap < sizeof raw ? cap : sizeof raw);
+	size_t o = 0;
+	for (size_t i = 0; i < n;) {
+		unsigned char ch = (unsigned char)raw[i];
+		if (ch < 0x20 || ch == 0x7f) {
+			if (o + 7 > cap)
+				break;
+			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", ch);
+			i++;
+			continue;
+		}
+		size_t k = ch < 0x80 ? 1 : ch >= 0xF0 ? 4 : ch >= 0xE0 ? 3 : 2; /* whole characters only */
+		if (o + k + 1 > cap || i + k > n)
+			break;
+		memcpy(out + o, raw + i, k);
+		o += k;
+		i += k;
+	}
+	out[o] = 0;
 	return out;
 }
 
-static void method_not_found(const struct jsonrpc_msg *m, struct batch *b)
+static void method_not_found(const struct jsonrpc_msg *m, const struct dest *d)
 {
 	char name[128], msg[200];
 	snprintf(msg, sizeof msg, "Method not found: %s", quote_name(m->method, name, sizeof name));
-	send_error(b, &m->id, JSONRPC_METHOD_NOT_FOUND, msg);
+	send_error(d, &m->id, JSONRPC_METHOD_NOT_FOUND, msg);
 }
 
 static void write_capabilities(struct json_w *w)
@@ -478,19 +601,23 @@ static void write_supported(struct json_w *w)
 	json_w_arr_end(w);
 }
 
-static void do_initialize(const struct jsonrpc_msg *m, struct batch *b)
+static void do_initialize(const struct jsonrpc_msg *m, const struct dest *d)
 {
+	struct mcp_session *s = d->s;
 	int pv = json_get(&S.doc, m->params, "protocolVersion");
 	enum mcp_version v = MCP_V_2025_11_25; /* what we offer to any other version */
 	for (int i = MCP_V_2024_11_05; i <= MCP_V_2025_11_25; i++)
 		if (json_streq(&S.doc, pv, g_version_names[i]))
 			v = (enum mcp_version)i;
-	S.flow = FLOW_LEGACY;
-	S.version = v;
 	char client[64], asked[32];
-	log_info("initialize: client \"%s\" asked for \"%s\"; speaking %s",
+	log_info("%s: client \"%s\" asked for \"%s\"; speaking %s",
+		 s->flow == FLOW_LEGACY ? "initialize again (a new session; calls in progress still answer)"
+					: "initialize",
 		 quote_name(json_get(&S.doc, json_get(&S.doc, m->params, "clientInfo"), "name"), client, sizeof client),
 		 quote_name(pv, asked, sizeof asked), g_version_names[v]);
+	s->flow = FLOW_LEGACY;
+	s->version = v;
+	s->initialized = 0;
 
 	struct json_w *w = result_begin(&m->id);
 	json_w_key(w, "protocolVersion");
@@ -499,24 +626,24 @@ static void do_initialize(const struct jsonrpc_msg *m, struct batch *b)
 	json_w_key(w, "serverInfo");
 	write_server_info(w, v >= MCP_V_2025_06_18);
 	json_w_key(w, "instructions");
-	json_w_cstr(w, g_instructions);
-	result_end(b, 0);
+	json_w_cstr(w, S.reg->instructions);
+	result_end(d, 0);
 }
 
-static void do_ping(const struct jsonrpc_msg *m, struct batch *b)
+static void do_ping(const struct jsonrpc_msg *m, const struct dest *d)
 {
 	result_begin(&m->id);
-	result_end(b, 0);
+	result_end(d, 0);
 }
 
-static void do_discover(const struct jsonrpc_msg *m, struct batch *b)
+static void do_discover(const struct jsonrpc_msg *m, const struct dest *d)
 {
 	struct json_w *w = result_begin(&m->id);
 	json_w_key(w, "supportedVersions");
 	write_supported(w);
 	write_capabilities(w);
 	json_w_key(w, "instructions");
-	json_w_cstr(w, g_instructions);
+	json_w_cstr(w, S.reg->instructions);
 	json_w_key(w, "ttlMs");
 	json_w_int(w, CACHE_TTL_MS);
 	json_w_key(w, "cacheScope");
@@ -526,22 +653,22 @@ static void do_discover(const struct jsonrpc_msg *m, struct batch *b)
 	json_w_key(w, META_SERVERINFO);
 	write_server_info(w, 1);
 	json_w_obj_end(w);
-	result_end(b, 1);
+	result_end(d, 1);
 }
 
-static void do_tools_list(const struct jsonrpc_msg *m, struct batch *b, enum mcp_version v)
+static void do_tools_list(const struct jsonrpc_msg *m, const struct dest *d, enum mcp_version v)
 {
 	int cursor = json_get(&S.doc, m->params, "cursor");
 	if (cursor >= 0) {
-		send_error(b, &m->id, JSONRPC_INVALID_PARAMS,
+		send_error(d, &m->id, JSONRPC_INVALID_PARAMS,
 			   "Invalid params: unknown cursor (tools/list has a single page; omit cursor)");
 		return;
 	}
 	struct json_w *w = result_begin(&m->id);
 	json_w_key(w, "tools");
 	json_w_arr(w);
-	for (size_t i = 0; i < NTOOLS; i++)
-		g_tools[i]->describe(w, v);
+	for (size_t i = 0; i < S.reg->n; i++)
+		S.reg->tools[i]->describe(w);
 	json_w_arr_end(w);
 	if (v >= MCP_V_2026_07_28) {
 		json_w_key(w, "ttlMs");
@@ -549,42 +676,52 @@ static void do_tools_list(const struct jsonrpc_msg *m, struct batch *b, enum mcp
 		json_w_key(w, "cacheScope");
 		json_w_cstr(w, CACHE_SCOPE);
 	}
-	result_end(b, v >= MCP_V_2026_07_28);
+	result_end(d, v >= MCP_V_2026_07_28);
 }
 
-static void do_tools_call(const struct jsonrpc_msg *m, struct batch *b, enum mcp_version v)
+static void unknown_tool(const struct jsonrpc_msg *m, const struct dest *d, int name)
 {
+	char q[100], msg[400];
+	int n = snprintf(msg, sizeof msg, "Invalid params: unknown tool \"%s\" (this server has: ",
+			 quote_name(name, q, sizeof q));
+	for (size_t i = 0; i < S.reg->n && n > 0 && (size_t)n < sizeof msg; i++)
+		n += snprintf(msg + n, sizeof msg - (size_t)n, "%s%s", i ? ", " : "", S.reg->tools[i]->name);
+	if (n > 0 && (size_t)n < sizeof msg)
+		snprintf(msg + n, sizeof msg - (size_t)n, ")");
+	send_error(d, &m->id, JSONRPC_INVALID_PARAMS, msg);
+}
+
+static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enum mcp_version v)
+{
+	struct mcp_session *s = d->s;
 	int name = json_get(&S.doc, m->params, "name");
 	if (json_type(&S.doc, name) != JSON_STRING) {
-		send_error(b, &m->id, JSONRPC_INVALID_PARAMS,
+		send_error(d, &m->id, JSONRPC_INVALID_PARAMS,
 			   name < 0 ? "Invalid params: tools/call needs params.name, the tool to call"
 				    : "Invalid params: params.name must be a string");
 		return;
 	}
 	const struct mcp_tool *tool = NULL;
-	for (size_t i = 0; i < NTOOLS; i++)
-		if (json_streq(&S.doc, name, g_tools[i]->name))
-			tool = g_tools[i];
+	for (size_t i = 0; i < S.reg->n; i++)
+		if (json_streq(&S.doc, name, S.reg->tools[i]->name))
+			tool = S.reg->tools[i];
 	if (!tool) {
-		char q[100], msg[240];
-		snprintf(msg, sizeof msg, "Invalid params: unknown tool \"%s\" (this server has: list_tasks)",
-			 quote_name(name, q, sizeof q));
-		send_error(b, &m->id, JSONRPC_INVALID_PARAMS, msg);
+		unknown_tool(m, d, name);
 		return;
 	}
 	int args = json_get(&S.doc, m->params, "arguments");
 	if (args >= 0 && json_type(&S.doc, args) != JSON_OBJECT) {
-		send_error(b, &m->id, JSONRPC_INVALID_PARAMS, "Invalid params: params.arguments must be an object");
+		send_error(d, &m->id, JSONRPC_INVALID_PARAMS, "Invalid params: params.arguments must be an object");
 		return;
 	}
 	char key[LIMIT_ID_BYTES + 1];
 	size_t keylen = 0;
 	if (id_key(&S.doc, m->id_tok, key, sizeof key, &keylen) < 0) { /* cannot happen: jsonrpc checked it */
-		send_error(b, &m->id, JSONRPC_INTERNAL_ERROR, "Internal error: unusable id");
+		send_error(d, &m->id, JSONRPC_INTERNAL_ERROR, "Internal error: unusable id");
 		return;
 	}
-	if (find_call(json_type(&S.doc, m->id_tok), key, keylen)) {
-		send_error(b, &m->id, JSONRPC_INVALID_REQUEST,
+	if (find_call(s, json_type(&S.doc, m->id_tok), key, keylen)) {
+		send_error(d, &m->id, JSONRPC_INVALID_REQUEST,
 			   "Invalid Request: this id is already used by a call in progress");
 		return;
 	}
@@ -592,26 +729,27 @@ static void do_tools_call(const struct jsonrpc_msg *m, struct batch *b, enum mcp
 	for (int i = 0; i < NSLOTS && !c; i++)
 		if (S.calls[i].state == C_FREE)
 			c = &S.calls[i];
-	if (!c) { /* cannot happen: one slot is always spare */
-		send_tool_error(b, &m->id, v, "Internal error: no call slot free.");
-		return;
-	}
+	/* c is never NULL: at most LIMIT_CALL_SLOTS are busy (the rule below) */
 	memset(c->state_buf, 0, sizeof c->state_buf);
 	char err[2048];
 	err[0] = 0;
 	if (tool->prepare(&S.doc, args, c->state_buf, err, sizeof err) < 0) {
-		send_tool_error(b, &m->id, v, err[0] ? err : "Invalid arguments.");
+		send_tool_error(d, &m->id, v, err[0] ? err : "Invalid arguments.");
 		return;
 	}
-	if (S.running >= LIMIT_CONCURRENT_CALLS && S.queued >= LIMIT_QUEUED_CALLS) {
+	/* the one admission rule: running + waiting, per session and in all */
+	if (s->running + s->queued >= SESSION_CALLS || S.running + S.queued >= LIMIT_CALL_SLOTS) {
 		snprintf(err, sizeof err,
 			 "Too many calls at once: %d running (LIMIT_CONCURRENT_CALLS) and %d waiting "
-			 "(LIMIT_QUEUED_CALLS). Try again when earlier calls have answered.",
-			 LIMIT_CONCURRENT_CALLS, LIMIT_QUEUED_CALLS);
-		send_tool_error(b, &m->id, v, err);
+			 "(LIMIT_QUEUED_CALLS)%s. Try again when earlier calls have answered.",
+			 s->running, s->queued,
+			 s->running + s->queued >= SESSION_CALLS ? "" : " in this server, for all its clients");
+		send_tool_error(d, &m->id, v, err);
 		return;
 	}
 	c->tool = tool;
+	c->s = s;
+	c->tag = d->tag;
 	c->version = v;
 	c->seq = ++S.seq;
 	memcpy(c->id_raw, m->id.raw, m->id.len);
@@ -620,28 +758,40 @@ static void do_tools_call(const struct jsonrpc_msg *m, struct batch *b, enum mcp
 	c->id.len = m->id.len;
 	memcpy(c->id_key, key, keylen);
 	c->id_key_len = keylen;
-	c->batch = b;
-	if (b)
-		b->pending++;
+	c->progress_len = 0;
+	int tok = json_get(&S.doc, json_get(&S.doc, m->params, "_meta"), "progressToken");
+	enum json_type tt = json_type(&S.doc, tok);
+	if (tt == JSON_STRING || tt == JSON_NUMBER) {
+		size_t n;
+		const char *raw = json_raw(&S.doc, tok, &n);
+		if (n <= sizeof c->progress) {
+			memcpy(c->progress, raw, n);
+			c->progress_len = n;
+		}
+	}
+	c->batch = d->b;
+	if (d->b)
+		d->b->pending++;
 	c->deadline = loop_now_ms() + S.cfg->timeout_ms;
 	memset(&c->timer, 0, sizeof c->timer);
-	loop_timer_set(&c->timer, c->deadline, on_deadline, c);
-	if (S.running < LIMIT_CONCURRENT_CALLS && S.queued == 0) {
+	if (S.running < LIMIT_CONCURRENT_CALLS && S.queued == 0 && !s->throttled) {
 		start_call(c);
 	} else {
 		c->state = C_QUEUED;
 		S.queued++;
+		s->queued++;
+		loop_timer_set(&c->timer, c->deadline, on_deadline, c);
 		schedule_pump();
 	}
 }
 
 /* The 2026-07-28 per-request metadata. Returns 0, or -1 after answering. */
-static int check_modern(const struct jsonrpc_msg *m, struct batch *b)
+static int check_modern(const struct jsonrpc_msg *m, const struct dest *d)
 {
 	int meta = json_get(&S.doc, m->params, "_meta");
 	int pv = json_get(&S.doc, meta, META_VERSION);
 	if (json_type(&S.doc, pv) != JSON_STRING) {
-		send_error(b, &m->id, JSONRPC_INVALID_PARAMS,
+		send_error(d, &m->id, JSONRPC_INVALID_PARAMS,
 			   pv < 0 ? "Invalid params: missing params._meta[\"" META_VERSION
 				    "\"] (send initialize first to use protocol 2025-11-25 or earlier)"
 				  : "Invalid params: params._meta[\"" META_VERSION "\"] must be a string");
@@ -662,46 +812,47 @@ static int check_modern(const struct jsonrpc_msg *m, struct batch *b)
 		json_w_raw(&S.w, raw, n);
 		json_w_obj_end(&S.w);
 		jsonrpc_error_end(&S.w);
-		emit(b);
+		emit(d->s, d->b, d->tag);
 		return -1;
 	}
 	if (json_type(&S.doc, json_get(&S.doc, meta, META_CAPS)) != JSON_OBJECT) {
-		send_error(b, &m->id, JSONRPC_INVALID_PARAMS,
+		send_error(d, &m->id, JSONRPC_INVALID_PARAMS,
 			   "Invalid params: params._meta[\"" META_CAPS "\"] must be an object");
 		return -1;
 	}
 	return 0;
 }
 
-static void handle_request(const struct jsonrpc_msg *m, struct batch *b)
+static void handle_request(const struct jsonrpc_msg *m, const struct dest *d)
 {
+	struct mcp_session *s = d->s;
 	enum method meth = lookup(m->method);
 	if (meth != M_UNKNOWN && m->params >= 0 && json_type(&S.doc, m->params) != JSON_OBJECT) {
-		send_error(b, &m->id, JSONRPC_INVALID_PARAMS, "Invalid params: MCP params must be an object");
+		send_error(d, &m->id, JSONRPC_INVALID_PARAMS, "Invalid params: MCP params must be an object");
 		return;
 	}
 	int modern_meta = json_get(&S.doc, json_get(&S.doc, m->params, "_meta"), META_VERSION) >= 0;
 	int modern_checked = 0;
 
-	switch (S.flow) {
+	switch (s->flow) {
 	case FLOW_NONE:
 		switch (meth) {
 		case M_INITIALIZE:
-			do_initialize(m, b);
+			do_initialize(m, d);
 			return;
 		case M_DISCOVER:
-			if (!modern_meta || check_modern(m, b) == 0)
-				do_discover(m, b);
+			if (!modern_meta || check_modern(m, d) == 0)
+				do_discover(m, d);
 			return;
 		case M_PING:
-			do_ping(m, b);
+			do_ping(m, d);
 			return;
 		case M_UNKNOWN:
-			method_not_found(m, b);
+			method_not_found(m, d);
 			return;
 		default:
 			if (!modern_meta) {
-				send_error(b, &m->id, JSONRPC_INVALID_PARAMS,
+				send_error(d, &m->id, JSONRPC_INVALID_PARAMS,
 					   "Invalid params: send initialize first (protocol 2025-11-25 and earlier), or "
 					   "carry params._meta[\"" META_VERSION "\"] and [\"" META_CAPS
 					   "\"] (protocol 2026-07-28)");
@@ -709,30 +860,30 @@ static void handle_request(const struct jsonrpc_msg *m, struct batch *b)
 			}
 			/* the flow is decided only by a request that is valid in it,
 			 * so a client refused here may still fall back to initialize */
-			if (check_modern(m, b) < 0)
+			if (check_modern(m, d) < 0)
 				return;
 			log_info("speaking protocol 2026-07-28 (per-request metadata)");
-			S.flow = FLOW_MODERN;
+			s->flow = FLOW_MODERN;
 			modern_checked = 1;
 			break;
 		}
 		break;
 	case FLOW_LEGACY:
 		switch (meth) {
-		case M_INITIALIZE:
-			send_error(b, &m->id, JSONRPC_INVALID_REQUEST, "Invalid Request: initialize was already received");
+		case M_INITIALIZE: /* a bridge's next client: a fresh session */
+			do_initialize(m, d);
 			return;
 		case M_PING:
-			do_ping(m, b);
+			do_ping(m, d);
 			return;
 		case M_TOOLS_LIST:
-			do_tools_list(m, b, S.version);
+			do_tools_list(m, d, s->version);
 			return;
 		case M_TOOLS_CALL:
-			do_tools_call(m, b, S.version);
+			do_tools_call(m, d, s->version);
 			return;
 		default: /* server/discover is not part of the 2025 protocols */
-			method_not_found(m, b);
+			method_not_found(m, d);
 			return;
 		}
 	case FLOW_MODERN:
@@ -740,20 +891,20 @@ static void handle_request(const struct jsonrpc_msg *m, struct batch *b)
 	}
 	/* 2026-07-28 */
 	if (meth == M_UNKNOWN || meth == M_INITIALIZE || meth == M_PING) {
-		method_not_found(m, b);
+		method_not_found(m, d);
 		return;
 	}
-	if (!modern_checked && check_modern(m, b) < 0)
+	if (!modern_checked && check_modern(m, d) < 0)
 		return;
 	if (meth == M_DISCOVER)
-		do_discover(m, b);
+		do_discover(m, d);
 	else if (meth == M_TOOLS_LIST)
-		do_tools_list(m, b, MCP_V_2026_07_28);
+		do_tools_list(m, d, MCP_V_2026_07_28);
 	else
-		do_tools_call(m, b, MCP_V_2026_07_28);
+		do_tools_call(m, d, MCP_V_2026_07_28);
 }
 
-static void handle_notification(const struct jsonrpc_msg *m)
+static void handle_notification(struct mcp_session *s, const struct jsonrpc_msg *m)
 {
 	if (m->method < 0)
 		return;
@@ -763,113 +914,184 @@ static void handle_notification(const struct jsonrpc_msg *m)
 		size_t n;
 		enum json_type t = json_type(&S.doc, rid);
 		if ((t == JSON_STRING || t == JSON_NUMBER) && id_key(&S.doc, rid, key, sizeof key, &n) == 0) {
-			struct mcp_call *c = find_call(t, key, n);
+			struct mcp_call *c = find_call(s, t, key, n);
 			if (c) {
 				log_info("call cancelled by the client");
 				cancel_call(c);
 			}
 		}
 	} else if (json_streq(&S.doc, m->method, "notifications/initialized")) {
-		S.initialized = 1;
+		s->initialized = 1;
 	}
 }
 
-static void handle_message(int t, struct batch *b)
+/* Handle message token t; returns 1 when it is owed an answer. */
+static int handle_message(int t, const struct dest *d)
 {
 	struct jsonrpc_msg m;
 	jsonrpc_read(&S.doc, t, &m);
 	switch (m.kind) {
 	case JSONRPC_INVALID:
-		send_error(b, &m.id, m.code, m.message);
-		return;
+		send_error(d, &m.id, m.code, m.message);
+		return 1;
 	case JSONRPC_RESPONSE:
 		log_debug("ignored a response from the client (this server sends no requests)");
-		return;
+		return 0;
 	case JSONRPC_NOTIFICATION:
-		handle_notification(&m);
-		return;
+		handle_notification(d->s, &m);
+		return 0;
 	case JSONRPC_REQUEST:
-		handle_request(&m, b);
-		return;
+		handle_request(&m, d);
+		return 1;
 	}
+	return 0;
 }
 
-void mcp_on_line(const char *line, size_t len)
+static int input(struct mcp_session *s, const char *msg, size_t len, void *tag)
 {
 	int code;
-	char msg[200];
-	enum jsonrpc_line k = jsonrpc_parse_line(&S.doc, line, len, &code, msg, sizeof msg);
+	char text[200];
+	struct dest d = {s, NULL, tag};
+	/* a UTF-8 byte order mark (Windows editors, some shells) opens the text: skip it */
+	if (len >= 3 && memcmp(msg, "\xEF\xBB\xBF", 3) == 0) {
+		msg += 3;
+		len -= 3;
+	}
+	enum jsonrpc_line k = jsonrpc_parse_line(&S.doc, msg, len, &code, text, sizeof text);
 	if (k == JSONRPC_LINE_ERROR) {
-		send_error(NULL, NULL, code, msg);
-		return;
+		send_error(&d, NULL, code, text);
+		return 1;
 	}
-	if (k == JSONRPC_LINE_SINGLE) {
-		handle_message(0, NULL);
-		return;
-	}
-	if (S.flow != FLOW_LEGACY || S.version != MCP_V_2025_03_26) {
-		snprintf(msg, sizeof msg, "Invalid Request: batches exist only in protocol 2025-03-26 (this session: %s)",
-			 S.flow == FLOW_LEGACY	? g_version_names[S.version]
-			 : S.flow == FLOW_MODERN ? g_version_names[MCP_V_2026_07_28]
+	if (k == JSONRPC_LINE_SINGLE)
+		return handle_message(0, &d);
+	if (s->flow != FLOW_LEGACY || s->version != MCP_V_2025_03_26) {
+		snprintf(text, sizeof text, "Invalid Request: batches exist only in protocol 2025-03-26 (this session: %s)",
+			 s->flow == FLOW_LEGACY	? g_version_names[s->version]
+			 : s->flow == FLOW_MODERN ? g_version_names[MCP_V_2026_07_28]
 						  : "not initialized");
-		send_error(NULL, NULL, JSONRPC_INVALID_REQUEST, msg);
-		return;
+		send_error(&d, NULL, JSONRPC_INVALID_REQUEST, text);
+		return 1;
 	}
-	struct batch *b = batch_new();
-	if (!b) { /* cannot happen: a batch is only held while one of its calls is */
-		send_error(NULL, NULL, JSONRPC_INTERNAL_ERROR, "Internal error: too many batches in progress");
-		return;
+	d.b = batch_new(s, tag);
+	if (!d.b) { /* cannot happen: a batch is only held while one of its calls is */
+		send_error(&d, NULL, JSONRPC_INTERNAL_ERROR, "Internal error: too many batches in progress");
+		return 1;
 	}
+	int owed = 0;
 	for (int e = json_first(&S.doc, 0); e >= 0; e = json_next(&S.doc, e))
-		handle_message(e, b);
-	b->open = 0;
-	batch_maybe_flush(b);
+		owed |= handle_message(e, &d);
+	d.b->open = 0;
+	batch_maybe_flush(d.b);
+	return owed;
 }
 
-void mcp_on_oversize(size_t seen)
+int mcp_session_input(struct mcp_session *s, const char *msg, size_t len, void *tag)
+{
+	s->in_input = 1;
+	s->in_tag = tag;
+	int owed = input(s, msg, len, tag);
+	s->in_input = 0;
+	s->in_tag = NULL;
+	if (owed)
+		tag_settled(s, tag);
+	return owed;
+}
+
+void mcp_session_oversize(struct mcp_session *s, size_t seen, void *tag)
 {
 	char msg[200];
+	struct dest d = {s, NULL, tag};
 	snprintf(msg, sizeof msg,
 		 "Invalid Request: line longer than %d bytes (LIMIT_LINE_BYTES; %zu seen); skipped to the next newline",
 		 LIMIT_LINE_BYTES, seen);
-	send_error(NULL, NULL, JSONRPC_INVALID_REQUEST, msg);
+	send_error(&d, NULL, JSONRPC_INVALID_REQUEST, msg);
+	if (s->sink->input_done)
+		s->sink->input_done(s->ctx, tag);
 }
 
-void mcp_drop_calls(void)
+/* Cancel the session's calls (of tag only, when one_tag) and drop their
+ * batches, answering nothing. */
+static void drop(struct mcp_session *s, int one_tag, const void *tag)
 {
-	S.dropping = 1;
+	s->dropping = 1;
 	for (int i = 0; i < NSLOTS; i++)
-		if (S.calls[i].state != C_FREE)
+		if (S.calls[i].state != C_FREE && S.calls[i].s == s && (!one_tag || S.calls[i].tag == tag))
 			cancel_call(&S.calls[i]);
-	loop_timer_clear(&S.pump);
 	for (size_t i = 0; i < sizeof S.batches / sizeof *S.batches; i++)
-		if (S.batches[i].used)
+		if (S.batches[i].used && S.batches[i].s == s && (!one_tag || S.batches[i].tag == tag))
 			batch_free(&S.batches[i]);
-	S.dropping = 0;
+	s->dropping = 0;
 }
 
-int mcp_init(const struct config *cfg, mcp_output_fn out)
+void mcp_session_cancel_tag(struct mcp_session *s, void *tag)
 {
-	/* S (260 KB, mostly call slots) starts zeroed as static storage: the
-	 * first init must not touch it, or every page of it becomes resident. */
+	drop(s, 1, tag);
+}
+
+void mcp_session_throttle(struct mcp_session *s, int on)
+{
+	if (s->throttled == !!on)
+		return;
+	s->throttled = !!on;
+	if (!on)
+		schedule_pump();
+}
+
+struct mcp_session *mcp_session_new(const struct mcp_sink *sink, void *ctx)
+{
+	struct mcp_session *s = calloc(1, sizeof *s);
+	if (s) {
+		s->sink = sink;
+		s->ctx = ctx;
+	}
+	return s;
+}
+
+void mcp_session_modern(struct mcp_session *s)
+{
+	s->flow = FLOW_MODERN;
+}
+
+void mcp_session_free(struct mcp_session *s)
+{
+	if (!s)
+		return;
+	drop(s, 0, NULL);
+	free(s);
+}
+
+enum mcp_version mcp_session_version(const struct mcp_session *s)
+{
+	return s->flow == FLOW_LEGACY ? s->version : s->flow == FLOW_MODERN ? MCP_V_2026_07_28 : MCP_V_NONE;
+}
+
+int mcp_session_calls(const struct mcp_session *s)
+{
+	return s->running + s->queued;
+}
+
+int mcp_init(const struct config *cfg, const struct tool_registry *reg)
+{
+	/* S (mostly call slots) starts zeroed as static storage: the first init
+	 * must not touch it, or every page of it becomes resident. */
 	static int used;
 	if (used)
 		memset(&S, 0, sizeof S);
 	used = 1;
 	S.cfg = cfg;
-	S.out = out;
+	S.reg = reg;
 	if (json_doc_init(&S.doc, LIMIT_JSON_TOKENS) < 0)
 		return -1;
 	json_w_init(&S.w, LIMIT_RESPONSE_BYTES);
-	for (size_t i = 0; i < NTOOLS; i++)
-		if (g_tools[i]->init)
-			g_tools[i]->init(cfg);
+	for (size_t i = 0; i < reg->n; i++)
+		if (reg->tools[i]->init)
+			reg->tools[i]->init(cfg);
 	return 0;
 }
 
 void mcp_free(void)
 {
-	mcp_drop_calls();
+	loop_timer_clear(&S.pump);
 	json_doc_free(&S.doc);
 	json_w_free(&S.w);
 	for (size_t i = 0; i < sizeof S.batches / sizeof *S.batches; i++) {

@@ -1,7 +1,8 @@
 /*
  * mcp — the Model Context Protocol server core: lifecycle and version
- * negotiation for 2024-11-05 ... 2026-07-28, the method table, the tool
- * registry, and tool calls (concurrency, queue, deadline, cancellation).
+ * negotiation for 2024-11-05 ... 2026-07-28, the method table, sessions, and
+ * tool calls (concurrency, queue, deadline, cancellation). The tools come
+ * from the registry given to mcp_init; this module names none.
  *
  * Two flows; the first request that is valid in one of them decides:
  *  - 2025 flow: `initialize` (the client's version is echoed when it is
@@ -17,14 +18,29 @@
  * a modern request that is refused (-32602/-32022) does not fix the flow, so
  * the client may still fall back to initialize. Unknown methods get -32601 at
  * once. Notifications are never answered. Params must be objects (-32602).
+ * A UTF-8 byte order mark opening an input is skipped.
  *
- * Tool calls: at most LIMIT_CONCURRENT_CALLS run; later ones wait in arrival
- * order, at most LIMIT_QUEUED_CALLS (beyond: an isError result naming the
- * limit). Each has a deadline of config timeout_ms from its arrival; past it
- * the call is cancelled and answered with isError. notifications/cancelled
- * drops a waiting or running call and nothing is ever sent for it.
+ * Sessions: everything above is per session (one client: the stdio
+ * connection, or one HTTP session). A second initialize in the 2025 flow is
+ * answered and starts the session afresh (bridges serve many clients through
+ * one stdio process); calls already accepted still answer.
  *
- * Single-threaded; runs inside the poll loop. One instance per process.
+ * Tool calls: one admission rule, per session: a call is accepted while the
+ * session has fewer than LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS calls
+ * running or waiting (and the process-wide pool of LIMIT_CALL_SLOTS has room);
+ * otherwise an isError result names the limits. At most LIMIT_CONCURRENT_CALLS
+ * run at once in the whole process; the rest wait in arrival order. Each call
+ * has a deadline of config timeout_ms from its arrival, given to the tool; if
+ * the tool has not answered MCP_BACKSTOP_MS after it, the call is cancelled
+ * and answered with isError. notifications/cancelled drops a waiting or
+ * running call and nothing is ever sent for it. A session whose output is
+ * held up (mcp_session_throttle) starts none of its waiting calls.
+ *
+ * Completions: a tool answers from the loop, never from inside start().
+ * Answers that need no I/O (errors, ping, tools/list) are sent from inside
+ * mcp_session_input.
+ *
+ * Single-threaded; runs inside the poll loop.
  */
 #ifndef KLING_MCP_H
 #define KLING_MCP_H
@@ -49,7 +65,7 @@ enum mcp_version {
 /* "2025-11-25" etc.; NULL for MCP_V_NONE. */
 const char *mcp_version_name(enum mcp_version v);
 
-/* ---- the tool registry: what a tool module provides ---- */
+/* ---- what a tool module provides ---- */
 
 /* One tools/call in progress (opaque). */
 struct mcp_call;
@@ -62,22 +78,31 @@ struct mcp_tool {
 	const char *name;
 	/* Once at start. cfg outlives the server. May be NULL. */
 	void (*init)(const struct config *cfg);
-	/* Write the tool's definition object for tools/list. Fields newer than
-	 * version (title, outputSchema, annotations) are left out. */
-	void (*describe)(struct json_w *w, enum mcp_version version);
+	/* Write the tool's definition object for tools/list (every member,
+	 * whatever version was negotiated: older clients ignore the new ones). */
+	void (*describe)(struct json_w *w);
 	/* Check the arguments (object token args of d, or -1 when absent) and
 	 * store what start needs in state (MCP_TOOL_STATE_BYTES, zeroed). On
 	 * refusal write the isError text (NUL-terminated, at most errcap bytes)
 	 * and return -1: nothing is started then. Returns 0 when accepted. */
 	int (*prepare)(const struct json_doc *d, int args, void *state, char *err, size_t errcap);
-	/* Begin the work; answer later (or right away, even inside start) with
+	/* Begin the work; answer later, from the loop (never inside start), with
 	 * exactly one of mcp_call_result_begin/end or mcp_call_fail. deadline_ms
-	 * is on the loop_now_ms() clock. Returns 0, or -1 if nothing could be
-	 * started and no answer was given (the call then fails generically). */
+	 * is on the loop_now_ms() clock: answer by then (a timeout naming where
+	 * the work stuck); the core's own backstop fires MCP_BACKSTOP_MS later.
+	 * Returns 0, or -1 if nothing could be started (the call then fails
+	 * generically). */
 	int (*start)(struct mcp_call *call, void *state, int64_t deadline_ms);
-	/* Stop the work now (client cancelled, deadline, end of input). The tool
-	 * must not answer or touch call after this returns. */
+	/* Stop the work now (client cancelled, backstop, session closed). The
+	 * tool must not answer or touch call after this returns. */
 	void (*cancel)(struct mcp_call *call, void *state);
+};
+
+/* The tools a server offers (tools.c builds the product's). */
+struct tool_registry {
+	const struct mcp_tool *const *tools;
+	size_t n;
+	const char *instructions; /* initialize's and server/discover's "instructions" */
 };
 
 /* Answer a call with a result: returns the writer positioned inside the
@@ -96,34 +121,73 @@ enum mcp_version mcp_call_version(const struct mcp_call *call);
 /* The call's private state (as given to prepare/start/cancel). */
 void *mcp_call_state(struct mcp_call *call);
 
+/* Progress for a call that carried params._meta.progressToken: sends
+ * notifications/progress through the call's session and tag (progress
+ * strictly increasing is the caller's duty); total < 0: none; message may be
+ * NULL. No-op for a call without a token. Integers: src/ has no floating
+ * point (soft-float targets), and steps (pages, requests) are whole. */
+void mcp_call_progress(struct mcp_call *call, int64_t progress, int64_t total, const char *message);
+
 /* Write a tool error result's members (content + isError) into an open
  * result object. For tools and tests. */
 void mcp_write_tool_error(struct json_w *w, const char *text);
 
 /* ---- the server side ---- */
 
-/* Where finished messages go (one JSON text, no newline). Returns 0 or -1. */
-typedef int (*mcp_output_fn)(const char *msg, size_t len);
+struct mcp_session;
 
-/* Prepare the server: buffers, tools' init. cfg must outlive the server.
- * Returns 0, or -1 when memory is short. */
-int mcp_init(const struct config *cfg, mcp_output_fn out);
+/* Where a session's messages go. */
+struct mcp_sink {
+	/* One JSON text (no newline) answering/belonging to the input tagged
+	 * tag. Returns 0 or -1. It must not free the session. */
+	int (*send)(void *ctx, void *tag, const char *msg, size_t len);
+	/* Every answer owed to the input tagged tag was sent (or dropped by
+	 * cancellation); called only for inputs that owed answers. May be NULL. */
+	void (*input_done)(void *ctx, void *tag);
+};
 
-/* Handle one input line (no newline). Answers go to the output function,
- * now or later from the loop. */
-void mcp_on_line(const char *line, size_t len);
+/* Process-wide, once: buffers, the tools' init. cfg and reg must outlive the
+ * server. Returns 0, or -1 when memory is short. */
+int mcp_init(const struct config *cfg, const struct tool_registry *reg);
 
-/* A line longer than LIMIT_LINE_BYTES was skipped: answer -32600, no id. */
-void mcp_on_oversize(size_t seen);
-
-/* End of input: cancel every waiting and running call, answer none of them,
- * drop unfinished batches. */
-void mcp_drop_calls(void);
-
-/* Free what mcp_init took (calls must have been dropped). */
+/* Free what mcp_init took (sessions must be freed first). */
 void mcp_free(void);
 
-/* Calls waiting and running (for tests and logs). */
+/* A new client. sink must outlive the session. NULL when memory is short. */
+struct mcp_session *mcp_session_new(const struct mcp_sink *sink, void *ctx);
+
+/* One JSON text (a line without its newline, or an HTTP body). Returns the
+ * number of answers owed for it: 0 when it held only notifications or
+ * responses (HTTP then says 202), else 1 (one response, or one batch array).
+ * Answers needing no I/O may be sent from inside this call (input_done is
+ * then called before it returns); tool results come later from the loop. */
+int mcp_session_input(struct mcp_session *s, const char *msg, size_t len, void *tag);
+
+/* An input longer than LIMIT_LINE_BYTES was skipped: answer -32600, no id. */
+void mcp_session_oversize(struct mcp_session *s, size_t seen, void *tag);
+
+/* The stream of tag closed: cancel its calls, drop its batches, answer nothing. */
+void mcp_session_cancel_tag(struct mcp_session *s, void *tag);
+
+/* Output is held up (on != 0): start none of this session's waiting calls
+ * until it is called again with 0. Running calls still finish. */
+void mcp_session_throttle(struct mcp_session *s, int on);
+
+/* The session speaks 2026-07-28 only (an HTTP request that named it): every
+ * request needs the _meta version and capabilities, and initialize and ping
+ * do not exist (-32601). Call before its first input. */
+void mcp_session_modern(struct mcp_session *s);
+
+/* Cancel everything of the session, answer nothing, free it. NULL is a no-op. */
+void mcp_session_free(struct mcp_session *s);
+
+/* The version negotiated (2025 flow) or 2026-07-28 (modern flow), or NONE. */
+enum mcp_version mcp_session_version(const struct mcp_session *s);
+
+/* The session's calls running + waiting. */
+int mcp_session_calls(const struct mcp_session *s);
+
+/* Calls running and waiting in the whole process (for tests and logs). */
 int mcp_calls_running(void);
 int mcp_calls_queued(void);
 

@@ -1,20 +1,12 @@
 /* proxy — see proxy.h. */
 #include "proxy.h"
 
+#include "hex.h"
+
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
-
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Percent-decode s[0..len) into out (cap bytes, NUL-terminated). Returns the
  * decoded length, or -1 (bad escape, NUL, too long). */
@@ -26,7 +18,7 @@ static int pct_decode(const char *s, size_t len, char *out, size_t cap)
 		if (c == '%') {
 			if (i + 2 >= len)
 				return -1;
-			int hi = hexval(s[i + 1]), lo = hexval(s[i + 2]);
+			int hi = hex_value((unsigned char)s[i + 1]), lo = hex_value((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0)
 				return -1;
 			c = hi * 16 + lo;
@@ -166,10 +158,77 @@ static int domain_match(const char *host, const char *d, size_t dl)
 	return dl == hl || host[hl - dl - 1] == '.';
 }
 
+/* The bytes of the IP literal s[0..n) into out (16 bytes); returns 4 or 16,
+ * or 0 when s is not an IP literal. */
+static size_t ip_bytes(const char *s, size_t n, unsigned char *out)
+{
+	char tmp[64];
+	if (n == 0 || n >= sizeof tmp)
+		return 0;
+	memcpy(tmp, s, n);
+	tmp[n] = 0;
+	if (inet_pton(AF_INET, tmp, out) == 1)
+		return 4;
+	return inet_pton(AF_INET6, tmp, out) == 1 ? 16 : 0;
+}
+
+/* One NO_PROXY entry e[0..n) against host (ip[0..ipn) its bytes when it is an
+ * IP literal). An IP entry, with or without a /prefix (CIDR), matches IP
+ * hosts only; a name entry matches names only, as a domain suffix. */
+static int entry_match(const char *e, size_t n, const char *host, const unsigned char *ip, size_t ipn)
+{
+	const char *addr = e, *end = e + n, *rest;
+	size_t alen;
+	if (*e == '[') { /* [v6], [v6]:port or [v6]/prefix */
+		const char *rb = memchr(e, ']', n);
+		if (!rb)
+			return 0;
+		addr = e + 1;
+		alen = (size_t)(rb - addr);
+		rest = rb + 1;
+	} else {
+		const char *slash = memchr(e, '/', n);
+		const char *colon = memchr(e, ':', n);
+		/* A bare IPv6 entry has several ':'; one ':' starts a port. */
+		if (colon && memchr(colon + 1, ':', (size_t)(end - colon - 1)))
+			colon = NULL;
+		rest = slash ? slash : colon ? colon : end;
+		alen = (size_t)(rest - e);
+	}
+	unsigned char net[16];
+	size_t netn = ip_bytes(addr, alen, net);
+	if (netn) {
+		unsigned bits = (unsigned)netn * 8;
+		if (rest < end && *rest == '/') {
+			const char *q = rest + 1;
+			unsigned v = 0;
+			for (; q < end && *q >= '0' && *q <= '9' && v <= 128; q++)
+				v = v * 10 + (unsigned)(*q - '0');
+			if (q == rest + 1 || q != end || v > bits)
+				return 0; /* a prefix that is not one: the entry matches nothing */
+			bits = v;
+		}
+		if (netn != ipn)
+			return 0;
+		size_t full = bits / 8;
+		unsigned part = (0xff00u >> (bits % 8)) & 0xffu; /* the leading bits of the next byte */
+		return memcmp(ip, net, full) == 0 && (full == netn || ((ip[full] ^ net[full]) & part) == 0);
+	}
+	if (ipn || *e == '[')
+		return 0; /* domain rules are for names: ".0.0.1" does not match 127.0.0.1 */
+	if (alen && *e == '.') {
+		e++;
+		alen--;
+	}
+	return domain_match(host, e, alen);
+}
+
 int proxy_bypass(const char *no_proxy, const char *host)
 {
 	if (!no_proxy)
 		return 0;
+	unsigned char ip[16];
+	size_t ipn = ip_bytes(host, strlen(host), ip);
 	const char *p = no_proxy;
 	while (*p) {
 		while (*p == ',' || *p == ' ' || *p == '\t')
@@ -182,23 +241,7 @@ int proxy_bypass(const char *no_proxy, const char *host)
 			continue;
 		if (n == 1 && *s == '*')
 			return 1;
-		if (*s == '[') { /* [v6] or [v6]:port */
-			const char *rb = memchr(s, ']', n);
-			if (!rb)
-				continue;
-			if ((size_t)(rb - s - 1) == strlen(host) && strncasecmp(s + 1, host, strlen(host)) == 0)
-				return 1;
-			continue;
-		}
-		/* A bare IPv6 entry has several ':'; otherwise ":port" is cut. */
-		const char *colon = memchr(s, ':', n);
-		if (colon && !memchr(colon + 1, ':', (size_t)(s + n - colon - 1)))
-			n = (size_t)(colon - s);
-		if (n && *s == '.') {
-			s++;
-			n--;
-		}
-		if (domain_match(host, s, n))
+		if (entry_match(s, n, host, ip, ipn))
 			return 1;
 	}
 	return 0;

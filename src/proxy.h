@@ -6,9 +6,11 @@
 #ifndef KLING_PROXY_H
 #define KLING_PROXY_H
 
+#include "kling_limits.h"
+
 #include <stddef.h>
 
-#define PROXY_HOST_MAX 256
+#define PROXY_HOST_MAX LIMIT_HOST_BYTES
 #define PROXY_AUTH_MAX 700 /* base64 of "user:pass", each up to 255 bytes decoded */
 
 struct proxy_url {
@@ -25,11 +27,13 @@ struct proxy_url {
 int proxy_parse_url(const char *url, struct proxy_url *out, char *err, size_t errcap);
 
 /* 1 when NO_PROXY (no_proxy may be NULL) says host is reached directly:
- * "*", or an entry equal to host or to one of its parent domains, with or
- * without a leading dot ("example.com" and ".example.com" both match
- * example.com and a.example.com). Case-insensitive; entries are separated by
- * commas or blanks; IPv6 entries may be bracketed; an entry's ":port" is
- * ignored. */
+ * "*"; for a host name, an entry equal to it or to one of its parent domains,
+ * with or without a leading dot ("example.com" and ".example.com" both match
+ * example.com and a.example.com); for an IP literal host, an entry with the
+ * same address or a CIDR block holding it ("127.0.0.0/8", "::1/128",
+ * "[fd00::]/8") — domain rules never match an IP. Case-insensitive; entries
+ * are separated by commas or blanks; IPv6 entries may be bracketed; an
+ * entry's ":port" is ignored. */
 int proxy_bypass(const char *no_proxy, const char *host);
 
 /* Write "CONNECT host:port HTTP/1.1" with Host and, when the proxy has

@@ -19,7 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#define HOST_MAX 256
+#define HOST_MAX LIMIT_HOST_BYTES
 /* The child's answer: status (EAI code), errno, count, then per address
  * the family byte and 16 address bytes. Under PIPE_BUF: one atomic write. */
 #define MSG_ADDR 17

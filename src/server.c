@@ -8,52 +8,75 @@
 
 #include <poll.h>
 
-static int g_stop;
+struct server {
+	struct wire *wire;
+	struct mcp_session *session;
+	int stop;
+};
 
 static void on_line(void *ctx, const char *line, size_t len)
 {
-	(void)ctx;
-	mcp_on_line(line, len);
+	struct server *sv = ctx;
+	mcp_session_input(sv->session, line, len, NULL);
 }
 
 static void on_oversize(void *ctx, size_t seen)
 {
-	(void)ctx;
-	mcp_on_oversize(seen);
+	struct server *sv = ctx;
+	mcp_session_oversize(sv->session, seen, NULL);
 }
 
 static void on_eof(void *ctx)
 {
-	(void)ctx;
-	mcp_drop_calls(); /* nobody is left to read their answers */
+	struct server *sv = ctx;
+	int n = mcp_session_calls(sv->session);
+	if (n)
+		log_info("end of input: answering the %d call%s in progress, then exiting", n, n == 1 ? "" : "s");
+}
+
+static void on_pressure(void *ctx, int high)
+{
+	struct server *sv = ctx;
+	mcp_session_throttle(sv->session, high);
+}
+
+static int sink_send(void *ctx, void *tag, const char *msg, size_t len)
+{
+	struct server *sv = ctx;
+	(void)tag;
+	return wire_send(sv->wire, msg, len);
 }
 
 static void on_stop(void *arg, int fd, short revents)
 {
-	(void)arg;
+	struct server *sv = arg;
 	(void)revents;
 	loop_unwatch(fd);
-	g_stop = 1;
+	sv->stop = 1;
 }
 
-static const struct wire_handlers g_handlers = {on_line, on_oversize, on_eof};
+static const struct wire_handlers g_handlers = {on_line, on_oversize, on_eof, on_pressure};
+static const struct mcp_sink g_sink = {sink_send, NULL};
 
-int server_run(const struct config *cfg, int stop_fd)
+int server_run(int in_fd, int out_fd, int stop_fd)
 {
 	int rc = 0;
-	g_stop = 0;
-	if (mcp_init(cfg, wire_send) < 0) {
+	struct server sv = {NULL, NULL, 0};
+	sv.session = mcp_session_new(&g_sink, &sv);
+	if (!sv.session) {
 		log_error("out of memory at start");
 		return 1;
 	}
-	if (wire_open(0, 1, &g_handlers, NULL) < 0) {
+	sv.wire = wire_open(in_fd, out_fd, &g_handlers, &sv);
+	if (!sv.wire) {
 		log_error("cannot set up standard input and output");
-		mcp_free();
+		mcp_session_free(sv.session);
 		return 1;
 	}
 	if (stop_fd >= 0)
-		loop_watch(stop_fd, POLLIN, on_stop, NULL);
-	while (!g_stop && !wire_done()) {
+		loop_watch(stop_fd, POLLIN, on_stop, &sv);
+	/* done: output failed, or input ended with every call answered and written */
+	while (!sv.stop && !wire_failed(sv.wire) && !(wire_done(sv.wire) && mcp_session_calls(sv.session) == 0)) {
 		if (!loop_pending()) { /* nothing can happen any more: do not spin */
 			log_error("internal error: the server has nothing to wait for");
 			rc = 1;
@@ -67,9 +90,9 @@ int server_run(const struct config *cfg, int stop_fd)
 	}
 	if (stop_fd >= 0)
 		loop_unwatch(stop_fd);
-	mcp_free();
+	mcp_session_free(sv.session); /* cancels what is left, answers nothing */
 	if (!rc)
-		rc = wire_status();
-	wire_close();
+		rc = wire_status(sv.wire);
+	wire_close(sv.wire);
 	return rc;
 }

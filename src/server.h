@@ -1,16 +1,17 @@
 /*
- * server — the stdio MCP server: the wire (standard input/output) feeding
- * the mcp core, inside the poll loop, until input ends or a stop is asked.
+ * server — the stdio MCP server: one wire (the stdio transport) feeding one
+ * mcp session, inside the poll loop, until input ends and every accepted call
+ * was answered, or a stop is asked.
  */
 #ifndef KLING_SERVER_H
 #define KLING_SERVER_H
 
-struct config;
-
-/* Serve MCP on fds 0 and 1 until standard input ends (then finish writing
- * and return; calls still running are dropped), output fails, or stop_fd
- * (when >= 0) becomes readable (then return at once). cfg must stay valid.
- * Returns the exit status: 0, or 1 when output failed or the loop broke. */
-int server_run(const struct config *cfg, int stop_fd);
+/* Serve MCP on in_fd/out_fd (mcp_init must have been called). Returns when
+ * input has ended and every call accepted before was answered (each within
+ * its deadline) and written, when output fails (the calls are dropped), or
+ * at once when stop_fd (if >= 0) becomes readable (the calls are cancelled,
+ * nothing more is written). Returns the exit status: 0, or 1 when output
+ * failed or the loop broke. */
+int server_run(int in_fd, int out_fd, int stop_fd);
 
 #endif

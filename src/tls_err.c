@@ -41,6 +41,9 @@ static const struct words g_high[] = {
 	{MBEDTLS_ERR_SSL_UNEXPECTED_RECORD, "the server sent an unexpected TLS record"},
 	{MBEDTLS_ERR_SSL_ILLEGAL_PARAMETER, "the server sent an illegal parameter in the handshake"},
 	{MBEDTLS_ERR_SSL_BAD_CONFIG, "invalid TLS configuration"},
+	/* In a handshake, what mbedTLS says when a message does not fit its input buffer. */
+	{MBEDTLS_ERR_SSL_BAD_INPUT_DATA, "a handshake message of the server, most likely its certificate chain, is larger "
+					 "than the 16 KiB this client accepts"},
 	{MBEDTLS_ERR_X509_FEATURE_UNAVAILABLE, "the certificate uses a feature this client does not have"},
 	{MBEDTLS_ERR_X509_UNKNOWN_OID, "unknown object identifier in a certificate"},
 	{MBEDTLS_ERR_X509_INVALID_FORMAT, "malformed certificate"},
@@ -86,6 +89,29 @@ static const struct words g_low[] = {
 	{MBEDTLS_ERR_NET_SEND_FAILED, "sending failed"},
 	{MBEDTLS_ERR_NET_CONN_RESET, "connection reset"},
 };
+
+static const struct {
+	unsigned char alert;
+	const char *text;
+} g_alerts[] = {
+	{40, "handshake_failure (no cipher suite, key exchange group or signature algorithm in common)"},
+	{42, "bad_certificate"},
+	{46, "certificate_unknown"},
+	{48, "unknown_ca"},
+	{70, "protocol_version (it speaks neither TLS 1.2 nor 1.3)"},
+	{71, "insufficient_security"},
+	{80, "internal_error (a failure on its side)"},
+	{112, "unrecognized_name (it does not serve the host name asked for)"},
+	{116, "certificate_required (it wants a client certificate)"},
+};
+
+const char *tls_alert_text(int alert)
+{
+	for (size_t i = 0; i < sizeof g_alerts / sizeof *g_alerts; i++)
+		if (g_alerts[i].alert == alert)
+			return g_alerts[i].text;
+	return NULL;
+}
 
 static const char *find(const struct words *w, size_t n, int code)
 {

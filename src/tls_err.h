@@ -17,4 +17,9 @@
  * ": ". Always NUL-terminates when cap > 0; cut short when out is small. */
 void tls_err_text(int code, char *out, size_t cap);
 
+/* Words for a TLS alert description the server sent (RFC 8446 6.2), e.g.
+ * 40: "handshake_failure (no cipher suite, key exchange group or signature
+ * algorithm in common)"; NULL for one not known. */
+const char *tls_alert_text(int alert);
+
 #endif

@@ -228,7 +228,10 @@ static int adopt(const unsigned char *der, size_t len, unsigned char *owned, int
 static int load_file(const char *path, const char *label, char *err, size_t errcap)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO (or a device) opens at once instead of waiting for
+	 * a writer in the loop's thread; it is then refused as not a regular file.
+	 * A regular file reads the same either way. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		snprintf(err, errcap, "cannot read the CA file %s (%s): %s", path, label, strerror(errno));
 		if (fd >= 0)
@@ -360,11 +363,25 @@ int tls_store_ca_cb(void *ctx, mbedtls_x509_crt const *child, mbedtls_x509_crt *
 
 const char *tls_store_source(void) { return g_source; }
 
-/* NOLINTNEXTLINE(readability-non-const-parameter): mbedTLS's f_vrfy signature */
+/* 1 when crt has an IP-type subjectAltName of the n bytes ip. Without the
+ * extension the list is one zeroed entry: tag 0, not an IP. */
+static int has_ip_san(const mbedtls_x509_crt *crt, const unsigned char *ip, size_t n)
+{
+	const mbedtls_x509_sequence *s = &crt->subject_alt_names;
+	do {
+		if ((s->buf.tag & MBEDTLS_ASN1_TAG_VALUE_MASK) == MBEDTLS_X509_SAN_IP_ADDRESS && s->buf.len == n &&
+		    memcmp(s->buf.p, ip, n) == 0)
+			return 1;
+		s = s->next;
+	} while (s);
+	return 0;
+}
+
 int tls_store_verify_cb(void *p_info, mbedtls_x509_crt *crt, int depth, uint32_t *flags)
 {
-	(void)flags;
 	struct tls_peer_info *info = p_info;
+	if (depth == 0 && info && info->ip_len && !has_ip_san(crt, info->ip, info->ip_len))
+		*flags |= MBEDTLS_X509_BADCERT_CN_MISMATCH;
 	if (depth == 0 && info) {
 		info->have = 1;
 		if (mbedtls_x509_dn_gets(info->subject, sizeof info->subject, &crt->subject) < 0)

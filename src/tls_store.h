@@ -57,10 +57,18 @@ struct tls_peer_info {
 	char subject[160];       /* leaf subject, e.g. "CN=localhost" */
 	char issuer[160];        /* leaf issuer */
 	mbedtls_x509_time valid_from, valid_to;
+	/* Set by the caller before the handshake when the host is an IP
+	 * literal (4 or 16 bytes; 0 for a name): mbedTLS would also accept a
+	 * DNS-type SAN or a CN spelling the address, so the name check is left
+	 * to the callback, which accepts only an IP-type SAN (RFC 6125 6.2.1). */
+	unsigned char ip[16];
+	size_t ip_len;
 };
 
 /* Verification callback for mbedtls_ssl_set_verify(): records the leaf's
- * names and dates in p_info (a struct tls_peer_info); changes no flag. */
+ * names and dates in p_info (a struct tls_peer_info); when p_info names an
+ * IP, sets MBEDTLS_X509_BADCERT_CN_MISMATCH unless the leaf has an IP-type
+ * subjectAltName equal to it. Changes no other flag. */
 int tls_store_verify_cb(void *p_info, mbedtls_x509_crt *crt, int depth, uint32_t *flags);
 
 /* Explain verification flags (mbedtls_ssl_get_verify_result) for host in

@@ -348,7 +348,7 @@ static void on_done(void *ctx, const struct lt_result *r, const char *error)
 		mcp_call_fail(call, text);
 	} else {
 		struct json_w *w = mcp_call_result_begin(call);
-		lt_render(w, r, mcp_call_version(call) >= MCP_V_2025_06_18);
+		lt_render(w, r, 1); /* structuredContent whatever the version (older clients ignore it) */
 		mcp_call_result_end(call);
 	}
 }
@@ -380,38 +380,32 @@ static void lt_init(const struct config *cfg)
 
 /* ---- the definition ---- */
 
-static void lt_describe(struct json_w *w, enum mcp_version v)
+static void lt_describe(struct json_w *w)
 {
 	json_w_obj(w);
 	json_w_key(w, "name");
 	json_w_cstr(w, TOOL_NAME);
-	if (v >= MCP_V_2025_06_18) {
-		json_w_key(w, "title");
-		json_w_cstr(w, TOOL_TITLE);
-	}
+	json_w_key(w, "title");
+	json_w_cstr(w, TOOL_TITLE);
 	json_w_key(w, "description");
 	json_w_cstr(w, g_description);
 	json_w_key(w, "inputSchema");
 	json_w_raw(w, lt_input_schema, sizeof lt_input_schema - 1);
-	if (v >= MCP_V_2025_06_18) {
-		json_w_key(w, "outputSchema");
-		json_w_raw(w, lt_output_schema, sizeof lt_output_schema - 1);
-	}
-	if (v >= MCP_V_2025_03_26) {
-		json_w_key(w, "annotations");
-		json_w_obj(w);
-		json_w_key(w, "title");
-		json_w_cstr(w, TOOL_TITLE);
-		json_w_key(w, "readOnlyHint");
-		json_w_bool(w, 1);
-		json_w_key(w, "destructiveHint");
-		json_w_bool(w, 0);
-		json_w_key(w, "idempotentHint");
-		json_w_bool(w, 1);
-		json_w_key(w, "openWorldHint");
-		json_w_bool(w, 1);
-		json_w_obj_end(w);
-	}
+	json_w_key(w, "outputSchema");
+	json_w_raw(w, lt_output_schema, sizeof lt_output_schema - 1);
+	json_w_key(w, "annotations");
+	json_w_obj(w);
+	json_w_key(w, "title");
+	json_w_cstr(w, TOOL_TITLE);
+	json_w_key(w, "readOnlyHint");
+	json_w_bool(w, 1);
+	json_w_key(w, "destructiveHint");
+	json_w_bool(w, 0);
+	json_w_key(w, "idempotentHint");
+	json_w_bool(w, 1);
+	json_w_key(w, "openWorldHint");
+	json_w_bool(w, 1);
+	json_w_obj_end(w);
 	json_w_obj_end(w);
 }
 

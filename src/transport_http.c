@@ -2,13 +2,13 @@
 #include "transport_http.h"
 
 #include "config.h"
-#include "http.h"
+#include "http_parse.h"
 #include "json.h"
 #include "jsonrpc.h"
 #include "kling_limits.h"
 #include "log.h"
 #include "loop.h"
-#include "mcp_session_compat.h"
+#include "mcp.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -34,7 +34,7 @@
 /* An input buffer grown past this is freed when the connection goes idle. */
 #define IBUF_KEEP 65536
 /* Room for the longest head and body, and the start of a pipelined request. */
-#define IBUF_MAX ((size_t)LIMIT_LISTEN_HEAD_BYTES + LIMIT_LISTEN_BODY_BYTES + READ_CHUNK)
+#define IBUF_MAX ((size_t)LIMIT_HTTP_HEAD_BYTES + LIMIT_LISTEN_BODY_BYTES + READ_CHUNK)
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
 #define V2026 "2026-07-28"
 /* The 2026-07-28 error for a mirrored header missing or not matching. */
@@ -214,11 +214,11 @@ int http_listen_parse(const char *s, struct http_listen_addr *out, const char **
 		return -1;
 	}
 	out->port = (unsigned)p;
-	if (!colon || strcmp(host, "localhost") == 0 || (hl == 0 && colon)) {
-		if (colon && hl == 0) {
-			*why = "the address before ':' is empty (use PORT alone for 127.0.0.1)";
-			return -1;
-		}
+	if (colon && hl == 0) {
+		*why = "the address before ':' is empty (use PORT alone for 127.0.0.1)";
+		return -1;
+	}
+	if (!colon || strcmp(host, "localhost") == 0) {
 		memcpy(host, "127.0.0.1", 10);
 		hl = 9;
 	}
@@ -252,119 +252,6 @@ int http_listen_parse(const char *s, struct http_listen_addr *out, const char **
 	return 0;
 }
 
-/* ---- request heads ---- */
-
-static int is_tchar(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c && strchr("!#$%&'*+-.^_`|~", c));
-}
-
-/* "METHOD SP target SP HTTP/1.x" and header lines up to an empty line
- * (CRLF or LF). Returns the head's length, or HTTP_PARSE_*. */
-static int parse_request_head(const char *buf, size_t len, const char **method, size_t *mlen, const char **path,
-			      size_t *plen, int *minor, struct http_header *h, size_t *nh)
-{
-	size_t cap = *nh, n = 0;
-	const char *p = buf, *end = buf + len;
-	*nh = 0;
-	const char *m = p;
-	while (p < end && is_tchar((unsigned char)*p))
-		p++;
-	if (p == end)
-		return p - m > 16 ? HTTP_PARSE_INVALID : HTTP_PARSE_INCOMPLETE;
-	if (*p != ' ' || p == m)
-		return HTTP_PARSE_INVALID;
-	*method = m;
-	*mlen = (size_t)(p - m);
-	const char *t = ++p;
-	while (p < end && (unsigned char)*p > 0x20 && (unsigned char)*p < 0x7f)
-		p++;
-	if (p == end)
-		return HTTP_PARSE_INCOMPLETE;
-	if (*p != ' ' || p == t)
-		return HTTP_PARSE_INVALID;
-	*path = t;
-	*plen = (size_t)(p - t);
-	p++;
-	static const char ver[] = "HTTP/1.";
-	for (size_t i = 0; i < 7; i++, p++) {
-		if (p == end)
-			return HTTP_PARSE_INCOMPLETE;
-		if (*p != ver[i])
-			return HTTP_PARSE_INVALID;
-	}
-	if (p == end)
-		return HTTP_PARSE_INCOMPLETE;
-	if (*p < '0' || *p > '9')
-		return HTTP_PARSE_INVALID;
-	*minor = *p++ - '0';
-	if (p < end && *p == '\r')
-		p++;
-	if (p == end)
-		return HTTP_PARSE_INCOMPLETE;
-	if (*p++ != '\n')
-		return HTTP_PARSE_INVALID;
-	for (;;) {
-		if (p == end)
-			return HTTP_PARSE_INCOMPLETE;
-		if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')) {
-			p += *p == '\n' ? 1 : 2;
-			break;
-		}
-		if (*p == '\r' && p + 1 == end)
-			return HTTP_PARSE_INCOMPLETE;
-		const char *name = p;
-		while (p < end && is_tchar((unsigned char)*p))
-			p++;
-		if (p == end)
-			return HTTP_PARSE_INCOMPLETE;
-		if (*p != ':' || p == name)
-			return HTTP_PARSE_INVALID;
-		const char *colon = p++;
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		if (!nl)
-			return HTTP_PARSE_INCOMPLETE;
-		const char *ve = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-		for (const char *q = p; q < ve; q++)
-			if (((unsigned char)*q < 0x20 && *q != '\t') || *q == 0x7f)
-				return HTTP_PARSE_INVALID;
-		while (p < ve && (*p == ' ' || *p == '\t'))
-			p++;
-		while (ve > p && (ve[-1] == ' ' || ve[-1] == '\t'))
-			ve--;
-		if (n == cap)
-			return HTTP_PARSE_TOO_MANY;
-		h[n].name = name;
-		h[n].name_len = (size_t)(colon - name);
-		h[n].value = p;
-		h[n].value_len = (size_t)(ve - p);
-		n++;
-		p = nl + 1;
-	}
-	*nh = n;
-	return (int)(p - buf);
-}
-
-/* Is tok one of the comma-separated tokens of v[0..n)? */
-static int has_token(const char *v, size_t n, const char *tok)
-{
-	size_t tl = strlen(tok), i = 0;
-	while (i < n) {
-		while (i < n && (v[i] == ' ' || v[i] == ',' || v[i] == '\t'))
-			i++;
-		size_t s = i;
-		while (i < n && v[i] != ',')
-			i++;
-		size_t e = i;
-		while (e > s && (v[e - 1] == ' ' || v[e - 1] == '\t'))
-			e--;
-		if (ieq(v + s, e - s, tok, tl))
-			return 1;
-	}
-	return 0;
-}
-
 /* ---- state ---- */
 
 enum cstate { CS_IDLE, CS_HEAD, CS_BODY, CS_WAIT, CS_DONE };
@@ -376,15 +263,8 @@ struct hreq {
 	char method[12];
 	int minor;
 	int path_ok;
-	const char *path;
-	size_t path_len;
-	const char *host, *origin, *auth, *sid, *pver, *hmethod, *hname, *accept, *ctype, *conn_hdr;
-	size_t host_len, origin_len, auth_len, sid_len, pver_len, hmethod_len, hname_len, accept_len, ctype_len,
-		conn_hdr_len;
-	int hosts;     /* Host headers seen */
-	int64_t clen;  /* -1 when absent */
-	int te;        /* Transfer-Encoding present */
-	int bad_clen;
+	const char *host, *origin, *auth, *sid, *pver, *hmethod, *hname, *accept, *ctype;
+	size_t host_len, origin_len, auth_len, sid_len, pver_len, hmethod_len, hname_len, accept_len, ctype_len;
 	int origin_ok; /* an allowed Origin was sent: CORS headers go on the reply */
 };
 
@@ -412,7 +292,6 @@ struct hconn {
 	size_t jlen, jcap;
 	int status; /* of the reply, for the access log */
 	int replied;
-	uintptr_t tag; /* the request's tag for the mcp session: unique, never reused */
 };
 
 struct hsess {
@@ -435,7 +314,6 @@ static struct {
 	struct hsess *sess[LIMIT_LISTEN_SESSIONS];
 	int nsess;
 	struct json_doc doc;
-	uintptr_t serial;
 	struct loop_timer sweep;
 	char port_text[8];
 } H;
@@ -473,7 +351,7 @@ static void conn_flush(struct hconn *c)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			break;
-		log_debug("http: a client connection failed while writing (%s)", r < 0 ? strerror(errno) : "closed");
+		log_debug("http: write failed (%s)", r < 0 ? strerror(errno) : "closed");
 		conn_close(c);
 		return;
 	}
@@ -497,7 +375,7 @@ static int out_put(struct hconn *c, const char *p, size_t n)
 	if (c->closed)
 		return -1;
 	if (c->olen - c->ooff + n > LIMIT_LISTEN_BACKLOG) {
-		log_warn("http: a client is not reading its replies (over LIMIT_LISTEN_BACKLOG); closing it");
+		log_warn("http: client not reading (LIMIT_LISTEN_BACKLOG): closed");
 		conn_close(c);
 		return -1;
 	}
@@ -513,7 +391,7 @@ static int out_put(struct hconn *c, const char *p, size_t n)
 				cap *= 2;
 			char *nb = realloc(c->out, cap);
 			if (!nb) {
-				log_error("http: out of memory for a reply; closing its connection");
+				log_error("http: out of memory");
 				conn_close(c);
 				return -1;
 			}
@@ -693,7 +571,7 @@ static void sess_end(struct hsess *s, const char *why)
 		struct hconn *c = H.conns[i];
 		if (c->sess == s && c->st == CS_WAIT && !c->replied) {
 			if (!c->complete)
-				mcp_session_cancel_tag(s->m, (void *)c->tag);
+				mcp_session_cancel_tag(s->m, c);
 			c->sess = NULL;
 			s->inflight--;
 			c->complete = c->replied = 1;
@@ -716,7 +594,7 @@ static void on_sweep(void *arg)
 	for (int i = H.nsess - 1; i >= 0; i--) {
 		struct hsess *s = H.sess[i];
 		if (s->inflight == 0 && now - s->last >= LISTEN_SESSION_IDLE_MS) {
-			log_info("http: session %.8s expired after %d min unused", s->id, LISTEN_SESSION_IDLE_MS / 60000);
+			log_info("http: session %.8s expired", s->id);
 			sess_end(s, "Session expired");
 		}
 	}
@@ -738,7 +616,6 @@ static void conn_free_request(struct hconn *c)
 	c->sess = NULL;
 	c->head_sent = c->in_input = c->owed = c->answers = c->input_done = c->complete = c->initialize = 0;
 	c->replied = 0;
-	c->tag = 0;
 	c->mode = R_JSON;
 }
 
@@ -749,7 +626,7 @@ static void conn_abandon(struct hconn *c)
 	if (!s)
 		return;
 	if (!c->complete)
-		mcp_session_cancel_tag(s->m, (void *)c->tag);
+		mcp_session_cancel_tag(s->m, c);
 	c->sess = NULL;
 	s->inflight--;
 	s->last = loop_now_ms();
@@ -812,7 +689,7 @@ static void on_accept(void *arg, int fd, short revents)
 					  sizeof body - 1, body);
 			ssize_t w = send(cfd, busy, (size_t)bn, MSG_NOSIGNAL | MSG_DONTWAIT);
 			(void)w;
-			log_info("http: 503: over %d connections", LIMIT_LISTEN_CONNS);
+			log_info("http: 503: LIMIT_LISTEN_CONNS");
 			close(cfd);
 			continue;
 		}
@@ -834,7 +711,7 @@ static void on_conn_timer(void *arg)
 	switch (c->st) {
 	case CS_HEAD:
 	case CS_BODY:
-		log_info("http: a client was too slow sending its request; closing it");
+		log_info("http: 408: request too slow");
 		c->close_after = 1;
 		if (c->t0 == 0)
 			c->t0 = loop_now_ms();
@@ -859,21 +736,6 @@ static void on_conn_timer(void *arg)
 }
 
 /* ---- request handling ---- */
-
-static const char *find_header(const struct http_header *h, size_t nh, const char *name, size_t *len, int *count)
-{
-	const char *v = NULL;
-	int k = 0;
-	for (size_t i = 0; i < nh; i++)
-		if (ieqz(h[i].name, h[i].name_len, name)) {
-			v = h[i].value;
-			*len = h[i].value_len;
-			k++;
-		}
-	if (count)
-		*count = k;
-	return v;
-}
 
 /* Does a comma list of media ranges (Accept) name type (or a wildcard)? */
 static int accepts(const struct hreq *r, const char *type)
@@ -996,13 +858,12 @@ static void feed(struct hconn *c, struct hsess *s, const char *body, size_t len)
 	loop_timer_clear(&c->timer);
 	conn_update_events(c);
 	c->in_input = 1;
-	c->tag = ++H.serial;
-	int owed = mcp_session_input(s->m, body, len, (void *)c->tag);
+	int owed = mcp_session_input(s->m, body, len, c);
 	c->in_input = 0;
 	if (c->closed || c->complete)
 		return;
 	c->owed = owed < 0 ? 0 : owed;
-	if (c->input_done || c->answers >= c->owed) {
+	if (c->input_done || c->owed == 0) {
 		loop_timer_set(&c->kick, loop_now_ms(), on_kick, c);
 		c->complete = 1;
 		return;
@@ -1061,7 +922,7 @@ static void reply_answers(struct hconn *c)
 		int code;
 		if (!http_answer_error(c->jbuf, c->jlen, &code) && s && sess_list(s) == 0) {
 			snprintf(extra, sizeof extra, "Mcp-Session-Id: %s\r\n", s->id);
-			log_info("http: session %.8s started (%d in all)", s->id, H.nsess);
+			log_info("http: session %.8s started (%d)", s->id, H.nsess);
 		}
 	}
 	if (c->mode == R_SSE) { /* every answer came inside the call: one event */
@@ -1115,7 +976,7 @@ static void sse_event(struct hconn *c, const char *msg, size_t len, int to_jbuf)
 	if (to_jbuf) {
 		if (jbuf_add(c, sz, (size_t)k) < 0 || jbuf_add(c, pre, sizeof pre - 1) < 0 || jbuf_add(c, msg, len) < 0 ||
 		    jbuf_add(c, "\n\n\r\n", 4) < 0)
-			log_error("http: out of memory holding a reply");
+			log_error("http: out of memory");
 		return;
 	}
 	out_put(c, sz, (size_t)k);
@@ -1124,12 +985,14 @@ static void sse_event(struct hconn *c, const char *msg, size_t len, int to_jbuf)
 	out_put(c, "\n\n\r\n", 4);
 }
 
-/* The connection waiting for the answers to tag, or NULL (it left). */
-static struct hconn *conn_by_tag(struct hsess *s, void *tag)
+/* The connection waiting for the answers to tag, or NULL (it left). The tag
+ * of a request is its connection: one request at a time per connection, and
+ * a tag is never used again after its input_done or cancel_tag. */
+static struct hconn *conn_by_tag(const struct hsess *s, const void *tag)
 {
 	for (int i = 0; i < H.nconns; i++) {
 		struct hconn *c = H.conns[i];
-		if (c->tag == (uintptr_t)tag && c->st == CS_WAIT && c->sess == s)
+		if (c == tag && c->st == CS_WAIT && c->sess == s)
 			return c;
 	}
 	return NULL;
@@ -1155,13 +1018,9 @@ static int sink_send(void *ctx, void *tag, const char *msg, size_t len)
 		if (c->answers > 1 && jbuf_add(c, ",", 1) < 0)
 			return -1;
 		if (jbuf_add(c, msg, len) < 0) {
-			log_error("http: out of memory holding a reply");
+			log_error("http: out of memory");
 			return -1;
 		}
-	}
-	if (!c->in_input && c->answers >= c->owed && !c->complete) {
-		c->complete = 1;
-		loop_timer_set(&c->kick, loop_now_ms(), on_kick, c);
 	}
 	return 0;
 }
@@ -1192,7 +1051,7 @@ static void handle_delete(struct hconn *c)
 		reply_error(c, 404, NULL, -32001, "session unknown or ended", NULL);
 		return;
 	}
-	log_info("http: session %.8s ended by the client", s->id);
+	log_info("http: session %.8s ended", s->id);
 	c->sess = s; /* for the access log */
 	reply_empty(c, 204, NULL);
 	c->sess = NULL;
@@ -1289,7 +1148,7 @@ static void handle_post(struct hconn *c, const char *body, size_t len)
 		return;
 	}
 	if (modern) /* initialize and ping do not exist there; _meta is required */
-		mcp_session_modern_only(s->m);
+		mcp_session_modern(s->m);
 	feed(c, s, body, len);
 }
 
@@ -1299,10 +1158,6 @@ static void handle_request(struct hconn *c)
 	struct hreq *r = &c->rq;
 	const char *body = c->in + c->head_len;
 	size_t len = c->body_len;
-	if (r->minor >= 1 && r->hosts != 1) {
-		reply_error(c, 400, NULL, -32000, "exactly one Host header is required", NULL);
-		return;
-	}
 	if ((H.addr.loopback || H.cfg->allowed_hosts) && r->host && !host_allowed(r->host, r->host_len)) {
 		log_info("http: refused Host \"%.*s\"", (int)(r->host_len < 80 ? r->host_len : 80), r->host);
 		reply_error(c, 403, NULL, -32000, "Host not allowed (KLING_MCP_ALLOWED_HOSTS)", NULL);
@@ -1434,72 +1289,57 @@ static void framing_error(struct hconn *c, int status, const char *message)
 	conn_flush(c);
 }
 
-/* Read the head's fields we use. Returns 0, or -1 after answering. */
-static int read_head(struct hconn *c, const char *method, size_t mlen, const char *path, size_t plen,
-		     const struct http_header *h, size_t nh)
+/* The value of the first header called name (lower case), or NULL. */
+static const char *hv(const struct http_header *h, size_t nh, const char *name, size_t *len)
+{
+	const struct http_header *x = http_header_find(h, nh, name, NULL);
+	*len = x ? x->value_len : 0;
+	return x ? x->value : NULL;
+}
+
+/* Read the head's fields we use and its framing. Returns 0, or -1 after
+ * answering. */
+static int read_head(struct hconn *c, const struct http_request_line *rl, const struct http_header *h, size_t nh)
 {
 	struct hreq *r = &c->rq;
-	snprintf(r->method, sizeof r->method, "%.*s", (int)(mlen < 11 ? mlen : 11), method);
-	r->path = path;
-	r->path_len = plen;
-	size_t base = plen;
-	for (size_t i = 0; i < plen; i++)
-		if (path[i] == '?') {
-			base = i;
-			break;
-		}
-	r->path_ok = base == 4 && memcmp(path, MCP_PATH, 4) == 0;
-	r->host = find_header(h, nh, "host", &r->host_len, &r->hosts);
-	r->origin = find_header(h, nh, "origin", &r->origin_len, NULL);
-	r->auth = find_header(h, nh, "authorization", &r->auth_len, NULL);
-	r->sid = find_header(h, nh, "mcp-session-id", &r->sid_len, NULL);
-	r->pver = find_header(h, nh, "mcp-protocol-version", &r->pver_len, NULL);
-	r->hmethod = find_header(h, nh, "mcp-method", &r->hmethod_len, NULL);
-	r->hname = find_header(h, nh, "mcp-name", &r->hname_len, NULL);
-	r->accept = find_header(h, nh, "accept", &r->accept_len, NULL);
-	r->ctype = find_header(h, nh, "content-type", &r->ctype_len, NULL);
-	r->conn_hdr = find_header(h, nh, "connection", &r->conn_hdr_len, NULL);
-	size_t tel;
-	int ncl;
-	r->te = find_header(h, nh, "transfer-encoding", &tel, NULL) != NULL;
-	size_t cl_len = 0;
-	const char *cl = find_header(h, nh, "content-length", &cl_len, &ncl);
-	r->clen = -1;
-	if (cl) {
-		int64_t v = 0;
-		int ok = ncl == 1 && cl_len > 0 && cl_len <= 15;
-		for (size_t i = 0; ok && i < cl_len; i++) {
-			if (cl[i] < '0' || cl[i] > '9')
-				ok = 0;
-			else
-				v = v * 10 + (cl[i] - '0');
-		}
-		if (!ok) {
-			framing_error(c, 400, "invalid Content-Length");
-			return -1;
-		}
-		r->clen = v;
-	}
-	int keep = c->rq.minor >= 1;
-	if (r->conn_hdr && has_token(r->conn_hdr, r->conn_hdr_len, "close"))
-		keep = 0;
-	if (r->conn_hdr && has_token(r->conn_hdr, r->conn_hdr_len, "keep-alive"))
-		keep = 1;
-	if (!keep)
-		c->close_after = 1;
-	if (r->te) {
-		framing_error(c, 411,
-			      "no chunked bodies: send Content-Length");
+	snprintf(r->method, sizeof r->method, "%.*s", (int)(rl->method_len < 11 ? rl->method_len : 11), rl->method);
+	r->minor = rl->minor_version;
+	size_t base = 0;
+	while (base < rl->target_len && rl->target[base] != '?')
+		base++;
+	r->path_ok = base == 4 && memcmp(rl->target, MCP_PATH, 4) == 0;
+	r->origin = hv(h, nh, "origin", &r->origin_len);
+	r->auth = hv(h, nh, "authorization", &r->auth_len);
+	r->sid = hv(h, nh, "mcp-session-id", &r->sid_len);
+	r->pver = hv(h, nh, "mcp-protocol-version", &r->pver_len);
+	r->hmethod = hv(h, nh, "mcp-method", &r->hmethod_len);
+	r->hname = hv(h, nh, "mcp-name", &r->hname_len);
+	r->accept = hv(h, nh, "accept", &r->accept_len);
+	r->ctype = hv(h, nh, "content-type", &r->ctype_len);
+	struct http_request_framing f;
+	if (http_read_request_framing(rl, h, nh, &f) < 0) {
+		framing_error(c, f.status, f.error);
 		return -1;
 	}
-	if (r->clen > LIMIT_LISTEN_BODY_BYTES) {
+	r->host = f.host;
+	r->host_len = f.host_len;
+	if (!f.keep_alive)
+		c->close_after = 1;
+	if (f.chunked) {
+		framing_error(c, 411, "no chunked bodies: send Content-Length");
+		return -1;
+	}
+	if (f.content_length > LIMIT_LISTEN_BODY_BYTES) {
 		framing_error(c, 413, "over LIMIT_LISTEN_BODY_BYTES");
 		return -1;
 	}
-	if (r->clen < 0 && strcmp(r->method, "POST") == 0) {
+	if (strcmp(r->method, "POST") == 0 && !http_header_find(h, nh, "content-length", NULL)) {
 		framing_error(c, 411, "a POST needs Content-Length");
 		return -1;
 	}
+	c->body_len = (size_t)f.content_length;
+	if (f.expect_continue && c->ilen - c->head_len < c->body_len)
+		out_put(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 	return 0;
 }
 
@@ -1516,31 +1356,24 @@ static void conn_process(struct hconn *c)
 		if (c->st == CS_HEAD) {
 			struct http_header h[LIMIT_HTTP_HEADERS];
 			size_t nh = LIMIT_HTTP_HEADERS;
-			const char *method, *path;
-			size_t mlen, plen;
-			int minor;
-			size_t scan = c->ilen < LIMIT_LISTEN_HEAD_BYTES ? c->ilen : LIMIT_LISTEN_HEAD_BYTES;
-			int n = parse_request_head(c->in, scan, &method, &mlen, &path, &plen, &minor, h, &nh);
-			if (n == HTTP_PARSE_INCOMPLETE) {
-				if (c->ilen >= LIMIT_LISTEN_HEAD_BYTES)
-					framing_error(c, 431, "over LIMIT_LISTEN_HEAD_BYTES");
+			struct http_request_line rl;
+			int n = http_parse_request_head(c->in, c->ilen, &rl, h, &nh);
+			if (n == HTTP_PARSE_INCOMPLETE)
 				return;
-			}
-			if (n == HTTP_PARSE_TOO_MANY) {
-				framing_error(c, 431, "too many header lines");
+			if (n == HTTP_PARSE_TOO_MANY || n == HTTP_PARSE_TOO_BIG) {
+				framing_error(c, 431, n == HTTP_PARSE_TOO_BIG ? "over LIMIT_HTTP_HEAD_BYTES" : "too many headers");
 				return;
 			}
 			if (n < 0) {
 				framing_error(c, 400, NULL);
 				return;
 			}
-			c->rq.minor = minor;
 			c->head_len = (size_t)n;
-			if (read_head(c, method, mlen, path, plen, h, nh) < 0)
+			if (read_head(c, &rl, h, nh) < 0)
 				return;
-			c->body_len = c->rq.clen > 0 ? (size_t)c->rq.clen : 0;
 			c->st = CS_BODY;
 			loop_timer_set(&c->timer, loop_now_ms() + LISTEN_BODY_TIMEOUT_MS, on_conn_timer, c);
+			conn_flush(c); /* a 100 Continue */
 		}
 		if (c->st == CS_BODY) {
 			if (c->ilen < c->head_len + c->body_len)
@@ -1566,7 +1399,7 @@ static void conn_read(struct hconn *c)
 			cap = IBUF_MAX;
 		char *nb = realloc(c->in, cap);
 		if (!nb) {
-			log_error("http: out of memory reading a request; closing its connection");
+			log_error("http: out of memory");
 			conn_close(c);
 			return;
 		}
@@ -1604,7 +1437,7 @@ static void on_conn_io(void *arg, int fd, short revents)
 		return;
 	if (c->st == CS_WAIT) {
 		if (revents & (POLLRDHUP | POLLHUP | POLLERR)) {
-			log_info("http: the client closed its connection before the answer; cancelling");
+			log_info("http: client left before its answer: cancelled");
 			conn_close(c);
 		}
 		return;
@@ -1692,7 +1525,7 @@ static void begin_stop(void)
 		else
 			conn_close(c);
 	}
-	log_info("http: stopping: %d requests in progress (at most %d ms)", busy_conns(), LISTEN_DRAIN_MS);
+	log_info("http: stopping; %d requests in progress", busy_conns());
 }
 
 int http_server_run(const struct config *cfg, int stop_fd)
@@ -1702,13 +1535,11 @@ int http_server_run(const struct config *cfg, int stop_fd)
 	H.cfg = cfg;
 	H.lfd = -1;
 	if (http_listen_parse(cfg->listen, &H.addr, &why) < 0) {
-		log_error("--listen \"%.80s\": %s ([ADDR:]PORT, e.g. 8080, 0.0.0.0:8080, [::1]:8080)", cfg->listen, why);
+		log_error("--listen \"%.80s\": %s ([ADDR:]PORT)", cfg->listen, why);
 		return 2;
 	}
 	if (!H.addr.loopback && !cfg->mcp_token) {
-		log_error("refusing to listen on %s:%u, which is not a loopback address, without KLING_MCP_TOKEN: set "
-			  "KLING_MCP_TOKEN to a long random secret (clients send Authorization: Bearer <token>), or listen "
-			  "on 127.0.0.1",
+		log_error("%s:%u is not loopback: set KLING_MCP_TOKEN (clients send Authorization: Bearer <token>)",
 			  H.addr.host, H.addr.port);
 		return 2;
 	}
@@ -1718,7 +1549,7 @@ int http_server_run(const struct config *cfg, int stop_fd)
 		return 2;
 	}
 	snprintf(H.port_text, sizeof H.port_text, "%u", H.addr.port);
-	if (mcp_compat_init(cfg) < 0 || json_doc_init(&H.doc, LIMIT_JSON_TOKENS) < 0 ||
+	if (json_doc_init(&H.doc, LIMIT_JSON_TOKENS) < 0 ||
 	    loop_watch(H.lfd, POLLIN, on_accept, NULL) < 0) {
 		log_error("out of memory at start");
 		close(H.lfd);
@@ -1745,7 +1576,7 @@ int http_server_run(const struct config *cfg, int stop_fd)
 		}
 	}
 	if (H.stopping && busy_conns())
-		log_warn("http: %d requests still in progress after %d ms; dropping them", busy_conns(), LISTEN_DRAIN_MS);
+		log_warn("http: %d requests dropped (LISTEN_DRAIN_MS)", busy_conns());
 	while (H.nconns)
 		conn_close(H.conns[H.nconns - 1]);
 	while (H.nsess)
@@ -1761,6 +1592,5 @@ int http_server_run(const struct config *cfg, int stop_fd)
 	for (int i = 0; i < 3 && loop_pending(); i++)
 		loop_run_once(0);
 	json_doc_free(&H.doc);
-	mcp_free();
 	return rc;
 }

@@ -6,7 +6,7 @@
  * are handled one at a time, in order (pipelined bytes wait in the buffer).
  * Heads are parsed by http_parse (pure); bodies are Content-Length (a chunked
  * request body is refused with 411). Limits, each answered with its status and
- * nothing else disturbed: head LIMIT_LISTEN_HEAD_BYTES (431), body
+ * nothing else disturbed: head LIMIT_HTTP_HEAD_BYTES (431), body
  * LIMIT_LISTEN_BODY_BYTES (413), LISTEN_HEAD_TIMEOUT_MS to send a head (408,
  * closed), LIMIT_LISTEN_CONNS connections (503 + Retry-After),
  * LIMIT_LISTEN_SESSIONS sessions (503), idle sessions expire after

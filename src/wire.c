@@ -23,7 +23,7 @@
 _Static_assert(LIMIT_RESPONSE_BYTES <= LIMIT_STDOUT_BACKLOG / 2,
 	       "one full-size response must fit under the back-pressure threshold");
 
-static struct {
+struct wire {
 	int open;
 	int in, out;
 	int in_flags, out_flags; /* as found, restored at close; -1 = unknown */
@@ -40,38 +40,54 @@ static struct {
 	char *obuf;
 	size_t ooff, olen, ocap;
 	int failed, status;
+	int high; /* pressure reported high */
 	struct loop_timer resume;
-} W;
+};
 
-static void fail(int status, const char *why)
+static void fail(struct wire *w, int status, const char *why)
 {
-	if (W.failed)
+	if (w->failed)
 		return;
-	W.failed = 1;
-	W.status = status;
+	w->failed = 1;
+	w->status = status;
 	if (status)
 		log_error("standard output: %s", why);
 	else
 		log_info("standard output: %s", why);
-	loop_unwatch(W.in);
-	loop_unwatch(W.out);
-	loop_timer_clear(&W.resume);
+	loop_unwatch(w->in);
+	loop_unwatch(w->out);
+	loop_timer_clear(&w->resume);
 }
 
-static void flush(void);
+static void flush(struct wire *w);
 
-static void update_in_watch(void)
+static void update_in_watch(struct wire *w)
 {
-	if (!W.eof && !W.failed)
-		loop_set_events(W.in, W.paused ? 0 : POLLIN);
+	if (!w->eof && !w->failed)
+		loop_set_events(w->in, w->paused ? 0 : POLLIN);
 }
 
-static void deliver(const char *p, size_t n)
+/* Past PAUSE_AT unread bytes: stop reading and tell the owner (who starts no
+ * more work) until the reader has caught up to RESUME_AT. */
+static void check_pressure(struct wire *w)
+{
+	if (w->paused || w->failed || wire_backlog(w) <= PAUSE_AT)
+		return;
+	log_debug("output backlog %zu bytes: reading paused until the client catches up", wire_backlog(w));
+	w->paused = 1;
+	update_in_watch(w);
+	if (!w->high && w->h->pressure) {
+		w->high = 1;
+		w->h->pressure(w->ctx, 1);
+	}
+}
+
+static void deliver(struct wire *w, const char *p, size_t n)
 {
 	if (n && p[n - 1] == '\r')
 		n--;
 	if (n > LIMIT_LINE_BYTES) {
-		W.h->oversize(W.ctx, n);
+		w->h->oversize(w->ctx, n);
 		return;
 	}
 	size_t k = 0;
@@ -79,222 +95,235 @@ static void deliver(const char *p, size_t n)
 		k++;
 	if (k == n)
 		return; /* blank */
-	W.h->line(W.ctx, p, n);
+	w->h->line(w->ctx, p, n);
 }
 
 /* Hand out every complete buffered line (unless paused), then keep the
  * partial rest at the front of the buffer. */
-static void process(void)
+static void process(struct wire *w)
 {
 	size_t start = 0;
-	while (!W.paused && !W.failed && start < W.ilen) {
-		char *p = W.ibuf + start;
-		size_t n = W.ilen - start;
-		size_t from = start == 0 ? W.iscan : 0;
+	while (!w->paused && !w->failed && start < w->ilen) {
+		char *p = w->ibuf + start;
+		size_t n = w->ilen - start;
+		size_t from = start == 0 ? w->iscan : 0;
 		char *nl = memchr(p + from, '\n', n - from);
-		if (W.discarding) {
+		if (w->discarding) {
 			if (!nl) {
-				start = W.ilen;
+				start = w->ilen;
 				break;
 			}
 			start += (size_t)(nl - p) + 1;
-			W.discarding = 0;
+			w->discarding = 0;
 			continue;
 		}
 		if (!nl) {
 			if (n >= IBUF_CAP) {
-				W.discarding = 1;
-				start = W.ilen;
-				W.h->oversize(W.ctx, n);
+				w->discarding = 1;
+				start = w->ilen;
+				w->h->oversize(w->ctx, n);
 			}
 			break;
 		}
 		start += (size_t)(nl - p) + 1;
-		W.iscan = 0;
-		deliver(p, (size_t)(nl - p));
-		if (wire_backlog() > PAUSE_AT) {
-			log_debug("output backlog %zu bytes: reading paused until the client catches up", wire_backlog());
-			W.paused = 1;
-			update_in_watch();
-		}
+		w->iscan = 0;
+		deliver(w, p, (size_t)(nl - p));
+		check_pressure(w);
 	}
 	if (start) {
-		memmove(W.ibuf, W.ibuf + start, W.ilen - start);
-		W.ilen -= start;
-		W.iscan = 0;
+		memmove(w->ibuf, w->ibuf + start, w->ilen - start);
+		w->ilen -= start;
+		w->iscan = 0;
 	}
-	if (!W.paused && !W.discarding)
-		W.iscan = W.ilen; /* whatever is left has no newline */
+	if (!w->paused && !w->discarding)
+		w->iscan = w->ilen; /* whatever is left has no newline */
+}
+
+/* Input ended: a last line without its newline still counts. */
+static void input_ended(struct wire *w)
+{
+	w->eof = 1;
+	loop_unwatch(w->in);
+	if (w->ilen && !w->discarding && !w->failed)
+		deliver(w, w->ibuf, w->ilen);
+	w->ilen = 0;
+	w->h->eof(w->ctx);
 }
 
 static void on_in(void *arg, int fd, short revents)
 {
-	(void)arg;
+	struct wire *w = arg;
 	(void)revents;
-	if (W.eof || W.paused || W.failed || W.ilen == IBUF_CAP)
+	if (w->eof || w->paused || w->failed || w->ilen == IBUF_CAP)
 		return; /* a full buffer is always consumed by process(): defensive */
 	ssize_t r;
 	do
-		r = read(fd, W.ibuf + W.ilen, IBUF_CAP - W.ilen);
+		r = read(fd, w->ibuf + w->ilen, IBUF_CAP - w->ilen);
 	while (r < 0 && errno == EINTR);
 	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 		return;
 	if (r > 0) {
-		W.ilen += (size_t)r;
-		process();
+		w->ilen += (size_t)r;
+		process(w);
 		return;
 	}
 	if (r < 0)
 		log_warn("standard input: read failed (%s); treating it as its end", strerror(errno));
-	W.eof = 1;
-	loop_unwatch(W.in);
-	if (W.ilen && !W.discarding && !W.failed)
-		deliver(W.ibuf, W.ilen); /* a last line without its newline */
-	W.ilen = 0;
-	W.h->eof(W.ctx);
+	input_ended(w);
 }
 
 static void on_resume(void *arg)
 {
-	(void)arg;
-	if (!W.paused || W.failed || wire_backlog() > RESUME_AT)
+	struct wire *w = arg;
+	if (!w->paused || w->failed || wire_backlog(w) > RESUME_AT)
 		return;
 	log_debug("output backlog drained: reading again");
-	W.paused = 0;
-	process();
-	update_in_watch();
+	w->paused = 0;
+	if (w->high && w->h->pressure) {
+		w->high = 0;
+		w->h->pressure(w->ctx, 0);
+	}
+	process(w);
+	update_in_watch(w);
 }
 
 static void on_out(void *arg, int fd, short revents)
 {
-	(void)arg;
 	(void)fd;
 	(void)revents;
-	flush();
+	flush(arg);
 }
 
-static void flush(void)
+static void flush(struct wire *w)
 {
-	while (W.ooff < W.olen && !W.failed) {
-		ssize_t r = write(W.out, W.obuf + W.ooff, W.olen - W.ooff);
+	while (w->ooff < w->olen && !w->failed) {
+		ssize_t r = write(w->out, w->obuf + w->ooff, w->olen - w->ooff);
 		if (r > 0) {
-			W.ooff += (size_t)r;
+			w->ooff += (size_t)r;
+			if (w->paused && w->olen - w->ooff <= RESUME_AT && !w->resume.armed)
+				loop_timer_set(&w->resume, loop_now_ms(), on_resume, w);
 			continue;
 		}
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			loop_set_events(W.out, POLLOUT);
+			loop_set_events(w->out, POLLOUT);
 			return;
 		}
 		if (r < 0 && errno == EPIPE)
-			fail(0, "the client closed it");
+			fail(w, 0, "the client closed it");
 		else
-			fail(1, r < 0 ? strerror(errno) : "write returned 0");
+			fail(w, 1, r < 0 ? strerror(errno) : "write returned 0");
 		return;
 	}
-	if (W.failed)
+	if (w->failed)
 		return;
-	W.ooff = W.olen = 0;
-	loop_set_events(W.out, 0);
-	if (W.ocap > OBUF_KEEP) {
-		free(W.obuf);
-		W.obuf = NULL;
-		W.ocap = 0;
+	w->ooff = w->olen = 0;
+	loop_set_events(w->out, 0);
+	if (w->ocap > OBUF_KEEP) {
+		free(w->obuf);
+		w->obuf = NULL;
+		w->ocap = 0;
 	}
 	/* resume input from the loop, never from inside a line handler */
-	if (W.paused)
-		loop_timer_set(&W.resume, loop_now_ms(), on_resume, NULL);
+	if (w->paused && !w->resume.armed)
+		loop_timer_set(&w->resume, loop_now_ms(), on_resume, w);
 }
 
-int wire_open(int in_fd, int out_fd, const struct wire_handlers *h, void *ctx)
+struct wire *wire_open(int in_fd, int out_fd, const struct wire_handlers *h, void *ctx)
 {
-	memset(&W, 0, sizeof W);
-	W.in = in_fd;
-	W.out = out_fd;
-	W.h = h;
-	W.ctx = ctx;
-	W.ibuf = malloc(IBUF_CAP);
-	if (!W.ibuf)
-		return -1;
-	W.in_flags = fcntl(in_fd, F_GETFL);
-	if (W.in_flags >= 0)
-		fcntl(in_fd, F_SETFL, W.in_flags | O_NONBLOCK);
-	W.out_flags = fcntl(out_fd, F_GETFL);
-	if (W.out_flags >= 0)
-		fcntl(out_fd, F_SETFL, W.out_flags | O_NONBLOCK);
-	if (loop_watch(in_fd, POLLIN, on_in, NULL) < 0 || loop_watch(out_fd, 0, on_out, NULL) < 0) {
-		wire_close();
-		return -1;
+	struct wire *w = calloc(1, sizeof *w);
+	if (!w)
+		return NULL;
+	w->in = in_fd;
+	w->out = out_fd;
+	w->h = h;
+	w->ctx = ctx;
+	w->in_flags = w->out_flags = -1;
+	w->ibuf = malloc(IBUF_CAP);
+	if (!w->ibuf) {
+		free(w);
+		return NULL;
 	}
-	W.open = 1;
-	return 0;
+	w->in_flags = fcntl(in_fd, F_GETFL);
+	if (w->in_flags >= 0)
+		fcntl(in_fd, F_SETFL, w->in_flags | O_NONBLOCK);
+	w->out_flags = fcntl(out_fd, F_GETFL);
+	if (w->out_flags >= 0)
+		fcntl(out_fd, F_SETFL, w->out_flags | O_NONBLOCK);
+	if (loop_watch(in_fd, POLLIN, on_in, w) < 0 || loop_watch(out_fd, 0, on_out, w) < 0) {
+		wire_close(w);
+		return NULL;
+	}
+	w->open = 1;
+	return w;
 }
 
-int wire_send(const char *msg, size_t len)
+int wire_send(struct wire *w, const char *msg, size_t len)
 {
-	if (W.failed || !W.open)
+	if (w->failed || !w->open)
 		return -1;
-	size_t pending = W.olen - W.ooff;
-	if (len + 1 > LIMIT_STDOUT_BACKLOG - pending) {
-		fail(1, "the client is not reading its output (backlog over LIMIT_STDOUT_BACKLOG); disconnecting");
-		return -1;
-	}
-	if (W.ocap - W.olen < len + 1) {
-		if (W.ooff) {
-			memmove(W.obuf, W.obuf + W.ooff, pending);
-			W.ooff = 0;
-			W.olen = pending;
+	size_t pending = w->olen - w->ooff;
+	if (w->ocap - w->olen < len + 1) {
+		if (w->ooff) {
+			memmove(w->obuf, w->obuf + w->ooff, pending);
+			w->ooff = 0;
+			w->olen = pending;
 		}
-		if (W.ocap - W.olen < len + 1) {
-			size_t cap = W.ocap ? W.ocap : 65536;
-			while (cap - W.olen < len + 1)
+		if (w->ocap - w->olen < len + 1) {
+			size_t cap = w->ocap ? w->ocap : 65536;
+			while (cap - w->olen < len + 1)
 				cap *= 2;
-			if (cap > LIMIT_STDOUT_BACKLOG)
-				cap = LIMIT_STDOUT_BACKLOG;
-			char *nb = realloc(W.obuf, cap);
+			char *nb = realloc(w->obuf, cap);
 			if (!nb) {
-				fail(1, "out of memory for the output queue");
+				fail(w, 1, "out of memory for the output queue");
 				return -1;
 			}
-			W.obuf = nb;
-			W.ocap = cap;
+			w->obuf = nb;
+			w->ocap = cap;
 		}
 	}
-	memcpy(W.obuf + W.olen, msg, len);
-	W.obuf[W.olen + len] = '\n';
-	W.olen += len + 1;
+	memcpy(w->obuf + w->olen, msg, len);
+	w->obuf[w->olen + len] = '\n';
+	w->olen += len + 1;
 	if (pending == 0) /* otherwise a write is already waiting for POLLOUT */
-		flush();
-	return W.failed ? -1 : 0;
+		flush(w);
+	check_pressure(w);
+	return w->failed ? -1 : 0;
 }
 
-size_t wire_backlog(void)
+size_t wire_backlog(const struct wire *w)
 {
-	return W.olen - W.ooff;
+	return w->olen - w->ooff;
 }
 
-int wire_done(void)
+int wire_done(const struct wire *w)
 {
-	return W.failed || (W.eof && W.ooff == W.olen);
+	return w->failed || (w->eof && w->ooff == w->olen);
 }
 
-int wire_status(void)
+int wire_failed(const struct wire *w)
 {
-	return W.failed ? W.status : 0;
+	return w->failed;
 }
 
-void wire_close(void)
+int wire_status(const struct wire *w)
 {
-	loop_unwatch(W.in);
-	loop_unwatch(W.out);
-	loop_timer_clear(&W.resume);
-	if (W.in_flags >= 0)
-		fcntl(W.in, F_SETFL, W.in_flags);
-	if (W.out_flags >= 0)
-		fcntl(W.out, F_SETFL, W.out_flags);
-	free(W.ibuf);
-	free(W.obuf);
-	W.ibuf = W.obuf = NULL;
-	W.open = 0;
+	return w->failed ? w->status : 0;
+}
+
+void wire_close(struct wire *w)
+{
+	if (!w)
+		return;
+	loop_unwatch(w->in);
+	loop_unwatch(w->out);
+	loop_timer_clear(&w->resume);
+	if (w->in_flags >= 0)
+		fcntl(w->in, F_SETFL, w->in_flags);
+	if (w->out_flags >= 0)
+		fcntl(w->out, F_SETFL, w->out_flags);
+	free(w->ibuf);
+	free(w->obuf);
+	free(w);
 }

@@ -10,16 +10,20 @@
  * last line without a newline is still delivered at end of input.
  *
  * Output: wire_send() queues one message and its '\n'; the queue is written in
- * order, completely, as fast as the reader takes it. While more than half of
- * LIMIT_STDOUT_BACKLOG waits, input lines are not read (back-pressure on a
- * client that sends without reading); past the limit the wire fails.
+ * order, completely, as fast as the reader takes it, and never dropped for
+ * slowness. While more than half of LIMIT_STDOUT_BACKLOG waits, input lines
+ * are not read and the owner is told (`pressure`) so that it starts no more
+ * work; both resume once a quarter is left. The owner bounds the output by
+ * admitting less.
  *
- * One wire per process (it is standard input and output); single-threaded.
+ * The state is a struct wire; the descriptors are passed in. Single-threaded.
  */
 #ifndef KLING_WIRE_H
 #define KLING_WIRE_H
 
 #include <stddef.h>
+
+struct wire;
 
 struct wire_handlers {
 	/* One complete line, without '\n' or a final '\r'. The bytes are valid
@@ -29,30 +33,35 @@ struct wire_handlers {
 	void (*oversize)(void *ctx, size_t seen);
 	/* Input ended (end of file or a read error); called once. */
 	void (*eof)(void *ctx);
+	/* Unread output passed half of LIMIT_STDOUT_BACKLOG (high 1), or came
+	 * back to a quarter of it (high 0). May be NULL. */
+	void (*pressure)(void *ctx, int high);
 };
 
 /* Start reading in_fd and writing out_fd (both made non-blocking; their
  * flags are restored by wire_close). The handlers struct must outlive the
- * wire. Returns 0, or -1 if the loop has no room or memory is short. */
-int wire_open(int in_fd, int out_fd, const struct wire_handlers *h, void *ctx);
+ * wire. Returns the wire, or NULL if the loop has no room or memory is short. */
+struct wire *wire_open(int in_fd, int out_fd, const struct wire_handlers *h, void *ctx);
 
 /* Queue msg[0..len) plus '\n' for output (copied). Returns 0, or -1 when the
- * wire has failed or this message would pass LIMIT_STDOUT_BACKLOG (the wire
- * then fails: a client that does not read is disconnected). */
-int wire_send(const char *msg, size_t len);
+ * wire has failed (write error, reader gone, out of memory). */
+int wire_send(struct wire *w, const char *msg, size_t len);
 
 /* Bytes queued and not yet written. */
-size_t wire_backlog(void);
+size_t wire_backlog(const struct wire *w);
 
-/* 1 when the wire is finished: input ended and all output was written, or
- * output failed. The server stops then. */
-int wire_done(void);
+/* 1 when input ended and all output was written, or output failed. */
+int wire_done(const struct wire *w);
+
+/* 1 when output failed (or the reader went away): nothing more can be sent. */
+int wire_failed(const struct wire *w);
 
 /* 0 when the wire ended normally (including a reader that went away), 1
- * when it failed (backlog overflow, write error). */
-int wire_status(void);
+ * when it failed (write error, out of memory). */
+int wire_status(const struct wire *w);
 
-/* Stop watching, free the buffers, restore the descriptors' flags. */
-void wire_close(void);
+/* Stop watching, free the buffers, restore the descriptors' flags, free w
+ * (NULL is a no-op). */
+void wire_close(struct wire *w);
 
 #endif

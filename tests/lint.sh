@@ -1,5 +1,6 @@
 #!/bin/sh
 # make lint: static analysis of src/, clean or failing.
+#   arch        tests/arch_check.py: no include cycle, no forbidden dependency
 #   cppcheck    warning, style, performance, portability; a finding is an error
 #   clang-tidy  the checks chosen in .clang-tidy (each exclusion says why)
 # A false positive is silenced at its line with a comment saying why
@@ -20,6 +21,9 @@ if [ "${LINT_ONE:-}" ]; then # one file through clang-tidy (xargs calls back wit
 		"-DMBEDTLS_CONFIG_FILE=<mbedtls_config.h>"
 fi
 rc=0
+
+# The architecture: include cycles and forbidden dependencies (tests/arch_check.py says which).
+python3 tests/arch_check.py src || rc=1
 
 command -v cppcheck >/dev/null || { echo "lint: cppcheck is not installed"; exit 1; }
 out=$(cppcheck --std=c11 --enable=warning,style,performance,portability --inline-suppr --quiet \

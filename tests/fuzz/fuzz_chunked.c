@@ -9,7 +9,7 @@
  * then the body stream.
  */
 #include "fuzz.h"
-#include "http.h"
+#include "http_parse.h"
 
 #include <string.h>
 

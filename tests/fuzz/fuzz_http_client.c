@@ -1,5 +1,5 @@
 /*
- * fuzz_http_client — the HTTP client's receive path (http.c: heads, 1xx,
+ * fuzz_http_client — the HTTP client's receive path (http_client.c: heads, 1xx,
  * framing, Content-Length, chunked, read-to-close, limits, keep-alive reuse,
  * the one resend on a connection the server closed) driven by hostile bytes
  * through a fake conn module (this file defines every conn_* function, so
@@ -21,7 +21,8 @@
 #include "config.h"
 #include "conn.h"
 #include "fuzz.h"
-#include "http.h"
+#include "http_client.h"
+#include "http_parse.h"
 #include "kling_limits.h"
 #include "loop.h"
 

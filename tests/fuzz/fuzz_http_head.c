@@ -10,7 +10,7 @@
  * head is self-consistent.
  */
 #include "fuzz.h"
-#include "http.h"
+#include "http_parse.h"
 #include "kling_limits.h"
 
 #include <string.h>

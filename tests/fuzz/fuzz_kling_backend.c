@@ -3,7 +3,7 @@
  * (kling.c: requests, the tasks cursor walk, the legacy merge of several
  * product lists fetched side by side, the seed shape, error replies, retries
  * and their limits, cancellation) with hostile replies from a fake HTTP
- * client (this file defines http_start and http_cancel, so http.c and the
+ * client (this file defines http_start and http_cancel, so http_client.c and the
  * network are not linked).
  *
  * Input: 7 bytes of query and configuration (backend, credential kind,
@@ -23,7 +23,7 @@
  */
 #include "config.h"
 #include "fuzz.h"
-#include "http.h"
+#include "http_client.h"
 #include "json.h"
 #include "kling.h"
 #include "kling_limits.h"

@@ -1,5 +1,5 @@
 /*
- * fuzz_mcp — JSON-RPC lines through the whole dispatcher (mcp_on_line:
+ * fuzz_mcp — JSON-RPC lines through the whole dispatcher (mcp_session_input:
  * jsonrpc framing, lifecycle, both protocol flows, batches, tools/list,
  * tools/call with list_tasks' argument checks, the call queue, deadlines,
  * cancellation), with a fake list_tasks backend instead of the network.
@@ -9,9 +9,10 @@
  * lines (a line "\xff" stands for one over LIMIT_LINE_BYTES). After each line
  * the loop turns twice, so queued calls start and timers fire.
  *
- * The fake backend picks its behaviour from the cursor's first byte: none or
- * other: a page at once; 'a' a page from the loop; 'e' an error text; 's'
- * never answers (until cancelled); 'b' an unusable result.
+ * The fake backend (fake_backend.h, shared with test_server) picks its
+ * behaviour from the cursor: none or other: a page at once; 'a' a page from
+ * the loop; "delay:N" after N ms; 'e' an error text; 's' never answers (until
+ * cancelled); 'b' an unusable result; "huge" one over LIMIT_RESPONSE_BYTES.
  *
  * Invariants: every output is one JSON object (or an array of them) with
  * "jsonrpc":"2.0", exactly one of result/error, and an id that is a string
@@ -24,6 +25,7 @@
 #include "loop.h"
 #include "mcp.h"
 #include "tool_list_tasks.h"
+#include "tools.h"
 
 #include <string.h>
 
@@ -46,8 +48,10 @@ static void check_message(int t)
 	}
 }
 
-static int output(const char *msg, size_t len)
+static int output(void *ctx, void *tag, const char *msg, size_t len)
 {
+	(void)ctx;
+	(void)tag;
 	FUZZ_ASSERT(memchr(msg, '\n', len) == NULL);
 	FUZZ_ASSERT(json_parse(&OUT, msg, len) == 0);
 	if (json_type(&OUT, 0) == JSON_ARRAY) {
@@ -60,108 +64,8 @@ static int output(const char *msg, size_t len)
 	return 0;
 }
 
-/* ---- the fake backend ---- */
-
-#define MAX_OPS (LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS + 8)
-
-struct lt_op {
-	int used;
-	struct loop_timer timer;
-	lt_done_fn done;
-	void *ctx;
-	const struct lt_query *q;
-};
-
-static struct lt_op g_ops[MAX_OPS];
-static int g_live;
-static struct lt_task g_tasks[LT_PAGE_SIZE_MAX];
-static struct lt_output g_out;
-
-static void answer_page(const struct lt_query *q, lt_done_fn done, void *ctx)
-{
-	static const char *const ids[] = {"a", "task-2", "\"3\"", "\xE5\xAD\x97"};
-	for (int i = 0; i < q->page_size; i++) {
-		struct lt_task *t = &g_tasks[i];
-		memset(t, 0, sizeof *t);
-		t->task_id = (struct lt_str){ids[i % 4], strlen(ids[i % 4])};
-		t->status = q->status ? q->status : (enum lt_status)(1 + i % 4);
-		t->created_ms = q->start_ms >= 0 ? q->start_ms : INT64_C(1795922400000) - i;
-		t->updated_ms = q->end_ms;
-		if (t->status == LT_FAILED)
-			t->status_message = (struct lt_str){"bad \x01\n\xE2\x80\xA8", 9};
-		if (t->status == LT_SUCCEED) {
-			g_out.type = (struct lt_str){"video", 5};
-			g_out.url = (struct lt_str){q->cursor, q->cursor_len};
-			t->outputs = &g_out;
-			t->noutputs = 1;
-		}
-	}
-	struct lt_result r = {"tasks", q->page, q->page_size, q->page == 3 ? -1 : 137, q->page < 5,
-			      {q->cursor, q->cursor_len}, g_tasks, (size_t)q->page_size};
-	done(ctx, &r, NULL);
-}
-
-static void op_free(struct lt_op *op)
-{
-	loop_timer_clear(&op->timer);
-	op->used = 0;
-	g_live--;
-}
-
-static void on_timer(void *arg)
-{
-	struct lt_op *op = arg;
-	lt_done_fn done = op->done;
-	void *ctx = op->ctx;
-	const struct lt_query *q = op->q;
-	op_free(op);
-	answer_page(q, done, ctx);
-}
-
-static struct lt_op *fake_start(const struct lt_query *q, int64_t deadline_ms, lt_done_fn done, void *ctx)
-{
-	(void)deadline_ms;
-	FUZZ_ASSERT(q->page >= 1 && q->page_size >= 1 && q->page_size <= LT_PAGE_SIZE_MAX);
-	FUZZ_ASSERT(q->start_ms < 0 || q->end_ms < 0 || q->start_ms <= q->end_ms);
-	FUZZ_ASSERT(q->cursor_len <= LIMIT_CURSOR_BYTES && strlen(q->cursor) <= q->cursor_len);
-	char mode = q->cursor_len ? q->cursor[0] : 0;
-	if (mode == 'e') {
-		done(ctx, NULL, "Kling API error 1102: fake (request_id \"r\\1\").");
-		return NULL;
-	}
-	if (mode == 'b') {
-		struct lt_task t = {{"", 0}, LT_SUCCEED, {0}, {0}, {0}, {0}, 0, 0, NULL, 0};
-		struct lt_result r = {"tasks", 1, 1, -1, 0, {NULL, 0}, &t, 1};
-		done(ctx, &r, NULL);
-		return NULL;
-	}
-	if (mode != 'a' && mode != 's') {
-		answer_page(q, done, ctx);
-		return NULL;
-	}
-	struct lt_op *op = NULL;
-	for (int i = 0; i < MAX_OPS && !op; i++)
-		if (!g_ops[i].used)
-			op = &g_ops[i];
-	FUZZ_ASSERT(op); /* more operations alive than calls can run */
-	memset(op, 0, sizeof *op);
-	op->used = 1;
-	op->done = done;
-	op->ctx = ctx;
-	op->q = q;
-	g_live++;
-	if (mode == 'a')
-		loop_timer_set(&op->timer, loop_now_ms(), on_timer, op);
-	return op;
-}
-
-static void fake_cancel(struct lt_op *op)
-{
-	FUZZ_ASSERT(op->used);
-	op_free(op);
-}
-
-static const struct lt_backend FAKE = {fake_start, fake_cancel};
+#define FAKE_CHECK(cond) FUZZ_ASSERT(cond)
+#include "fake_backend.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
@@ -178,23 +82,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&CFG, 0, sizeof CFG);
 	CFG.api_key = KEY;
 	CFG.timeout_ms = fuzz_byte(&in) & 1 ? 0 : 30000;
-	FUZZ_ASSERT(mcp_init(&CFG, output) == 0);
-	lt_set_backend(&FAKE); /* after mcp_init: the tool's init keeps the backend */
+	static const struct mcp_sink sink = {output, NULL};
+	FUZZ_ASSERT(mcp_init(&CFG, &kling_tools) == 0);
+	struct mcp_session *s = mcp_session_new(&sink, NULL);
+	FUZZ_ASSERT(s);
+	lt_set_backend(&fake_backend); /* after mcp_init: the tool's init keeps the backend */
 	const char *p = (const char *)in.p, *end = p + in.n;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		const char *le = nl ? nl : end;
 		if (le - p == 1 && (unsigned char)*p == 0xFF)
-			mcp_on_oversize(LIMIT_LINE_BYTES + 1);
+			mcp_session_oversize(s, LIMIT_LINE_BYTES + 1, NULL);
 		else
-			mcp_on_line(p, (size_t)(le - p));
+			mcp_session_input(s, p, (size_t)(le - p), NULL);
 		loop_run_once(0);
 		loop_run_once(0);
 		p = nl ? nl + 1 : end;
 	}
-	mcp_drop_calls();
+	mcp_session_free(s);
 	FUZZ_ASSERT(mcp_calls_running() == 0 && mcp_calls_queued() == 0);
-	FUZZ_ASSERT(g_live == 0);
+	FUZZ_ASSERT(fake_running == 0);
 	mcp_free();
 	FUZZ_ASSERT(loop_pending() == 0);
 	lt_set_backend(NULL);

@@ -23,6 +23,7 @@
 static char *g_got;     /* lines delivered, each followed by '\n' */
 static size_t g_got_len, g_got_cap;
 static int g_eof, g_oversize;
+static struct wire *g_wire;
 
 static void add(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
 {
@@ -42,7 +43,7 @@ static void on_line(void *ctx, const char *line, size_t len)
 	FUZZ_ASSERT(memchr(line, '\n', len) == NULL);
 	add(&g_got, &g_got_len, &g_got_cap, line, len);
 	add(&g_got, &g_got_len, &g_got_cap, "\n", 1);
-	FUZZ_ASSERT(wire_send(line, len) == 0);
+	FUZZ_ASSERT(wire_send(g_wire, line, len) == 0);
 }
 
 static void on_oversize(void *ctx, size_t seen)
@@ -59,7 +60,7 @@ static void on_eof(void *ctx)
 	g_eof = 1;
 }
 
-static const struct wire_handlers H = {on_line, on_oversize, on_eof};
+static const struct wire_handlers H = {on_line, on_oversize, on_eof, NULL};
 
 /* The lines a plain splitter finds, each followed by '\n'. */
 static char *reference(const char *p, size_t n, size_t *out_len)
@@ -107,7 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_eof = g_oversize = 0;
 	char *echo = NULL;
 	size_t echo_len = 0, echo_cap = 0;
-	FUZZ_ASSERT(wire_open(ip[0], op[1], &H, NULL) == 0);
+	g_wire = wire_open(ip[0], op[1], &H, NULL);
+	FUZZ_ASSERT(g_wire);
 	for (size_t pos = 0; pos < in.n;) {
 		seed = seed * 1103515245u + 12345u;
 		size_t piece = 1 + (seed >> 16) % 97;
@@ -119,18 +121,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		drain(op[0], &echo, &echo_len, &echo_cap);
 	}
 	close(ip[1]);
-	for (int turn = 0; !wire_done(); turn++) {
+	for (int turn = 0; !wire_done(g_wire); turn++) {
 		FUZZ_ASSERT(turn < 10000);
 		loop_run_once(0);
 		drain(op[0], &echo, &echo_len, &echo_cap);
 	}
 	drain(op[0], &echo, &echo_len, &echo_cap);
-	FUZZ_ASSERT(g_eof && g_oversize == 0 && wire_status() == 0 && wire_backlog() == 0);
+	FUZZ_ASSERT(g_eof && g_oversize == 0 && wire_status(g_wire) == 0 && wire_backlog(g_wire) == 0);
 	size_t want_len;
 	char *want = reference((const char *)in.p, in.n, &want_len);
 	FUZZ_ASSERT(g_got_len == want_len && (want_len == 0 || memcmp(g_got, want, want_len) == 0));
 	FUZZ_ASSERT(echo_len == want_len && (want_len == 0 || memcmp(echo, want, want_len) == 0));
-	wire_close();
+	wire_close(g_wire);
+	g_wire = NULL;
 	FUZZ_ASSERT(loop_pending() == 0);
 	close(ip[0]);
 	close(op[0]);

@@ -12,59 +12,27 @@ credentials set, a CONNECT without the right Proxy-Authorization: Basic gets
 import base64
 import select
 import socket
-import threading
+
+from loopback import LoopbackServer, read_head
 
 
-class ConnectProxy:
+class ConnectProxy(LoopbackServer):
     def __init__(self, user=None, password=None, host="127.0.0.1"):
+        LoopbackServer.__init__(self, host, backlog=16)
         self.need = None
         if user is not None:
             self.need = "Basic " + base64.b64encode(("%s:%s" % (user, password)).encode()).decode()
-        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(fam, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
-        self.sock.listen(16)
-        self.port = self.sock.getsockname()[1]
         self.tunnels = 0
         self.targets = []
         self.auth_failures = 0
-        self.stopping = False
 
-    def start(self):
-        threading.Thread(target=self._loop, daemon=True).start()
-        return self
-
-    def stop(self):
-        self.stopping = True
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-
-    def _loop(self):
-        while not self.stopping:
-            try:
-                c, _ = self.sock.accept()
-            except OSError:
-                return
-            threading.Thread(target=self._handle, args=(c,), daemon=True).start()
-
-    def _handle(self, c):
+    def _serve(self, c, _conn_no):
         c.settimeout(10)
         try:
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                d = c.recv(4096)
-                if not d:
-                    return
-                buf += d
-            head = buf.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
-            method, target, _ = head[0].split(" ", 2)
-            headers = {}
-            for line in head[1:]:
-                k, v = line.split(":", 1)
-                headers[k.strip().lower()] = v.strip()
+            got = read_head(c, bufsize=4096)
+            if got is None:
+                return
+            method, target, headers, _ = got
             self.targets.append(target)
             if method != "CONNECT":
                 c.sendall(b"HTTP/1.1 405 Method Not Allowed\r\nContent-Length: 0\r\n\r\n")

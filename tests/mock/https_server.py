@@ -46,13 +46,15 @@ import socket
 import ssl
 import struct
 import sys
-import threading
 import time
 import urllib.parse
 
+from loopback import LoopbackServer, read_head
 
-class HttpsServer:
+
+class HttpsServer(LoopbackServer):
     def __init__(self, certfile, keyfile, host="127.0.0.1", tls_max=None, tickets=True, handshake_timeout=5):
+        LoopbackServer.__init__(self, host, backlog=64)
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.ctx.load_cert_chain(certfile, keyfile)
         if tls_max == "1.2":
@@ -60,18 +62,8 @@ class HttpsServer:
         if not tickets:  # every handshake a full one
             self.ctx.options |= ssl.OP_NO_TICKET
             self.ctx.num_tickets = 0
-        self.host = host
-        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        self.sock = socket.socket(fam, socket.SOCK_STREAM)
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind((host, 0))
-        self.sock.listen(64)
-        self.port = self.sock.getsockname()[1]
         self.handshake_timeout = handshake_timeout
-        self.lock = threading.Lock()
-        self.stopping = False
         self.reset_counts()
-        self.open = []
 
     def reset_counts(self):
         self.connections = 0
@@ -79,33 +71,8 @@ class HttpsServer:
         self.resumed = 0
         self.requests = []
 
-    def start(self):
-        threading.Thread(target=self._accept_loop, daemon=True).start()
-        return self
-
-    def stop(self):
-        self.stopping = True
-        try:
-            self.sock.close()
-        except OSError:
-            pass
-        for s in list(self.open):
-            try:
-                s.close()
-            except OSError:
-                pass
-
-    def _accept_loop(self):
-        while not self.stopping:
-            try:
-                raw, _ = self.sock.accept()
-            except OSError:
-                return
-            with self.lock:
-                self.connections += 1
-                n = self.connections
-            self.open.append(raw)
-            threading.Thread(target=self._serve, args=(raw, n), daemon=True).start()
+    def _accepted(self, raw):
+        self.open.append(raw)
 
     def _serve(self, raw, conn_no):
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # our small writes must not wait for ACKs
@@ -125,18 +92,10 @@ class HttpsServer:
         try:
             s.settimeout(30)
             while not self.stopping:
-                while b"\r\n\r\n" not in buf:
-                    d = s.recv(65536)
-                    if not d:
-                        return
-                    buf += d
-                head, buf = buf.split(b"\r\n\r\n", 1)
-                lines = head.decode("latin-1").split("\r\n")
-                method, target, _ = lines[0].split(" ", 2)
-                headers = {}
-                for line in lines[1:]:
-                    k, v = line.split(":", 1)
-                    headers[k.strip().lower()] = v.strip()
+                got = read_head(s, buf)
+                if got is None:
+                    return
+                method, target, headers, buf = got
                 n = int(headers.get("content-length", "0"))
                 while len(buf) < n:
                     d = s.recv(65536)

@@ -23,7 +23,7 @@
  * usage.
  */
 #include "config.h"
-#include "http.h"
+#include "http_client.h"
 #include "log.h"
 #include "loop.h"
 

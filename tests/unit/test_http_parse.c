@@ -1,8 +1,9 @@
-/* Unit tests of the HTTP parsers (http.h, pure part): response head, framing,
+/* Unit tests of the HTTP parsers (http_parse.h; the request builder of http_client.h): response head, framing,
  * Retry-After, chunked decoding, request building. Every input is placed
  * flush against an unreadable page (t_guarded), so reading one byte past the
  * end crashes the test. */
-#include "http.h"
+#include "http_client.h"
+#include "http_parse.h"
 #include "kling_limits.h"
 #include "t.h"
 

@@ -1,5 +1,5 @@
 /* Mutation test of the whole protocol core: tens of thousands of lines made
- * by mutating valid MCP messages go through mcp_on_line, in each flow (2025
+ * by mutating valid MCP messages go through mcp_session_input, in each flow (2025
  * with batches, 2025-11-25, 2026-07-28). Nothing may crash (the sanitizer
  * build checks memory), every output must be one valid JSON object or array
  * carrying "jsonrpc":"2.0", and the core must still answer a ping after. */
@@ -7,6 +7,7 @@
 #include "json.h"
 #include "mcp.h"
 #include "t.h"
+#include "tools.h"
 
 #include <stdint.h>
 
@@ -14,8 +15,10 @@ static struct json_doc OUT;
 static long g_outputs, g_bad;
 static char g_last[256];
 
-static int capture(const char *msg, size_t len)
+static int capture(void *ctx, void *tag, const char *msg, size_t len)
 {
+	(void)ctx;
+	(void)tag;
 	g_outputs++;
 	int ok = json_parse(&OUT, msg, len) == 0;
 	if (ok && json_type(&OUT, 0) == JSON_OBJECT)
@@ -120,10 +123,12 @@ static void round_(const char *name, const char *opening, int iterations)
 	memset(&cfg, 0, sizeof cfg);
 	cfg.api_key = key;
 	cfg.timeout_ms = 1000;
-	mcp_init(&cfg, capture);
+	static const struct mcp_sink sink = {capture, NULL};
+	mcp_init(&cfg, &kling_tools);
+	struct mcp_session *s = mcp_session_new(&sink, NULL);
 	g_outputs = g_bad = 0;
 	if (opening)
-		mcp_on_line(opening, strlen(opening));
+		mcp_session_input(s, opening, strlen(opening), NULL);
 	char buf[4096];
 	for (int i = 0; i < iterations; i++) {
 		const char *seed = SEEDS[rnd() % NSEEDS];
@@ -131,15 +136,15 @@ static void round_(const char *name, const char *opening, int iterations)
 		memcpy(buf, seed, len);
 		len = mutate(buf, len, sizeof buf);
 		const char *p = t_guarded(buf, len);
-		mcp_on_line(p, len);
+		mcp_session_input(s, p, len, NULL);
 	}
 	long before = g_outputs;
 	static const char ping[] = "{\"jsonrpc\":\"2.0\",\"id\":\"final\",\"method\":\"ping\"}";
 	static const char modern_ping[] = "{\"jsonrpc\":\"2.0\",\"id\":\"final\",\"method\":\"tools/list\",\"params\":{\"_meta\":{"
 					  "\"io.modelcontextprotocol/protocolVersion\":\"2026-07-28\","
 					  "\"io.modelcontextprotocol/clientCapabilities\":{}}}}";
-	mcp_on_line(ping, sizeof ping - 1);
-	mcp_on_line(modern_ping, sizeof modern_ping - 1);
+	mcp_session_input(s, ping, sizeof ping - 1, NULL);
+	mcp_session_input(s, modern_ping, sizeof modern_ping - 1, NULL);
 	char t[160];
 	snprintf(t, sizeof t, "fuzz/%s: %d mutated lines, every output valid JSON-RPC (%ld outputs)", name, iterations,
 		 g_outputs);
@@ -147,6 +152,7 @@ static void round_(const char *name, const char *opening, int iterations)
 	snprintf(t, sizeof t, "fuzz/%s: still answers afterwards", name);
 	T_CHECK(t, g_outputs > before && strstr(g_last, "\"final\"") != NULL);
 	T_CHECK("fuzz/no call left running", mcp_calls_running() == 0 && mcp_calls_queued() == 0);
+	mcp_session_free(s);
 	mcp_free();
 }
 

@@ -61,6 +61,21 @@ static void test_bypass(void)
 	T_CHECK("no_proxy/IPv6 bare", proxy_bypass("::1", "::1"));
 	T_CHECK("no_proxy/IPv6 bracketed", proxy_bypass("[::1]:443", "::1"));
 	T_CHECK("no_proxy/longer than the host", !proxy_bypass("api.example.com", "example.com"));
+	T_CHECK("no_proxy/domain suffix never matches an IP", !proxy_bypass(".0.0.1", "127.0.0.1") &&
+								  !proxy_bypass("0.0.1", "127.0.0.1") &&
+								  !proxy_bypass("1", "127.0.0.1"));
+	T_CHECK("no_proxy/IPv4 CIDR", proxy_bypass("127.0.0.0/8", "127.0.0.1") && proxy_bypass("10.1.2.0/23", "10.1.3.9") &&
+					      !proxy_bypass("10.1.2.0/24", "10.1.3.9"));
+	T_CHECK("no_proxy/CIDR /0 and /32", proxy_bypass("0.0.0.0/0", "192.0.2.1") &&
+						    proxy_bypass("192.0.2.1/32", "192.0.2.1") &&
+						    !proxy_bypass("192.0.2.1/32", "192.0.2.2"));
+	T_CHECK("no_proxy/IPv6 CIDR", proxy_bypass("::1/128", "::1") && proxy_bypass("[fd00::]/8", "fd12::5") &&
+					      !proxy_bypass("fd00::/8", "fe80::1"));
+	T_CHECK("no_proxy/CIDR never matches a name", !proxy_bypass("127.0.0.0/8", "localhost"));
+	T_CHECK("no_proxy/CIDR of the other family", !proxy_bypass("::/0", "127.0.0.1"));
+	T_CHECK("no_proxy/bad prefix matches nothing", !proxy_bypass("127.0.0.0/33", "127.0.0.1") &&
+							    !proxy_bypass("127.0.0.0/", "127.0.0.1") &&
+							    !proxy_bypass("127.0.0.0/8x", "127.0.0.1"));
 }
 
 static void test_connect(void)

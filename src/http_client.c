@@ -1,8 +1,9 @@
-/* http — see http.h. The pure parsers come first, then the operations. */
-#include "http.h"
+/* http_client — see http_client.h. */
+#include "http_client.h"
 
 #include "config.h"
 #include "conn.h"
+#include "http_parse.h"
 #include "kling_limits.h"
 #include "log.h"
 #include "loop.h"
@@ -14,428 +15,12 @@
 #include <string.h>
 #include <time.h>
 
-/* ---- pure functions ---------------------------------------------------- */
+/* ---- request head -------------------------------------------------------- */
 
-static int is_tchar(unsigned char c)
-{
-	/* RFC 9110 token characters */
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return 1;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-static int is_blank(unsigned char c) { return c == ' ' || c == '\t'; }
-
-/* A byte allowed in a header value or reason phrase: visible, blank, or
- * obs-text (>= 0x80). */
-static int is_vchar(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
-
-static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
-
-static int name_is(const struct http_header *h, const char *name)
-{
-	size_t n = strlen(name);
-	if (h->name_len != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)h->name[i]) != name[i])
-			return 0;
-	return 1;
-}
-
-static int value_is(const char *v, size_t len, const char *want)
-{
-	size_t n = strlen(want);
-	if (len != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)v[i]) != want[i])
-			return 0;
-	return 1;
-}
-
-/* The '\n' ending the line that starts at p, or NULL if not there yet. */
-static const char *find_eol(const char *p, const char *end)
-{
-	return memchr(p, '\n', (size_t)(end - p));
-}
-
-int http_parse_response_head(const char *buf, size_t len, int *minor_version, int *status,
-			     struct http_header *headers, size_t *num_headers)
-{
-	size_t cap = *num_headers, n = 0;
-	if (len > INT_MAX)
-		len = INT_MAX;
-	const char *p = buf, *end = buf + len;
-	*num_headers = 0;
-
-	/* Status line: HTTP/1.x SP 3DIGIT [SP reason] */
-	const char *nl = find_eol(p, end);
-	static const char proto[] = "HTTP/1.";
-	size_t have = nl ? (size_t)(nl - p) : len;
-	size_t cmp = have < 7 ? have : 7;
-	if (memcmp(p, proto, cmp) != 0)
-		return HTTP_PARSE_INVALID; /* fail early on garbage, even when incomplete */
-	if (!nl)
-		return HTTP_PARSE_INCOMPLETE;
-	const char *le = nl > p && nl[-1] == '\r' ? nl - 1 : nl; /* line end */
-	if (le - p < 12 || p[7] < '0' || p[7] > '9' || p[8] != ' ')
-		return HTTP_PARSE_INVALID;
-	for (int i = 9; i < 12; i++)
-		if (p[i] < '0' || p[i] > '9')
-			return HTTP_PARSE_INVALID;
-	if (le - p > 12 && p[12] != ' ')
-		return HTTP_PARSE_INVALID;
-	for (const char *q = p + 12; q < le; q++)
-		if (!is_vchar((unsigned char)*q))
-			return HTTP_PARSE_INVALID;
-	int st = (p[9] - '0') * 100 + (p[10] - '0') * 10 + (p[11] - '0');
-	if (st < 100 || st > 599) /* RFC 9110 15: the status codes that exist */
-		return HTTP_PARSE_INVALID;
-	int minor = p[7] - '0';
-	p = nl + 1;
-
-	/* Header lines up to an empty line. */
-	for (;;) {
-		if (p == end)
-			return HTTP_PARSE_INCOMPLETE;
-		if (*p == '\n' || (*p == '\r' && p + 1 < end && p[1] == '\n')) {
-			p += *p == '\n' ? 1 : 2;
-			break;
-		}
-		if (*p == '\r' && p + 1 == end)
-			return HTTP_PARSE_INCOMPLETE;
-		if (is_blank((unsigned char)*p))
-			return HTTP_PARSE_INVALID; /* obsolete line folding */
-		nl = find_eol(p, end);
-		/* Check what we have so far even without the line's end. */
-		const char *stop = nl ? nl : end;
-		const char *colon = p;
-		while (colon < stop && is_tchar((unsigned char)*colon))
-			colon++;
-		if (colon < stop && (*colon != ':' || colon == p))
-			return HTTP_PARSE_INVALID;
-		if (!nl)
-			return HTTP_PARSE_INCOMPLETE;
-		if (colon == stop)
-			return HTTP_PARSE_INVALID; /* a line without ':' */
-		le = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
-		const char *v = colon + 1, *ve = le;
-		for (const char *q = v; q < le; q++)
-			if (!is_vchar((unsigned char)*q))
-				return HTTP_PARSE_INVALID;
-		while (v < ve && is_blank((unsigned char)*v))
-			v++;
-		while (ve > v && is_blank((unsigned char)ve[-1]))
-			ve--;
-		if (n == cap)
-			return HTTP_PARSE_TOO_MANY;
-		headers[n].name = p;
-		headers[n].name_len = (size_t)(colon - p);
-		headers[n].value = v;
-		headers[n].value_len = (size_t)(ve - v);
-		n++;
-		p = nl + 1;
-	}
-	*minor_version = minor;
-	*status = st;
-	*num_headers = n;
-	return (int)(p - buf);
-}
-
-/* Unsigned decimal of at most 18 digits (so it fits in int64_t); -1 if not. */
-static int64_t parse_decimal(const char *v, size_t len)
-{
-	if (len == 0 || len > 18)
-		return -1;
-	int64_t x = 0;
-	for (size_t i = 0; i < len; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return -1;
-		x = x * 10 + (v[i] - '0');
-	}
-	return x;
-}
-
-/* Days from 1970-01-01 to y-m-d (proleptic Gregorian; H. Hinnant's method). */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-	y -= m <= 2;
-	int64_t era = (y >= 0 ? y : y - 399) / 400;
-	int64_t yoe = y - era * 400;
-	int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-	int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-	return era * 146097 + doe - 719468;
-}
-
-static int two_digits(const char *p)
-{
-	if (p[0] < '0' || p[0] > '9' || p[1] < '0' || p[1] > '9')
-		return -1;
-	return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
-int http_parse_retry_after(const char *v, size_t len, int64_t now_s)
-{
-	int64_t secs = parse_decimal(v, len);
-	if (secs < 0) {
-		/* IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT", exactly 29 bytes. */
-		static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
-		if (len != 29 || v[3] != ',' || v[4] != ' ' || v[7] != ' ' || v[11] != ' ' || v[16] != ' ' ||
-		    v[19] != ':' || v[22] != ':' || v[25] != ' ' || memcmp(v + 26, "GMT", 3) != 0)
-			return -1;
-		int day = two_digits(v + 5), mon = -1;
-		for (int i = 0; i < 12; i++)
-			if (memcmp(v + 8, months + 3 * i, 3) == 0)
-				mon = i + 1;
-		int y1 = two_digits(v + 12), y2 = two_digits(v + 14);
-		int hh = two_digits(v + 17), mm = two_digits(v + 20), ss = two_digits(v + 23);
-		if (day < 1 || day > 31 || mon < 0 || y1 < 0 || y2 < 0 || hh < 0 || hh > 23 || mm < 0 || mm > 59 ||
-		    ss < 0 || ss > 60)
-			return -1;
-		int64_t t = days_from_civil(y1 * 100 + y2, mon, day) * 86400 + hh * 3600 + mm * 60 + ss;
-		secs = t - now_s;
-	}
-	if (secs < 0)
-		secs = 0;
-	return secs > 86400 ? 86400 : (int)secs;
-}
-
-/* Does the comma list v contain the token tok (case-insensitive)? */
-static int list_has(const char *v, size_t len, const char *tok)
-{
-	size_t i = 0;
-	while (i < len) {
-		while (i < len && (is_blank((unsigned char)v[i]) || v[i] == ','))
-			i++;
-		size_t s = i;
-		while (i < len && v[i] != ',')
-			i++;
-		size_t e = i;
-		while (e > s && is_blank((unsigned char)v[e - 1]))
-			e--;
-		if (e > s && value_is(v + s, e - s, tok))
-			return 1;
-	}
-	return 0;
-}
-
-int http_read_framing(int minor_version, int status, const struct http_header *h, size_t nh, int64_t now_s,
-		      struct http_framing *f)
-{
-	memset(f, 0, sizeof *f);
-	f->content_length = -1;
-	f->retry_after_s = -1;
-	f->keep_alive = minor_version >= 1;
-	int te = 0;
-	for (size_t i = 0; i < nh; i++) {
-		if (name_is(&h[i], "content-length")) {
-			if (f->content_length >= 0) {
-				f->error = "the response repeats Content-Length";
-				return -1;
-			}
-			f->content_length = parse_decimal(h[i].value, h[i].value_len);
-			if (f->content_length < 0) {
-				f->error = "the response has an invalid Content-Length";
-				return -1;
-			}
-		} else if (name_is(&h[i], "transfer-encoding")) {
-			if (te++ || !value_is(h[i].value, h[i].value_len, "chunked")) {
-				f->error = "the response uses a Transfer-Encoding other than chunked";
-				return -1;
-			}
-			f->chunked = 1;
-		} else if (name_is(&h[i], "connection")) {
-			if (list_has(h[i].value, h[i].value_len, "close"))
-				f->keep_alive = 0;
-		} else if (name_is(&h[i], "content-type")) {
-			f->content_type = h[i].value;
-			f->content_type_len = h[i].value_len;
-		} else if (name_is(&h[i], "location")) {
-			f->location = h[i].value;
-			f->location_len = h[i].value_len;
-		} else if (name_is(&h[i], "retry-after")) {
-			f->retry_after_s = http_parse_retry_after(h[i].value, h[i].value_len, now_s);
-		}
-	}
-	if (f->chunked && f->content_length >= 0) {
-		f->error = "the response has both Content-Length and Transfer-Encoding (refused: request smuggling)";
-		return -1;
-	}
-	f->no_body = status < 200 || status == 204 || status == 304;
-	if (f->no_body) {
-		f->chunked = 0;
-		f->content_length = 0;
-	}
-	if (!f->chunked && f->content_length < 0)
-		f->keep_alive = 0; /* the body ends when the server closes */
-	return 0;
-}
-
-enum {
-	CH_SIZE,    /* hex digits of the chunk size */
-	CH_EXT,     /* after the size: extensions up to the line end */
-	CH_SIZE_LF, /* the LF after the size line's CR */
-	CH_DATA,    /* chunk bytes */
-	CH_DATA_CR, /* CRLF after the chunk bytes */
-	CH_DATA_LF,
-	CH_TRAILER_START, /* after the last chunk: a trailer line or the end */
-	CH_TRAILER,
-	CH_END_LF,
-	CH_DONE,
-};
-
-static int hexval(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = (unsigned char)lower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-/* One framing byte c in state d->state. Returns 0, or an HTTP_PARSE_ error
- * with d->error set. */
-static int chunk_framing_byte(struct http_chunked *d, unsigned char c)
-{
-	if (d->state == CH_SIZE || d->state == CH_EXT) {
-		if (++d->line > (size_t)LIMIT_HTTP_CHUNK_LINE_BYTES) {
-			d->error = "a chunk-size line of the response is too long";
-			return HTTP_PARSE_INVALID;
-		}
-	}
-	switch (d->state) {
-	case CH_SIZE: {
-		int v = hexval(c);
-		if (v >= 0) {
-			if (++d->digits > 15) { /* 60 bits: no overflow */
-				d->error = "a chunk size of the response is too large";
-				return HTTP_PARSE_INVALID;
-			}
-			d->left = d->left * 16 + (uint64_t)v;
-			return 0;
-		}
-		if (d->digits == 0 || (c != ';' && !is_blank(c) && c != '\r' && c != '\n')) {
-			d->error = "a chunk size of the response is not hexadecimal";
-			return HTTP_PARSE_INVALID;
-		}
-		d->state = CH_EXT;
-		__attribute__((fallthrough)); /* the byte after the digits */
-	}
-	case CH_EXT:
-		if (c == '\r') {
-			d->state = CH_SIZE_LF;
-		} else if (c == '\n') {
-			goto line_end;
-		} else if (!is_vchar(c)) {
-			d->error = "a chunk extension of the response holds a control character";
-			return HTTP_PARSE_INVALID;
-		}
-		return 0;
-	case CH_SIZE_LF:
-		if (c != '\n') {
-			d->error = "a chunk-size line of the response has a CR without LF";
-			return HTTP_PARSE_INVALID;
-		}
-		goto line_end;
-	case CH_DATA_CR:
-		if (c == '\r') {
-			d->state = CH_DATA_LF;
-			return 0;
-		}
-		__attribute__((fallthrough)); /* a bare LF is tolerated */
-	case CH_DATA_LF:
-		if (c != '\n') {
-			d->error = "a chunk of the response is longer than its size says";
-			return HTTP_PARSE_INVALID;
-		}
-		d->state = CH_SIZE;
-		return 0;
-	case CH_TRAILER_START:
-		if (c == '\n')
-			d->state = CH_DONE;
-		else if (c == '\r')
-			d->state = CH_END_LF;
-		else
-			d->state = CH_TRAILER;
-		return 0;
-	case CH_TRAILER:
-		if (c == '\n') {
-			d->state = CH_TRAILER_START;
-		} else if (c != '\r' && !is_vchar(c)) {
-			d->error = "a trailer of the response holds a control character";
-			return HTTP_PARSE_INVALID;
-		}
-		return 0;
-	case CH_END_LF:
-		if (c != '\n') {
-			d->error = "the chunked body does not end with CRLF";
-			return HTTP_PARSE_INVALID;
-		}
-		d->state = CH_DONE;
-		return 0;
-	default:
-		return 0;
-	}
-line_end:
-	if (d->left > d->limit - d->total) {
-		d->error = "a chunk would pass the body limit";
-		return HTTP_PARSE_TOO_BIG;
-	}
-	d->line = 0;
-	d->digits = 0;
-	d->state = d->left ? CH_DATA : CH_TRAILER_START;
-	return 0;
-}
-
-ssize_t http_decode_chunked(struct http_chunked *d, char *buf, size_t *len)
-{
-	size_t in = 0, out = 0, n = *len;
-	ssize_t ret = HTTP_PARSE_INCOMPLETE;
-	while (in < n && d->state != CH_DONE) {
-		if (d->state == CH_DATA) {
-			size_t take = n - in;
-			if ((uint64_t)take > d->left)
-				take = (size_t)d->left;
-			memmove(buf + out, buf + in, take);
-			in += take;
-			out += take;
-			d->left -= take;
-			d->total += take;
-			if (d->left == 0)
-				d->state = CH_DATA_CR;
-			continue;
-		}
-		d->overhead++;
-		if (d->state == CH_TRAILER || d->state == CH_TRAILER_START) {
-			if (++d->trailer > (size_t)LIMIT_HTTP_HEAD_BYTES) {
-				d->error = "the trailers of the response are too long";
-				ret = HTTP_PARSE_INVALID;
-				break;
-			}
-		}
-		int r = chunk_framing_byte(d, (unsigned char)buf[in++]);
-		if (r < 0) {
-			ret = r;
-			break;
-		}
-		if (d->overhead > (size_t)LIMIT_HTTP_CHUNK_OVERHEAD_BYTES && d->overhead > d->total) {
-			d->error = "the chunked framing of the response outweighs its data";
-			ret = HTTP_PARSE_INVALID;
-			break;
-		}
-	}
-	if (d->state == CH_DONE && ret == HTTP_PARSE_INCOMPLETE)
-		ret = (ssize_t)(n - in);
-	*len = out;
-	return ret;
-}
-
-/* A header value we put on the wire: visible ASCII, blanks and obs-text, no
- * CR, LF, NUL or other control (header injection). */
 static int safe_value(const char *s)
 {
 	for (; *s; s++)
-		if (!is_vchar((unsigned char)*s))
+		if (!http_is_field_char((unsigned char)*s))
 			return 0;
 	return 1;
 }
@@ -484,10 +69,7 @@ int http_build_head(const struct http_request *req, char *out, size_t cap, const
 		return -1;
 	}
 	char hostport[300];
-	int v6 = strchr(req->host, ':') != NULL;
-	int hn = req->port == 443 ? snprintf(hostport, sizeof hostport, v6 ? "[%s]" : "%s", req->host)
-				  : snprintf(hostport, sizeof hostport, v6 ? "[%s]:%u" : "%s:%u", req->host, req->port);
-	if (hn < 0 || (size_t)hn >= sizeof hostport) {
+	if (http_format_host_port(hostport, sizeof hostport, req->host, req->port, 443) < 0) {
 		*why = "the host name is too long";
 		return -1;
 	}
@@ -512,11 +94,11 @@ too_long:
 	return -1;
 }
 
+
 /* ---- operations ---------------------------------------------------------- */
 
 enum op_state { OP_START, OP_CONNECTING, OP_SENDING, OP_HEAD, OP_BODY, OP_DONE };
 
-#define HOST_MAX 256
 /* Receive-buffer room asked for before each read of a body of unknown size. */
 #define READ_ROOM 4096
 
@@ -527,7 +109,8 @@ struct http_op {
 	int64_t started, deadline;
 	struct loop_timer deadline_timer;
 	struct loop_timer kick; /* starts the work on the next loop turn */
-	char host[HOST_MAX];
+	char host[LIMIT_HOST_BYTES];
+	char origin[LIMIT_HOST_BYTES + 8]; /* "host:port", IPv6 in brackets: for the log */
 	unsigned short port;
 	const char *refused; /* set by http_start when the request is invalid */
 
@@ -599,7 +182,7 @@ static void finish_error(struct http_op *op, const char *fmt, ...)
 	op->conn = NULL;
 	op->state = OP_DONE;
 	loop_timer_clear(&op->deadline_timer);
-	log_debug("https://%s:%u: %s", op->host, op->port, op->error);
+	log_debug("https://%s: %s", op->origin, op->error);
 	op->done(op->ctx, NULL, op->error);
 	op_free(op);
 }
@@ -620,7 +203,7 @@ static void finish_ok(struct http_op *op)
 		.content_type = op->content_type,
 		.reused = op->reused,
 	};
-	log_debug("https://%s:%u: HTTP %d, %zu body bytes, %lld ms%s", op->host, op->port, op->status, op->body_len,
+	log_debug("https://%s: HTTP %d, %zu body bytes, %lld ms%s", op->origin, op->status, op->body_len,
 		  (long long)(loop_now_ms() - op->started), keep ? ", connection kept" : "");
 	op->done(op->ctx, &r, NULL);
 	op_free(op);
@@ -668,8 +251,8 @@ static int retry_fresh(struct http_op *op)
 {
 	if (!op->reused || op->retried || op->got_bytes)
 		return 0;
-	log_info("https://%s:%u: the kept-alive connection was closed by the server (%s); sending again on a new one",
-		 op->host, op->port, conn_error(op->conn)[0] ? conn_error(op->conn) : "end of stream");
+	log_info("https://%s: the kept-alive connection was closed by the server (%s); sending again on a new one",
+		 op->origin, conn_error(op->conn)[0] ? conn_error(op->conn) : "end of stream");
 	conn_release(op->conn, 0);
 	op->conn = NULL;
 	op->retried = 1;
@@ -941,8 +524,8 @@ static void do_recv(struct http_op *op)
 		if (n == 0) {
 			if (!op->fr.chunked && op->fr.content_length < 0) {
 				if (!conn_closed_cleanly(op->conn))
-					log_debug("https://%s:%u: body ended by a close without TLS close_notify",
-						  op->host, op->port);
+					log_debug("https://%s: body ended by a close without TLS close_notify",
+						  op->origin);
 				finish_ok(op);
 			} else {
 				finish_error(op, "%s closed the connection in the middle of the response body (after %zu "
@@ -993,7 +576,9 @@ static void on_deadline(void *arg)
 	char what[600];
 	if (*phase)
 		snprintf(what, sizeof what, "%s", phase);
-	else if (op->state == OP_SENDING || op->state == OP_CONNECTING || op->state == OP_START)
+	else if (op->state == OP_CONNECTING || op->state == OP_START)
+		snprintf(what, sizeof what, "connecting to %s", op->host);
+	else if (op->state == OP_SENDING)
 		snprintf(what, sizeof what, "sending the request to %s", op->host);
 	else if (op->state == OP_HEAD)
 		snprintf(what, sizeof what, "waiting for the response of %s", op->host);
@@ -1029,6 +614,8 @@ struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, 
 	op->deadline = deadline_ms;
 	op->port = req->port;
 	snprintf(op->host, sizeof op->host, "%s", req->host ? req->host : "");
+	if (http_format_host_port(op->origin, sizeof op->origin, op->host, op->port, 0) < 0)
+		op->origin[0] = 0;
 	if (!g_ready) {
 		op->refused = "the HTTP client is not initialized (http_client_init)";
 	} else if (!req->host || strlen(req->host) >= sizeof op->host) {
@@ -1050,7 +637,7 @@ struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, 
 			if (req->body_len)
 				memcpy(op->req + n, req->body, req->body_len);
 			op->req_len = (size_t)n + req->body_len;
-			log_debug("%s https://%s:%u%s", req->method, req->host, req->port, req->path);
+			log_debug("%s https://%s%s", req->method, op->origin, req->path);
 		}
 	}
 	op->next = g_ops;

@@ -1,12 +1,11 @@
 /*
- * http — the HTTP/1.1 client the Kling module calls: one request at a time per
+ * http_client — the HTTP/1.1 client the Kling module calls: one request at a time per
  * operation, many operations at once, all inside the one poll() loop (loop.h).
  *
  * A request goes https:// only, to host:port, through HTTPS_PROXY with CONNECT
  * unless NO_PROXY names the host; the connection comes from conn.h (resolution,
  * TCP, proxy tunnel, verified TLS, keep-alive pool). This module builds the
- * request bytes, reads the answer and parses it with the pure functions at the
- * end of this header (no I/O, no allocation: unit-tested and fuzzable).
+ * request bytes, reads the answer and parses it with the pure functions of http_parse.h.
  *
  * Rules the caller can rely on:
  *  - done is called exactly once per http_start(), never from inside
@@ -19,8 +18,8 @@
  *    reply came back is sent again, once, on a new connection;
  *  - the Authorization value is never logged.
  */
-#ifndef KLING_HTTP_H
-#define KLING_HTTP_H
+#ifndef KLING_HTTP_CLIENT_H
+#define KLING_HTTP_CLIENT_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -84,86 +83,6 @@ int http_run(const struct http_request *req, int64_t deadline_ms, http_done_fn d
  * be initialized again afterwards. Safe from a done callback (that op is
  * freed when its callback returns). */
 void http_client_shutdown(void);
-
-/*
- * Pure functions: no I/O, no allocation, no global state. Buffers are
- * (ptr, len) and never read past len.
- */
-
-enum {
-	HTTP_PARSE_INVALID = -1,    /* not HTTP, or malformed */
-	HTTP_PARSE_INCOMPLETE = -2, /* need more bytes */
-	HTTP_PARSE_TOO_MANY = -3,   /* more headers than the caller's array */
-	HTTP_PARSE_TOO_BIG = -4,    /* chunked: the body passes the decoder's limit */
-};
-
-struct http_header {
-	const char *name; /* not NUL-terminated */
-	size_t name_len;
-	const char *value; /* leading and trailing blanks removed */
-	size_t value_len;
-};
-
-/* Parse a response head (status line and headers up to the empty line) at
- * the start of buf[0..len). CRLF or bare LF line ends; obsolete line folding,
- * control characters, malformed names and a status outside 100..599 are
- * invalid. On entry *num_headers
- * is the capacity of headers[]; on success it is the count found.
- * Returns the head's length in bytes (the body starts there), or
- * HTTP_PARSE_INVALID / _INCOMPLETE / _TOO_MANY. Only the first INT_MAX bytes
- * are looked at. */
-int http_parse_response_head(const char *buf, size_t len, int *minor_version, int *status,
-			     struct http_header *headers, size_t *num_headers);
-
-/* How the body of a parsed response is delimited, and what else we read
- * from its headers. */
-struct http_framing {
-	int chunked;            /* Transfer-Encoding: chunked */
-	int64_t content_length; /* -1 when absent */
-	int no_body;            /* 1xx, 204, 304: nothing follows the head */
-	int keep_alive;         /* the connection may carry another request */
-	int retry_after_s;      /* -1 when absent or unreadable */
-	const char *content_type, *location; /* views into the head, NULL when absent */
-	size_t content_type_len, location_len;
-	const char *error;      /* on failure: why, a static sentence */
-};
-
-/* Read the framing of a response from its parsed head. now_s (Unix seconds)
- * turns a Retry-After date into seconds. Content-Length repeated (even with
- * the same value), listed, signed or not a number, Transfer-Encoding other
- * than exactly "chunked", or both headers at once, are refused. Returns 0, or
- * -1 with f->error set. */
-int http_read_framing(int minor_version, int status, const struct http_header *h, size_t nh, int64_t now_s,
-		      struct http_framing *f);
-
-/* Retry-After value: delta-seconds or an IMF-fixdate ("Sun, 06 Nov 1994
- * 08:49:37 GMT") taken relative to now_s. Returns seconds (clamped to
- * 0..86400), or -1 when unreadable. */
-int http_parse_retry_after(const char *v, size_t len, int64_t now_s);
-
-/* State of a chunked decoder. Zero it, set limit (most body bytes allowed),
- * then feed it buffers in order. */
-struct http_chunked {
-	size_t limit;      /* set by the caller */
-	size_t total;      /* body bytes decoded so far */
-	size_t overhead;   /* framing bytes seen so far */
-	const char *error; /* why, after INVALID or TOO_BIG */
-	/* private */
-	int state;
-	uint64_t left;     /* bytes left in the current chunk */
-	unsigned digits;
-	size_t line;       /* bytes in the current size/trailer line */
-	size_t trailer;    /* bytes of trailers */
-};
-
-/* Decode buf[0..*len) in place: on return buf[0..*len) holds the body bytes
- * decoded by this call. Chunk extensions and trailers are skipped; framing is
- * bounded (LIMIT_HTTP_CHUNK_LINE_BYTES per line, trailers within
- * LIMIT_HTTP_HEAD_BYTES, LIMIT_HTTP_CHUNK_OVERHEAD_BYTES overall). Returns
- * HTTP_PARSE_INCOMPLETE (all input used, feed more), HTTP_PARSE_INVALID or
- * HTTP_PARSE_TOO_BIG (d->error says why), or >= 0 when the body is complete:
- * the count of bytes after the message's end (left in place, not moved). */
-ssize_t http_decode_chunked(struct http_chunked *d, char *buf, size_t *len);
 
 /* Write the request head for req into out[0..cap): request line, Host (with
  * the port when not 443, brackets around IPv6), User-Agent, Accept,
