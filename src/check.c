@@ -5,6 +5,7 @@
 #include "http_client.h"
 #include "iso8601.h"
 #include "kling.h"
+#include "kling_list.h"
 #include "loop.h"
 #include "tls_store.h"
 
@@ -42,7 +43,7 @@ static void check_config(const struct config *c)
 	char buf[768], a[64], b[64];
 	int n = snprintf(buf, sizeof buf, "https://%s%s%s:%u%s, backend %s%s", strchr(c->host, ':') ? "[" : "", c->host,
 			 strchr(c->host, ':') ? "]" : "", c->port, c->base_path,
-			 config_backend_name(config_effective_backend(c)), c->backend == BACKEND_AUTO ? " (auto)" : "");
+			 kling_api_name(config_effective_backend(c)), c->backend == KLING_API_AUTO ? " (auto)" : "");
 	if (c->api_key)
 		snprintf(buf + n, sizeof buf - (size_t)n, ", KLING_API_KEY %s", masked(c->api_key, a, sizeof a));
 	else if (c->access_key && c->secret_key)
@@ -118,7 +119,7 @@ static void check_connection(const struct config *c)
 	}
 }
 
-static void on_list(void *ctx, const struct lt_result *r, const char *error)
+static void on_list(void *ctx, const struct kling_list_result *r, const char *error)
 {
 	struct wait *w = ctx;
 	w->done = 1;
@@ -127,7 +128,7 @@ static void on_list(void *ctx, const struct lt_result *r, const char *error)
 	} else {
 		w->status = 1;
 		w->ntasks = r->ntasks;
-		w->backend = r->backend;
+		w->backend = kling_api_name(r->backend);
 	}
 }
 
@@ -137,15 +138,16 @@ static void check_credentials(const struct config *c)
 		line(0, "credentials", "not tried: fix the configuration first", NULL);
 		return;
 	}
-	struct lt_query q = {.page = 1, .page_size = 1, .start_ms = -1, .end_ms = -1};
+	struct kling_list_query q = {.page = 1, .page_size = 1, .start_ms = -1, .end_ms = -1};
 	struct wait w = {0};
-	struct lt_op *op = kling_backend.start(&q, loop_now_ms() + c->timeout_ms, on_list, &w);
+	struct kling_op *op = kling_backend_get()->list_start(&q, loop_now_ms() + c->timeout_ms, on_list, &w);
 	while (op && !w.done)
 		if (loop_run_once(-1) < 0)
 			break;
 	if (w.status) {
 		char buf[1200];
-		snprintf(buf, sizeof buf, "list_tasks of one task answered (%zu task, backend %s)", w.ntasks, w.backend);
+		snprintf(buf, sizeof buf, "list_tasks of one task answered (%zu task%s, backend %s)", w.ntasks,
+			 w.ntasks == 1 ? "" : "s", w.backend);
 		line(1, "credentials", buf, NULL);
 	} else {
 		line(0, "credentials", w.done ? w.text : "the call did not finish", NULL);

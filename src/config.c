@@ -17,6 +17,9 @@ static const char *const default_products[] = {
 	"videos/video-extend", "images/generations", "images/kolors-virtual-try-on",
 };
 
+/* HTTPS_PROXY's copy (its password is wiped from the environment). */
+static char g_proxy_buf[2048];
+
 /* KLING_LEGACY_PRODUCTS is split in place in this copy. */
 static char g_products_buf[1024];
 
@@ -45,6 +48,21 @@ static char *secret_copy(const char *name)
 	return v ? strdup(v) : NULL;
 }
 
+/* A credential with a control character cannot be sent (a header value);
+ * most often a CR left by a file with CRLF line ends. */
+static void check_secret(struct config *c, const char *name, const char *v)
+{
+	for (size_t i = 0; v && v[i]; i++) {
+		unsigned char ch = (unsigned char)v[i];
+		if (ch < 0x20 || ch == 0x7F) {
+			set_error(c, "%s holds a control character (%s at byte %zu of %zu)%s: remove it", name,
+				  ch == '\r' ? "a carriage return" : ch == '\n' ? "a line feed" : "a control byte", i + 1,
+				  strlen(v), ch == '\r' ? "; was it read from a file with CRLF line ends?" : "");
+			return;
+		}
+	}
+}
+
 /* Parse "https://host[:port][/path]" into c. Returns 0 or -1 (error set). */
 static int parse_base_url(struct config *c, const char *url)
 {
@@ -54,7 +72,8 @@ static int parse_base_url(struct config *c, const char *url)
 		return -1;
 	}
 	const char *h = url + sizeof scheme - 1, *end;
-	if (*h == '[') { /* IPv6 literal */
+	int bracket = *h == '[';
+	if (bracket) { /* IPv6 literal */
 		end = strchr(h, ']');
 		if (!end)
 			goto bad;
@@ -70,13 +89,18 @@ static int parse_base_url(struct config *c, const char *url)
 	if (*end == ']')
 		end++;
 	c->port = 443;
-	if (*end == ':') {
-		char *e;
-		long p = strtol(end + 1, &e, 10);
-		if (e == end + 1 || p < 1 || p > 65535)
+	if (bracket && !memchr(h, ':', hl))
+		goto bad; /* brackets hold an IPv6 literal only */
+	if (*end == ':') { /* digits only: no sign, no space */
+		const char *d = end + 1;
+		long p = 0;
+		size_t nd = 0;
+		while (d[nd] >= '0' && d[nd] <= '9' && nd < 6)
+			p = p * 10 + (d[nd++] - '0');
+		if (nd == 0 || p < 1 || p > 65535)
 			goto bad;
 		c->port = (unsigned short)p;
-		end = e;
+		end = d + nd;
 	}
 	if (*end && *end != '/')
 		goto bad;
@@ -152,12 +176,12 @@ static void load_endpoint(struct config *c)
 static void load_misc(struct config *c)
 {
 	const char *b = env("KLING_BACKEND");
-	c->backend = BACKEND_AUTO;
+	c->backend = KLING_API_AUTO;
 	if (b) {
 		int found = 0;
-		for (int i = BACKEND_AUTO; i <= BACKEND_SEED; i++) {
-			if (strcmp(b, config_backend_name((enum backend)i)) == 0) {
-				c->backend = (enum backend)i;
+		for (int i = KLING_API_AUTO; i <= KLING_API_SEED; i++) {
+			if (strcmp(b, kling_api_name((enum kling_api)i)) == 0) {
+				c->backend = (enum kling_api)i;
 				found = 1;
 			}
 		}
@@ -182,9 +206,15 @@ static void load_misc(struct config *c)
 	c->ca_file = env("KLING_CA_FILE");
 	if (!c->ca_file)
 		c->ca_file = env("SSL_CERT_FILE");
-	c->https_proxy = env("HTTPS_PROXY");
-	if (!c->https_proxy)
-		c->https_proxy = env("https_proxy");
+	const char *proxy = env("HTTPS_PROXY");
+	if (!proxy)
+		proxy = env("https_proxy");
+	if (proxy && strlen(proxy) >= sizeof g_proxy_buf) {
+		set_error(c, "HTTPS_PROXY is longer than %zu bytes", sizeof g_proxy_buf - 1);
+	} else if (proxy) { /* a copy: its user:password is wiped from the environment */
+		memcpy(g_proxy_buf, proxy, strlen(proxy) + 1);
+		c->https_proxy = g_proxy_buf;
+	}
 	c->no_proxy = env("NO_PROXY");
 	if (!c->no_proxy)
 		c->no_proxy = env("no_proxy");
@@ -200,6 +230,9 @@ void config_load(struct config *c)
 	c->access_key = secret_copy("KLING_ACCESS_KEY");
 	c->secret_key = secret_copy("KLING_SECRET_KEY");
 	c->mcp_token = secret_copy("KLING_MCP_TOKEN");
+	check_secret(c, "KLING_API_KEY", c->api_key);
+	check_secret(c, "KLING_ACCESS_KEY", c->access_key);
+	check_secret(c, "KLING_SECRET_KEY", c->secret_key);
 	if (c->api_key && strlen(c->api_key) > CONFIG_API_KEY_MAX)
 		set_error(c, "KLING_API_KEY is %zu bytes, longer than any Kling key (at most %d)", strlen(c->api_key),
 			  CONFIG_API_KEY_MAX);
@@ -212,24 +245,18 @@ void config_load(struct config *c)
 	load_misc(c);
 }
 
-const char *config_backend_name(enum backend b)
-{
-	static const char *const names[] = {"auto", "tasks", "legacy", "seed"};
-	return (unsigned)b < 4 ? names[b] : "?";
-}
-
 int config_has_credentials(const struct config *c)
 {
 	return c->api_key || (c->access_key && c->secret_key);
 }
 
-enum backend config_effective_backend(const struct config *c)
+enum kling_api config_effective_backend(const struct config *c)
 {
-	if (c->backend != BACKEND_AUTO)
+	if (c->backend != KLING_API_AUTO)
 		return c->backend;
 	if (!c->api_key && c->access_key && c->secret_key)
-		return BACKEND_LEGACY;
-	return BACKEND_TASKS;
+		return KLING_API_LEGACY;
+	return KLING_API_TASKS;
 }
 
 static void wipe_free(char **p)
@@ -247,6 +274,8 @@ void config_wipe(struct config *c)
 	wipe_free(&c->access_key);
 	wipe_free(&c->secret_key);
 	wipe_free(&c->mcp_token);
+	explicit_bzero(g_proxy_buf, sizeof g_proxy_buf);
+	c->https_proxy = NULL;
 }
 
 void config_wipe_environment(void)
@@ -256,6 +285,18 @@ void config_wipe_environment(void)
 		char *v = getenv(names[i]); /* points into the environment block itself */
 		if (v)
 			explicit_bzero(v, strlen(v));
+	}
+	static const char *const proxies[] = {"HTTPS_PROXY", "https_proxy"};
+	for (size_t i = 0; i < sizeof proxies / sizeof *proxies; i++) {
+		char *v = getenv(proxies[i]);
+		if (!v)
+			continue;
+		char *auth = strstr(v, "://");
+		auth = auth ? auth + 3 : v;
+		size_t n = strcspn(auth, "/?#");
+		char *at = memrchr(auth, '@', n);
+		if (at) /* the user:password before it */
+			explicit_bzero(auth, (size_t)(at - auth));
 	}
 }
 

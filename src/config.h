@@ -8,9 +8,8 @@
 #define KLING_CONFIG_H
 
 #include "kling_limits.h"
+#include "kling_task.h"
 #include "log.h"
-
-enum backend { BACKEND_AUTO = 0, BACKEND_TASKS, BACKEND_LEGACY, BACKEND_SEED };
 
 #define CONFIG_MAX_PRODUCTS 16
 #define CONFIG_HOST_MAX LIMIT_HOST_BYTES
@@ -32,14 +31,14 @@ struct config {
 	char base_path[CONFIG_PATH_MAX];  /* "" or "/prefix" without trailing '/' */
 	const char *region;               /* "global" or "cn" (static string) */
 
-	enum backend backend;             /* as asked (KLING_BACKEND) */
+	enum kling_api backend;             /* as asked (KLING_BACKEND) */
 	const char *products[CONFIG_MAX_PRODUCTS]; /* legacy product set */
 	int nproducts;
 
 	const char *ca_file;              /* KLING_CA_FILE, else SSL_CERT_FILE; NULL = system/embedded */
 	int timeout_ms;
 	enum log_level log_level;
-	const char *https_proxy;          /* HTTPS_PROXY / https_proxy, NULL when unset */
+	const char *https_proxy;          /* HTTPS_PROXY / https_proxy (a copy, wiped by config_wipe), NULL when unset */
 	const char *no_proxy;             /* NO_PROXY / no_proxy */
 
 	/* The HTTP listener (kling-mcp --listen). */
@@ -58,10 +57,7 @@ void config_load(struct config *c);
 
 /* The backend auto resolves to: tasks with an API key, else legacy with the
  * AK/SK pair, else tasks (whose call then reports missing credentials). */
-enum backend config_effective_backend(const struct config *c);
-
-/* Name of a backend: "auto", "tasks", "legacy", "seed". */
-const char *config_backend_name(enum backend b);
+enum kling_api config_effective_backend(const struct config *c);
 
 /* 1 when some credential (API key, or both AK and SK) is configured. */
 int config_has_credentials(const struct config *c);
@@ -69,7 +65,8 @@ int config_has_credentials(const struct config *c);
 /* Overwrite and free the credential copies (at exit). */
 void config_wipe(struct config *c);
 
-/* Overwrite the values of KLING_API_KEY and KLING_SECRET_KEY in this
+/* Overwrite the values of KLING_API_KEY and KLING_SECRET_KEY, and the
+ * user:password of HTTPS_PROXY/https_proxy, in this
  * process's environment (once config_load has copied them), so they are not
  * readable in /proc/PID/environ, a core dump or a forked child for the
  * months the server runs. getenv() then finds them empty. */

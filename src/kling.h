@@ -1,33 +1,102 @@
 /*
- * kling — the Kling API behind list_tasks: the three backends (tasks,
- * legacy, seed), the Authorization header (API key, or the AK/SK pair's JWT),
- * reading replies (kling_parse) and errors (kling_err), and the retry policy.
- *
- * One call is a small state machine in the poll loop: build a request, send
- * it with http_start(), read the reply, and either answer, fetch the next
- * page (cursor walk, legacy merge), or retry after a pause. Retries: on
- * 1302/1303/5000-5002 and HTTP 429/500/502/503/504, at most
+ * kling — one request to the Kling API, the path every tool's requests
+ * take: the Authorization header (API key, or the AK/SK pair's JWT, cached),
+ * sending with the HTTP client before the call's deadline, the envelope
+ * {code, message, request_id} of the reply, errors in words (kling_err),
+ * and retries: on 1302/1303/5000-5002 and HTTP 429/500/502/503/504, at most
  * KLING_MAX_RETRIES, after 1 s then 2 s or the Retry-After the service asks
  * for, and never past the call's deadline.
+ *
+ * A request's done is always called from the poll loop, never from inside
+ * kling_req_send (a request that cannot start fails through a 0 ms timer).
+ * The listings (kling_list) are built on this.
  */
 #ifndef KLING_KLING_H
 #define KLING_KLING_H
 
-#include "tool_list_tasks.h"
+#include <stddef.h>
+#include <stdint.h>
 
-struct config;
+#include "config.h"
+#include "json.h"
+#include "jwt.h"
+#include "kling_err.h"
+#include "kling_limits.h"
+#include "kling_task.h"
+#include "loop.h"
 
-#define KLING_MAX_RETRIES 2
+struct http_op;
 
-/* Remember cfg (which must outlive the server) and install the backend of
- * list_tasks (lt_set_backend). Call after http_client_init(). */
+/* Remember cfg (which must outlive the server). Call after
+ * http_client_init(). */
 void kling_init(const struct config *cfg);
 
-/* The backend, for tests and --check. */
-extern const struct lt_backend kling_backend;
+/* The configuration kling_init was given. */
+const struct config *kling_config(void);
 
 /* Free what kling holds between calls (the reply parser's tokens, the cached
  * JWT). */
 void kling_shutdown(void);
+
+/* What the requests of one tool call share: the deadline, the request
+ * count (at most LIMIT_UPSTREAM_REQUESTS), the Authorization value. */
+struct kling_call {
+	int64_t deadline;
+	int requests;
+	enum kling_auth auth;
+	char authz[(JWT_MAX > CONFIG_API_KEY_MAX ? JWT_MAX : CONFIG_API_KEY_MAX) + 16]; /* "Bearer " + either */
+};
+
+/* Set k up for a call ending at deadline_ms. Returns 0, or -1 with the
+ * reason in err[cap] (no token could be made, no parser memory). */
+int kling_call_begin(struct kling_call *k, int64_t deadline_ms, char *err, size_t cap);
+
+/* Wipe k's copy of the credential. */
+void kling_call_end(struct kling_call *k);
+
+/* The outcome of a request, valid only during done. */
+struct kling_reply {
+	const char *error;          /* NULL on success (HTTP 200, code 0); else the sentence for the user */
+	int http_status;            /* 0 when no answer came */
+	int is_kling;               /* the body was a Kling envelope */
+	int64_t code;               /* its code */
+	const struct json_doc *doc; /* success: the parsed reply */
+	int data;                   /* success: its "data" member, -1 when absent */
+};
+
+struct kling_req;
+typedef void (*kling_req_fn)(struct kling_req *r, const struct kling_reply *reply);
+
+/* One request and its retries. Fill call, api, the path (kling_req_path),
+ * body/body_len (0 = GET), done and ctx; then kling_req_send. */
+struct kling_req {
+	struct kling_call *call;
+	enum kling_api api;          /* which API family (for the wording of errors) */
+	kling_req_fn done;
+	void *ctx;
+	int tag;                     /* the caller's */
+	char path[KLING_PATH_MAX];   /* KLING_BASE_URL's path + the rest */
+	char body[KLING_BODY_MAX];
+	size_t body_len;
+	/* private */
+	struct http_op *op;
+	struct loop_timer timer;     /* a retry's pause, or an error delivered from the loop */
+	int retries;
+	char err[KLING_ERR_MAX];
+};
+
+/* Set r->path to the base path + the formatted rest. Returns 0, or -1 when
+ * it does not fit. */
+int kling_req_path(struct kling_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Send r (again from the start: retries reset). done follows, from the
+ * loop. */
+void kling_req_send(struct kling_req *r);
+
+/* 1 while r is in flight or waiting (to retry or to fail). */
+int kling_req_busy(const struct kling_req *r);
+
+/* Stop r: done is not called. */
+void kling_req_cancel(struct kling_req *r);
 
 #endif

@@ -16,7 +16,7 @@ int kling_err_retryable(int http_status, int code)
 }
 
 /* The hint for a Kling code; NULL when the message says it all. */
-static const char *code_hint(int code, enum kling_endpoint ep, enum kling_auth auth)
+static const char *code_hint(int code, enum kling_api ep, enum kling_auth auth)
 {
 	switch (code) {
 	case 1000:
@@ -25,7 +25,7 @@ static const char *code_hint(int code, enum kling_endpoint ep, enum kling_auth a
 	case 1001:
 		return "No credentials reached the service: set KLING_API_KEY (or KLING_ACCESS_KEY and KLING_SECRET_KEY).";
 	case 1002:
-		if (ep == KLING_EP_TASKS && auth == KLING_AUTH_JWT)
+		if (ep == KLING_API_TASKS && auth == KLING_AUTH_JWT)
 			return "The task list endpoint (/tasks) takes only an API key: create one in the Kling console "
 			       "and set KLING_API_KEY, or set KLING_BACKEND=legacy to list with the AK/SK pair.";
 		return auth == KLING_AUTH_API_KEY ? "Check KLING_API_KEY (and KLING_REGION: keys of one region may "
@@ -67,9 +67,9 @@ static const char *code_hint(int code, enum kling_endpoint ep, enum kling_auth a
 }
 
 /* The hint for an HTTP status whose body was not a Kling envelope. */
-static const char *http_hint(int status, enum kling_endpoint ep)
+static const char *http_hint(int status, enum kling_api ep)
 {
-	if (status == 404 && ep == KLING_EP_SEED)
+	if (status == 404 && ep == KLING_API_SEED)
 		return "This host does not implement GET /v1/task/list (the live Kling API does not): "
 		       "use KLING_BACKEND=tasks (API key) or legacy (AK/SK).";
 	if (status == 404)
@@ -101,7 +101,7 @@ static const char *reason(int status)
 	}
 }
 
-size_t kling_err_text(const struct kling_error *e, enum kling_endpoint ep, enum kling_auth auth,
+size_t kling_err_text(const struct kling_error *e, enum kling_api ep, enum kling_auth auth,
 		      const char *path, char *out, size_t cap)
 {
 	int n;

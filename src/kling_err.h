@@ -8,10 +8,12 @@
 
 #include <stddef.h>
 
-/* Which credential signed the request, and which endpoint family it went to:
+#include "kling_task.h"
+
+/* Which credential signed the request, and (enum kling_api) which endpoint family
+ * it went to:
  * the same code can need a different hint (1002 on /tasks with AK/SK). */
 enum kling_auth { KLING_AUTH_API_KEY, KLING_AUTH_JWT };
-enum kling_endpoint { KLING_EP_TASKS, KLING_EP_LEGACY, KLING_EP_SEED };
 
 /* An error reported by the service: HTTP status, and when the body was a
  * Kling envelope, its code (else 0), message and request_id (NUL-terminated,
@@ -35,7 +37,7 @@ int kling_err_retryable(int http_status, int code);
  * "Kling API error <code> (HTTP <status>): <message> (request_id <id>). <hint>"
  * or, for a body that was not a Kling envelope, "Kling API answered HTTP
  * <status> <reason> at <path>. <hint>". Returns the length written. */
-size_t kling_err_text(const struct kling_error *e, enum kling_endpoint ep, enum kling_auth auth,
+size_t kling_err_text(const struct kling_error *e, enum kling_api ep, enum kling_auth auth,
 		      const char *path, char *out, size_t cap);
 
 #endif

@@ -272,4 +272,29 @@
 #define MIN_TIMEOUT_MS 100
 #define MAX_TIMEOUT_MS 600000
 
+/* list_tasks' arguments: page_size's default and maximum (the seed's), and the
+ * largest page number (an int). */
+#define KLING_PAGE_SIZE_DEFAULT 10
+#define KLING_PAGE_SIZE_MAX 100
+#define KLING_PAGE_MAX 2147483647
+
+/* The Kling API's own bounds: POST /tasks' largest `limit`, and the legacy
+ * lists' largest pageNum. */
+#define KLING_TASKS_LIMIT_MAX 500
+#define KLING_LEGACY_PAGE_MAX 1000
+
+/* One upstream request: its path (KLING_BASE_URL's path + query), its body
+ * (a cursor of control characters, escaped, and the filters), an error
+ * text; and the retries of one request (on 1302/1303/5000-5002 and HTTP
+ * 429/500/502/503/504). */
+#define KLING_PATH_MAX 1024
+#define KLING_BODY_MAX (LIMIT_CURSOR_BYTES * 6 + 512)
+#define KLING_ERR_MAX 1024
+#define KLING_MAX_RETRIES 2
+
+/* The longest text of an upstream message and request_id kept from a reply
+ * (cut after masking secrets, never inside a UTF-8 character). */
+#define KLING_MESSAGE_MAX 512
+#define KLING_REQUEST_ID_MAX 128
+
 #endif /* KLING_LIMITS_H */

@@ -19,22 +19,22 @@ int64_t kparse_ms(int64_t v)
 	return v * 1000;
 }
 
-enum lt_status kparse_status(const char *s, size_t n)
+enum kling_status kparse_status(const char *s, size_t n)
 {
 	static const struct {
 		const char *word;
-		enum lt_status st;
-	} words[] = {{"submitted", LT_SUBMITTED}, {"processing", LT_PROCESSING}, {"succeed", LT_SUCCEED},
-		     {"succeeded", LT_SUCCEED}, {"failed", LT_FAILED}};
+		enum kling_status st;
+	} words[] = {{"submitted", KLING_SUBMITTED}, {"processing", KLING_PROCESSING}, {"succeed", KLING_SUCCEED},
+		     {"succeeded", KLING_SUCCEED}, {"failed", KLING_FAILED}};
 	for (size_t i = 0; i < sizeof words / sizeof *words; i++)
 		if (strlen(words[i].word) == n && memcmp(words[i].word, s, n) == 0)
 			return words[i].st;
-	return LT_STATUS_NONE;
+	return KLING_STATUS_NONE;
 }
 
 /* String or number member `key` of obj as an arena string; absent, null,
  * empty and other types give {NULL, 0}. -1 only when out of memory. */
-static int get_str(const struct json_doc *d, int obj, const char *key, struct arena *a, struct lt_str *out)
+static int get_str(const struct json_doc *d, int obj, const char *key, struct arena *a, struct kling_str *out)
 {
 	int t = json_get(d, obj, key);
 	out->ptr = NULL;
@@ -81,11 +81,11 @@ static int64_t get_int(const struct json_doc *d, int obj, const char *key)
 	return v;
 }
 
-static enum lt_status get_status(const struct json_doc *d, int obj, const char *key)
+static enum kling_status get_status(const struct json_doc *d, int obj, const char *key)
 {
 	size_t n;
 	const char *s = json_str_raw(d, json_get(d, obj, key), &n);
-	return s ? kparse_status(s, n) : LT_STATUS_NONE;
+	return s ? kparse_status(s, n) : KLING_STATUS_NONE;
 }
 
 /* An array member's element count, bounded; -1 when it is not an array. */
@@ -100,17 +100,17 @@ static int array_len(const struct json_doc *d, int t, int max)
 /* Status: known words map to the seed's vocabulary; an unknown word is kept
  * as processing with the word in the message, so a new status on the service
  * side does not break listing. Returns -1 when out of memory. */
-static int fix_status(struct lt_task *t, enum lt_status st, const struct json_doc *d, int obj, const char *key,
+static int fix_status(struct kling_task *t, enum kling_status st, const struct json_doc *d, int obj, const char *key,
 		      struct arena *a)
 {
-	if (st != LT_STATUS_NONE) {
+	if (st != KLING_STATUS_NONE) {
 		t->status = st;
 		return 0;
 	}
-	t->status = LT_PROCESSING;
+	t->status = KLING_PROCESSING;
 	if (t->status_message.len)
 		return 0;
-	struct lt_str w;
+	struct kling_str w;
 	if (get_str(d, obj, key, a, &w) != 0)
 		return -1;
 	static const char pre[] = "status reported as: ";
@@ -128,7 +128,7 @@ static int fix_status(struct lt_task *t, enum lt_status st, const struct json_do
 
 /* ---- POST /tasks ---- */
 
-static int tasks_output(const struct json_doc *d, int o, struct arena *a, struct lt_output *out)
+static int tasks_output(const struct json_doc *d, int o, struct arena *a, struct kling_output *out)
 {
 	memset(out, 0, sizeof *out);
 	if (get_str(d, o, "type", a, &out->type) || get_str(d, o, "url", a, &out->url) ||
@@ -144,7 +144,7 @@ static int tasks_output(const struct json_doc *d, int o, struct arena *a, struct
 	return 0;
 }
 
-static int tasks_item(const struct json_doc *d, int it, struct arena *a, struct lt_task *t, const char **why)
+static int tasks_item(const struct json_doc *d, int it, struct arena *a, struct kling_task *t, const char **why)
 {
 	memset(t, 0, sizeof *t);
 	if (json_type(d, it) != JSON_OBJECT)
@@ -165,7 +165,7 @@ static int tasks_item(const struct json_doc *d, int it, struct arena *a, struct 
 	int n = array_len(d, outs, KPARSE_MAX_OUTPUTS);
 	if (n <= 0)
 		return 0;
-	struct lt_output *o = arena_alloc(a, (size_t)n * sizeof *o);
+	struct kling_output *o = arena_alloc(a, (size_t)n * sizeof *o);
 	if (!o)
 		return *why = "out of memory", -1;
 	size_t k = 0;
@@ -204,13 +204,13 @@ int kparse_tasks(const struct json_doc *d, int data, struct arena *a, struct kpa
 /* ---- GET /v1/<product> ---- */
 
 static int legacy_outputs(const struct json_doc *d, int res, const char *key, const char *type, struct arena *a,
-			  struct lt_output *o, size_t *k, size_t max)
+			  struct kling_output *o, size_t *k, size_t max)
 {
 	int arr = json_get(d, res, key);
 	for (int e = json_first(d, arr); e >= 0 && *k < max; e = json_next(d, e)) {
 		if (json_type(d, e) != JSON_OBJECT)
 			continue;
-		struct lt_output *out = &o[(*k)++];
+		struct kling_output *out = &o[(*k)++];
 		memset(out, 0, sizeof *out);
 		out->type.ptr = type;
 		out->type.len = strlen(type);
@@ -221,7 +221,7 @@ static int legacy_outputs(const struct json_doc *d, int res, const char *key, co
 	return 0;
 }
 
-static int legacy_item(const struct json_doc *d, int it, const char *product, struct arena *a, struct lt_task *t,
+static int legacy_item(const struct json_doc *d, int it, const char *product, struct arena *a, struct kling_task *t,
 		       const char **why)
 {
 	memset(t, 0, sizeof *t);
@@ -247,7 +247,7 @@ static int legacy_item(const struct json_doc *d, int it, const char *product, st
 	size_t max = (size_t)(nv > 0 ? nv : 0) + (size_t)(ni > 0 ? ni : 0), k = 0;
 	if (max == 0)
 		return 0;
-	struct lt_output *o = arena_alloc(a, max * sizeof *o);
+	struct kling_output *o = arena_alloc(a, max * sizeof *o);
 	if (!o || legacy_outputs(d, res, "videos", "video", a, o, &k, max) ||
 	    legacy_outputs(d, res, "images", "image", a, o, &k, max))
 		return *why = "out of memory", -1;
@@ -277,7 +277,7 @@ int kparse_legacy(const struct json_doc *d, int data, const char *product, struc
 
 /* ---- GET /v1/task/list ---- */
 
-static int seed_item(const struct json_doc *d, int it, struct arena *a, struct lt_task *t, const char **why)
+static int seed_item(const struct json_doc *d, int it, struct arena *a, struct kling_task *t, const char **why)
 {
 	if (legacy_item(d, it, NULL, a, t, why) != 0)
 		return -1;
@@ -298,9 +298,8 @@ int kparse_seed(const struct json_doc *d, int data, struct arena *a, struct kpar
 	if (n > KPARSE_MAX_TASKS)
 		return *why = "data.tasks holds more than 1000 tasks", -1;
 	int tt = json_get(d, data, "total");
-	p->total = json_type(d, tt) == JSON_NUMBER ? get_int(d, data, "total") : -1;
-	if (p->total < -1)
-		p->total = -1;
+	int64_t tv; /* a total outside int64 (1e30) or not whole is unknown, not 0 */
+	p->total = json_type(d, tt) == JSON_NUMBER && json_int(d, tt, &tv) == 0 && tv >= 0 ? tv : -1;
 	p->tasks = arena_alloc(a, (size_t)(n ? n : 1) * sizeof *p->tasks);
 	if (!p->tasks)
 		return *why = "out of memory", -1;
@@ -351,7 +350,7 @@ void kparse_envelope(const struct json_doc *d, struct kparse_envelope *env)
 
 /* ---- copying ---- */
 
-static int dup_str(struct arena *a, struct lt_str *s)
+static int dup_str(struct arena *a, struct kling_str *s)
 {
 	if (!s->len)
 		return 0;
@@ -362,7 +361,7 @@ static int dup_str(struct arena *a, struct lt_str *s)
 	return 0;
 }
 
-int kparse_copy_task(struct arena *a, const struct lt_task *t, struct lt_task *out)
+int kparse_copy_task(struct arena *a, const struct kling_task *t, struct kling_task *out)
 {
 	*out = *t;
 	if (dup_str(a, &out->task_id) || dup_str(a, &out->status_message) || dup_str(a, &out->task_type) ||
@@ -370,7 +369,7 @@ int kparse_copy_task(struct arena *a, const struct lt_task *t, struct lt_task *o
 		return -1;
 	if (!t->noutputs)
 		return 0;
-	struct lt_output *o = arena_alloc(a, t->noutputs * sizeof *o);
+	struct kling_output *o = arena_alloc(a, t->noutputs * sizeof *o);
 	if (!o)
 		return -1;
 	for (size_t i = 0; i < t->noutputs; i++) {
@@ -380,67 +379,5 @@ int kparse_copy_task(struct arena *a, const struct lt_task *t, struct lt_task *o
 			return -1;
 	}
 	out->outputs = o;
-	return 0;
-}
-
-/* ---- cursors ---- */
-
-int kcursor_format(const struct kcursor *k, char *out, size_t cap)
-{
-	char start[24] = "-", end[24] = "-";
-	if (k->start_ms >= 0)
-		snprintf(start, sizeof start, "%lld", (long long)k->start_ms);
-	if (k->end_ms >= 0)
-		snprintf(end, sizeof end, "%lld", (long long)k->end_ms);
-	int n = snprintf(out, cap, "%c1.%d.%d.%d.%d.%s.%s.%.*s", k->backend, k->page, k->page_size, (int)k->status,
-			 (int)k->product, start, end, (int)k->upstream_len, k->upstream ? k->upstream : "");
-	return n < 0 || (size_t)n >= cap ? -1 : n;
-}
-
-/* A decimal field of s[*i..n) up to the next '.', within [lo, hi], or "-"
- * (-1) when dash is allowed. Advances *i past the dot. */
-static int field(const char *s, size_t n, size_t *i, int64_t lo, int64_t hi, int dash, int64_t *out)
-{
-	size_t j = *i;
-	if (dash && j + 1 < n && s[j] == '-' && s[j + 1] == '.') {
-		*out = -1;
-		*i = j + 2;
-		return 0;
-	}
-	int64_t v = 0;
-	size_t digits = 0;
-	while (j < n && s[j] >= '0' && s[j] <= '9' && digits < 16) {
-		v = v * 10 + (s[j++] - '0');
-		digits++;
-	}
-	if (digits == 0 || j >= n || s[j] != '.' || v < lo || v > hi || (digits > 1 && s[*i] == '0'))
-		return -1;
-	*out = v;
-	*i = j + 1;
-	return 0;
-}
-
-int kcursor_parse(const char *s, size_t n, struct kcursor *k)
-{
-	if (n < 3 || (s[0] != 't' && s[0] != 'l' && s[0] != 's') || s[1] != '1' || s[2] != '.')
-		return -1;
-	size_t i = 3;
-	int64_t page, size, st, pr, start, end;
-	if (field(s, n, &i, 1, LT_PAGE_MAX, 0, &page) || field(s, n, &i, 1, LT_PAGE_SIZE_MAX, 0, &size) ||
-	    field(s, n, &i, 0, LT_FAILED, 0, &st) || field(s, n, &i, 0, LT_TRY_ON, 0, &pr) ||
-	    field(s, n, &i, 0, INT64_C(253402300799999), 1, &start) ||
-	    field(s, n, &i, 0, INT64_C(253402300799999), 1, &end))
-		return -1;
-	k->backend = s[0];
-	k->page = (int)page;
-	k->page_size = (int)size;
-	k->status = (enum lt_status)st;
-	k->product = (enum lt_product)pr;
-	k->start_ms = start;
-	k->end_ms = end;
-	k->upstream = s + i;
-	k->upstream_len = n - i;
-	if ((k->backend == 't') != (k->upstream_len > 0))
-		return -1; /* only the tasks backend carries Kling's cursor, and always does */
 	return 0;
 }

@@ -1,6 +1,6 @@
 /*
  * kling_parse — the Kling API's replies, read into the normalized tasks of
- * tool_list_tasks.h. Pure functions over a parsed document: no I/O; strings
+ * kling_task.h. Pure functions over a parsed document: no I/O; strings
  * are copied into the caller's arena, so the reply body may be released as
  * soon as a function returns.
  *
@@ -20,23 +20,24 @@
 
 #include "arena.h"
 #include "json.h"
-#include "tool_list_tasks.h"
+#include "kling_limits.h"
+#include "kling_task.h"
 
 /* The envelope {"code","message","request_id"} of any reply. */
 struct kparse_envelope {
 	int is_kling;          /* 1 when the body is an object with a numeric "code" */
 	int64_t code;          /* 0 = success */
-	char message[512];     /* unescaped, cut to fit; "" when absent */
-	char request_id[128];
+	char message[KLING_MESSAGE_MAX];     /* unescaped, cut to fit; "" when absent */
+	char request_id[KLING_REQUEST_ID_MAX];
 	int data;              /* handle of "data", -1 when absent */
 };
 
 /* One page of a reply, normalized. Arrays and strings live in the arena. */
 struct kparse_page {
-	struct lt_task *tasks;
+	struct kling_task *tasks;
 	size_t ntasks;
 	int has_more;          /* tasks: data.has_more; others: 0 */
-	struct lt_str next_cursor;
+	struct kling_str next_cursor;
 	int64_t total;         /* seed: data.total; -1 when unknown */
 };
 
@@ -57,36 +58,11 @@ int kparse_seed(const struct json_doc *d, int data, struct arena *a, struct kpar
 int64_t kparse_ms(int64_t v);
 
 /* A status word of either vocabulary ("succeeded" or "succeed", ...), or
- * LT_STATUS_NONE when unknown. */
-enum lt_status kparse_status(const char *s, size_t n);
+ * KLING_STATUS_NONE when unknown. */
+enum kling_status kparse_status(const char *s, size_t n);
 
 /* Deep-copy task t into arena a (for moving a task out of a shorter-lived
  * arena). Returns 0, or -1 when out of memory. */
-int kparse_copy_task(struct arena *a, const struct lt_task *t, struct lt_task *out);
+int kparse_copy_task(struct arena *a, const struct kling_task *t, struct kling_task *out);
 
 #endif
-
-/* ---- our cursors ----
- * A next_cursor carries everything its next page needs, so a client can pass
- * it alone: the backend, the page it leads to, the page size and the filters,
- * and for the tasks backend Kling's own cursor. Text form:
- *   <b>1.<page>.<page_size>.<status>.<product>.<start_ms|->.<end_ms|->.<upstream>
- * with <b> 't', 'l' or 's'; status and product as their enum numbers. */
-struct kcursor {
-	char backend;               /* 't', 'l' or 's' */
-	int page;                   /* 1..LT_PAGE_MAX */
-	int page_size;              /* 1..LT_PAGE_SIZE_MAX */
-	enum lt_status status;
-	enum lt_product product;
-	int64_t start_ms, end_ms;   /* -1 = no bound */
-	const char *upstream;       /* tasks: Kling's cursor (not NUL-terminated); else "" */
-	size_t upstream_len;
-};
-
-/* Write k into out[cap] with a NUL. Returns the length, or -1 if it does not
- * fit. */
-int kcursor_format(const struct kcursor *k, char *out, size_t cap);
-
-/* Read s[0..n). Returns 0 with k filled (k->upstream points into s), or -1
- * when s is not a cursor of this form. */
-int kcursor_parse(const char *s, size_t n, struct kcursor *k);

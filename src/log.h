@@ -27,7 +27,8 @@ void log_add_secret(const char *secret);
 void log_clear_secrets(void);
 
 /* Overwrite every registered secret found in text[0..len) with '*' (same
- * length). For text that leaves the process other than through the log:
+ * length), and every piece of one that is a prefix of 6 bytes or more (a
+ * message cut in the middle of a key), and a JWT's signature alone. For text that leaves the process other than through the log:
  * an upstream error message that echoes a credential back. */
 void log_redact(char *text, size_t len);
 

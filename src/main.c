@@ -10,6 +10,7 @@
 #include "check.h"
 #include "http_client.h"
 #include "kling.h"
+#include "kling_list.h"
 #include "mcp.h"
 #include "server.h"
 #include "tools.h"
@@ -131,6 +132,7 @@ int main(int argc, char **argv)
 		rc = cfg.listen ? http_server_run(&cfg, g_stop_pipe[0]) : server_run(0, 1, g_stop_pipe[0]);
 		mcp_free();
 	}
+	kling_list_shutdown();
 	kling_shutdown();
 	http_client_shutdown();
 	log_clear_secrets();

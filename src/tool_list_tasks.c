@@ -4,6 +4,7 @@
 #include "config.h"
 #include "iso8601.h"
 #include "log.h"
+#include "tools_args.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -70,243 +71,72 @@ const char lt_output_schema[] =
 	"\"required\":[\"task_id\",\"status\",\"outputs\"],\"additionalProperties\":false}}},"
 	"\"required\":[\"backend\",\"page\",\"page_size\",\"has_more\",\"tasks\"],\"additionalProperties\":false}";
 
-static const char *const g_status_names[] = {NULL, "submitted", "processing", "succeed", "failed"};
-static const char *const g_product_names[] = {NULL, "video", "image", "try_on"};
-
-const char *lt_status_name(enum lt_status s)
-{
-	return s > LT_STATUS_NONE && s <= LT_FAILED ? g_status_names[s] : NULL;
-}
-
-const char *lt_product_name(enum lt_product p)
-{
-	return p > LT_PRODUCT_NONE && p <= LT_TRY_ON ? g_product_names[p] : NULL;
-}
-
-/* ---- the backend seam ---- */
-
-static struct lt_op *default_start(const struct lt_query *q, int64_t deadline_ms, lt_done_fn done, void *ctx)
-{
-	(void)q;
-	(void)deadline_ms;
-	done(ctx, NULL,
-	     "list_tasks cannot reach Kling yet: the Kling API client is not built into this binary yet.");
-	return NULL;
-}
-
-static void default_cancel(struct lt_op *op)
-{
-	(void)op;
-}
-
-static const struct lt_backend g_default_backend = {default_start, default_cancel};
-static const struct lt_backend *g_backend = &g_default_backend;
 static const struct config *g_cfg;
-
-void lt_set_backend(const struct lt_backend *b)
-{
-	g_backend = b ? b : &g_default_backend;
-}
 
 /* ---- the per-call state ---- */
 
 struct lt_state {
-	struct lt_query q;
-	struct lt_op *op;
-	const struct lt_backend *backend; /* the one that started op */
-	int answered;
+	struct kling_list_query q;
+	struct kling_op *op;
+	const struct kling_backend *backend; /* the one that started op */
 };
 
 _Static_assert(sizeof(struct lt_state) <= MCP_TOOL_STATE_BYTES, "list_tasks state must fit the call slot");
 
 /* ---- argument validation ---- */
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 enum arg { A_PAGE, A_PAGE_SIZE, A_STATUS, A_START, A_END, A_CURSOR, A_PRODUCT, NARGS };
-static const char *const g_arg_names[NARGS] = {"page", "page_size", "status", "start_time",
-					       "end_time", "cursor", "product_type"};
 
-#define MAX_PROBLEMS 8
-#define PROBLEM_LEN 400
-#define GOT_MAX 60 /* bytes of a bad value quoted back */
+#define TIME_HELP "must be an ISO 8601 date-time from 1970 to 9999 such as 2026-11-29T03:20:00Z, " \
+		  "2026-11-29T11:20:00+08:00 or 2026-11-29"
 
-struct problems {
-	int n;
-	char text[MAX_PROBLEMS][PROBLEM_LEN];
+static const struct targ_spec g_args[NARGS] = {
+	[A_PAGE] = {.name = "page", .type = TARG_INTEGER, .min = 1, .max = KLING_PAGE_MAX,
+		    .bad = "must be an integer from 1 to " STR(KLING_PAGE_MAX),
+		    .bad_type = "must be an integer of at least 1 (default 1)"},
+	[A_PAGE_SIZE] = {.name = "page_size", .type = TARG_INTEGER, .min = 1, .max = KLING_PAGE_SIZE_MAX,
+			 .bad = "must be an integer from 1 to " STR(KLING_PAGE_SIZE_MAX) " (default " STR(
+				 KLING_PAGE_SIZE_DEFAULT) ")"},
+	[A_STATUS] = {.name = "status", .type = TARG_ENUM, .values = kling_status_names, .nvalues = KLING_FAILED,
+		      .bad = "must be one of submitted, processing, succeed, failed"},
+	[A_START] = {.name = "start_time", .type = TARG_DATE, .bad = TIME_HELP},
+	[A_END] = {.name = "end_time", .type = TARG_DATE, .end = 1, .bad = TIME_HELP},
+	[A_CURSOR] = {.name = "cursor", .type = TARG_STRING, .min = 1, .max = LIMIT_CURSOR_BYTES,
+		      .bad = "must be the next_cursor string of a previous list_tasks result (1 to " STR(
+			      LIMIT_CURSOR_BYTES) " bytes)"},
+	[A_PRODUCT] = {.name = "product_type", .type = TARG_ENUM, .values = kling_product_names,
+		       .nvalues = KLING_TRY_ON, .bad = "must be one of video, image, try_on"},
 };
-
-static void problem(struct problems *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void problem(struct problems *p, const char *fmt, ...)
-{
-	if (p->n == MAX_PROBLEMS)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(p->text[p->n++], PROBLEM_LEN, fmt, ap);
-	va_end(ap);
-}
-
-/* The value as the caller wrote it (JSON text), cut to GOT_MAX bytes. */
-static const char *got(const struct json_doc *d, int t, char *out, size_t cap)
-{
-	size_t n;
-	const char *raw = json_raw(d, t, &n);
-	const char *more = "";
-	if (n > GOT_MAX) {
-		n = GOT_MAX;
-		while (n && ((unsigned char)raw[n] & 0xC0) == 0x80)
-			n--; /* do not cut a UTF-8 character */
-		more = "...";
-	}
-	snprintf(out, cap, "%.*s%s", (int)n, raw, more);
-	return out;
-}
-
-/* Index of string t in names[1..count], or 0. */
-static int pick(const struct json_doc *d, int t, const char *const *names, int count)
-{
-	for (int i = 1; i <= count; i++)
-		if (json_streq(d, t, names[i]))
-			return i;
-	return 0;
-}
-
-static int parse_time(const struct json_doc *d, int t, int is_end, int64_t *ms)
-{
-	char buf[80];
-	size_t n;
-	int date_only = 0;
-	if (json_type(d, t) != JSON_STRING || json_unescape(d, t, buf, sizeof buf, &n) != 0 ||
-	    iso8601_parse(buf, n, ms, &date_only) != 0)
-		return -1;
-	if (is_end && date_only)
-		*ms += 86400000 - 1; /* the whole day */
-	return 0;
-}
 
 static int lt_prepare(const struct json_doc *d, int args, void *state, char *err, size_t errcap)
 {
 	struct lt_state *st = state;
-	struct lt_query *q = &st->q;
-	q->page = 1;
-	q->page_size = LT_PAGE_SIZE_DEFAULT;
-	q->start_ms = q->end_ms = -1;
-
-	struct problems P;
-	P.n = 0;
-	int val[NARGS];
-	char g[GOT_MAX + 8];
-	for (int i = 0; i < NARGS; i++)
-		val[i] = -1;
-
-	/* names first: unknown and repeated ones */
-	char unknown[PROBLEM_LEN] = "";
-	size_t ulen = 0;
-	int nunknown = 0;
-	for (int k = json_first(d, args); k >= 0; k = json_next(d, k)) {
-		int i = 0;
-		while (i < NARGS && !json_streq(d, k, g_arg_names[i]))
-			i++;
-		if (i < NARGS) {
-			if (val[i] >= 0)
-				problem(&P, "%s is given more than once", g_arg_names[i]);
-			val[i] = json_value(d, k);
-			continue;
-		}
-		if (nunknown++ < 5 && ulen < sizeof unknown - GOT_MAX - 16) {
-			int w = snprintf(unknown + ulen, sizeof unknown - ulen, "%s%s", ulen ? ", " : "",
-					 got(d, k, g, sizeof g));
-			if (w > 0)
-				ulen += (size_t)w;
-		}
+	struct kling_list_query *q = &st->q;
+	struct targs a;
+	char *const strings[NARGS] = {[A_CURSOR] = q->cursor};
+	targs_check(&a, TOOL_NAME, g_args, NARGS, d, args, strings);
+	q->page = a.tok[A_PAGE] >= 0 ? (int)a.num[A_PAGE] : 1;
+	q->page_given = a.tok[A_PAGE] >= 0;
+	q->page_size = a.tok[A_PAGE_SIZE] >= 0 ? (int)a.num[A_PAGE_SIZE] : KLING_PAGE_SIZE_DEFAULT;
+	q->status = a.tok[A_STATUS] >= 0 ? (enum kling_status)a.num[A_STATUS] : KLING_STATUS_NONE;
+	q->product = a.tok[A_PRODUCT] >= 0 ? (enum kling_product)a.num[A_PRODUCT] : KLING_PRODUCT_NONE;
+	q->start_ms = a.tok[A_START] >= 0 ? a.num[A_START] : -1;
+	q->end_ms = a.tok[A_END] >= 0 ? a.num[A_END] : -1;
+	q->cursor_len = a.tok[A_CURSOR] >= 0 ? (size_t)a.num[A_CURSOR] : 0;
+	if (q->start_ms >= 0 && q->end_ms >= 0 && q->start_ms > q->end_ms) {
+		char s1[ISO8601_LEN + 1], s2[ISO8601_LEN + 1];
+		iso8601_format(q->start_ms, s1);
+		iso8601_format(q->end_ms, s2);
+		targs_problem(&a, "start_time (%s) is after end_time (%s)", s1, s2);
 	}
-	if (nunknown) {
-		if (nunknown > 5)
-			snprintf(unknown + ulen, sizeof unknown - ulen, " and %d more", nunknown - 5);
-		problem(&P,
-			"unknown argument%s %s; list_tasks takes page, page_size, status, start_time, end_time, "
-			"cursor and product_type",
-			nunknown > 1 ? "s" : "", unknown);
-	}
-
-	int64_t v;
-	if (val[A_PAGE] >= 0) {
-		int r = json_int(d, val[A_PAGE], &v);
-		if (r == 0 && v >= 1 && v <= LT_PAGE_MAX) {
-			q->page = (int)v;
-			q->page_given = 1;
-		} else if (r == 0 || r == JSON_E_RANGE) {
-			problem(&P, "page must be an integer from 1 to %d, got %s", LT_PAGE_MAX,
-				got(d, val[A_PAGE], g, sizeof g));
-		} else {
-			problem(&P, "page must be an integer of at least 1 (default 1), got %s",
-				got(d, val[A_PAGE], g, sizeof g));
-		}
-	}
-	if (val[A_PAGE_SIZE] >= 0) {
-		if (json_int(d, val[A_PAGE_SIZE], &v) == 0 && v >= 1 && v <= LT_PAGE_SIZE_MAX)
-			q->page_size = (int)v;
-		else
-			problem(&P, "page_size must be an integer from 1 to %d (default %d), got %s", LT_PAGE_SIZE_MAX,
-				LT_PAGE_SIZE_DEFAULT, got(d, val[A_PAGE_SIZE], g, sizeof g));
-	}
-	if (val[A_STATUS] >= 0 && !(q->status = (enum lt_status)pick(d, val[A_STATUS], g_status_names, 4)))
-		problem(&P, "status must be one of submitted, processing, succeed, failed, got %s",
-			got(d, val[A_STATUS], g, sizeof g));
-	if (val[A_PRODUCT] >= 0 && !(q->product = (enum lt_product)pick(d, val[A_PRODUCT], g_product_names, 3)))
-		problem(&P, "product_type must be one of video, image, try_on, got %s",
-			got(d, val[A_PRODUCT], g, sizeof g));
-	static const char time_help[] = "must be an ISO 8601 date-time from 1970 to 9999 such as "
-					"2026-11-29T03:20:00Z, 2026-11-29T11:20:00+08:00 or 2026-11-29";
-	int times_ok = 1;
-	if (val[A_START] >= 0 && parse_time(d, val[A_START], 0, &q->start_ms) < 0) {
-		problem(&P, "start_time %s, got %s", time_help, got(d, val[A_START], g, sizeof g));
-		times_ok = 0;
-	}
-	if (val[A_END] >= 0 && parse_time(d, val[A_END], 1, &q->end_ms) < 0) {
-		problem(&P, "end_time %s, got %s", time_help, got(d, val[A_END], g, sizeof g));
-		times_ok = 0;
-	}
-	if (times_ok && q->start_ms >= 0 && q->end_ms >= 0 && q->start_ms > q->end_ms) {
-		char a[ISO8601_LEN + 1], b[ISO8601_LEN + 1];
-		iso8601_format(q->start_ms, a);
-		iso8601_format(q->end_ms, b);
-		problem(&P, "start_time (%s) is after end_time (%s)", a, b);
-	}
-	if (val[A_CURSOR] >= 0) {
-		int ok = json_type(d, val[A_CURSOR]) == JSON_STRING &&
-			 json_unescape(d, val[A_CURSOR], q->cursor, sizeof q->cursor, &q->cursor_len) == 0 &&
-			 q->cursor_len > 0;
-		for (size_t i = 0; ok && i < q->cursor_len; i++)
-			if ((unsigned char)q->cursor[i] < 0x20 || q->cursor[i] == 0x7F)
-				ok = 0;
-		if (!ok) {
-			q->cursor_len = 0;
-			q->cursor[0] = 0;
-			problem(&P,
-				"cursor must be the next_cursor string of a previous list_tasks result (1 to %d bytes, "
-				"no control characters), got %s",
-				LIMIT_CURSOR_BYTES, got(d, val[A_CURSOR], g, sizeof g));
-		} else if (q->page_given && q->page > 1) {
-			problem(&P, "give either cursor or page, not both: the cursor already says where the next "
-				    "page starts");
-		}
-	}
-
-	if (P.n == 1) {
-		snprintf(err, errcap, "Invalid argument: %s.", P.text[0]);
+	if (q->cursor_len && q->page_given && q->page > 1)
+		targs_problem(&a, "give either cursor or page, not both: the cursor already says where the next page "
+				  "starts");
+	if (targs_finish(&a, err, errcap) != 0)
 		return -1;
-	}
-	if (P.n > 1) {
-		size_t o = (size_t)snprintf(err, errcap, "Invalid arguments:");
-		for (int i = 0; i < P.n && o < errcap; i++) {
-			int w = snprintf(err + o, errcap - o, "\n- %s.", P.text[i]);
-			if (w < 0)
-				break;
-			o += (size_t)w;
-		}
-		return -1;
-	}
 
 	/* the arguments are good: now whether a request could be sent at all */
 	if (g_cfg && g_cfg->error[0]) {
@@ -328,23 +158,19 @@ static int lt_prepare(const struct json_doc *d, int args, void *state, char *err
 
 /* ---- start / done / cancel ---- */
 
-static void on_done(void *ctx, const struct lt_result *r, const char *error)
+static void on_done(void *ctx, const struct kling_list_result *r, const char *error)
 {
 	struct mcp_call *call = ctx;
 	struct lt_state *st = mcp_call_state(call);
-	if (st->answered) {
-		log_error("internal error: list_tasks backend answered twice");
-		return;
-	}
-	st->answered = 1;
 	st->op = NULL;
 	const char *why;
 	if (error || !r) {
 		mcp_call_fail(call, error ? error : "Internal error: the backend gave neither a result nor an error.");
 	} else if (lt_result_check(r, &why) < 0) {
 		char text[200];
+		const char *name = kling_api_name(r->backend);
 		snprintf(text, sizeof text, "Internal error: the %s backend returned an unusable result (%s).",
-			 r->backend ? r->backend : "?", why);
+			 name ? name : "?", why);
 		mcp_call_fail(call, text);
 	} else {
 		struct json_w *w = mcp_call_result_begin(call);
@@ -353,24 +179,22 @@ static void on_done(void *ctx, const struct lt_result *r, const char *error)
 	}
 }
 
+/* Never answers from here: the backend calls on_done from the loop. */
 static int lt_start(struct mcp_call *call, void *state, int64_t deadline_ms)
 {
 	struct lt_state *st = state;
-	st->backend = g_backend;
-	st->answered = 0;
-	st->op = st->backend->start(&st->q, deadline_ms, on_done, call);
-	/* after a synchronous answer the call is finished; st is still ours until we return */
-	return st->answered || st->op ? 0 : -1;
+	st->backend = kling_backend_get();
+	st->op = st->backend->list_start(&st->q, deadline_ms, on_done, call);
+	return st->op ? 0 : -1;
 }
 
 static void lt_cancel(struct mcp_call *call, void *state)
 {
 	(void)call;
 	struct lt_state *st = state;
-	if (st->op && !st->answered)
+	if (st->op)
 		st->backend->cancel(st->op);
 	st->op = NULL;
-	st->answered = 1;
 }
 
 static void lt_init(const struct config *cfg)
@@ -413,15 +237,14 @@ const struct mcp_tool lt_tool = {TOOL_NAME, lt_init, lt_describe, lt_prepare, lt
 
 /* ---- rendering ---- */
 
-static int has(struct lt_str s)
+static int has(struct kling_str s)
 {
 	return s.ptr && s.len;
 }
 
-int lt_result_check(const struct lt_result *r, const char **why)
+int lt_result_check(const struct kling_list_result *r, const char **why)
 {
-	if (!r->backend || (strcmp(r->backend, "tasks") != 0 && strcmp(r->backend, "legacy") != 0 &&
-			    strcmp(r->backend, "seed") != 0)) {
+	if (r->backend < KLING_API_TASKS || r->backend > KLING_API_SEED) {
 		*why = "backend name";
 		return -1;
 	}
@@ -434,12 +257,12 @@ int lt_result_check(const struct lt_result *r, const char **why)
 		return -1;
 	}
 	for (size_t i = 0; i < r->ntasks; i++) {
-		const struct lt_task *t = &r->tasks[i];
+		const struct kling_task *t = &r->tasks[i];
 		if (!has(t->task_id)) {
 			*why = "a task without task_id";
 			return -1;
 		}
-		if (!lt_status_name(t->status)) {
+		if (!kling_status_name(t->status)) {
 			*why = "a task status outside submitted/processing/succeed/failed";
 			return -1;
 		}
@@ -459,7 +282,7 @@ int lt_result_check(const struct lt_result *r, const char **why)
 /* Add s to the open text string with control characters and line separators
  * turned into spaces, so a value cannot break the layout or forge lines
  * (structuredContent keeps the exact value). */
-static void text_add(struct json_w *w, struct lt_str s)
+static void text_add(struct json_w *w, struct kling_str s)
 {
 	const char *p = s.ptr, *end = s.ptr + s.len, *run = p;
 	while (p < end) {
@@ -482,7 +305,7 @@ static void text_add(struct json_w *w, struct lt_str s)
 	json_w_str_add(w, run, (size_t)(p - run));
 }
 
-static void text_field(struct json_w *w, const char *label, struct lt_str s)
+static void text_field(struct json_w *w, const char *label, struct kling_str s)
 {
 	if (!has(s))
 		return;
@@ -510,13 +333,13 @@ static void text_time(struct json_w *w, const char *label, int64_t ms)
 	json_w_str_addc(w, buf);
 }
 
-static struct lt_str cstr(const char *s)
+static struct kling_str cstr(const char *s)
 {
-	struct lt_str r = {s, strlen(s)};
+	struct kling_str r = {s, strlen(s)};
 	return r;
 }
 
-static void render_text(struct json_w *w, const struct lt_result *r)
+static void render_text(struct json_w *w, const struct kling_list_result *r)
 {
 	json_w_str_open(w);
 	json_w_str_addc(w, "Kling AI Task List (Page ");
@@ -531,20 +354,20 @@ static void render_text(struct json_w *w, const struct lt_result *r)
 	} else {
 		json_w_str_addc(w, "\n\nTasks:");
 		for (size_t i = 0; i < r->ntasks; i++) {
-			const struct lt_task *t = &r->tasks[i];
+			const struct kling_task *t = &r->tasks[i];
 			json_w_str_addc(w, "\n\n");
 			json_w_str_add_int(w, (int64_t)i + 1);
 			json_w_str_addc(w, ". Task ID: ");
 			text_add(w, t->task_id);
 			text_field(w, "Type", has(t->task_type) ? t->task_type : cstr("N/A"));
-			text_field(w, "Status", cstr(lt_status_name(t->status)));
-			text_field(w, t->status == LT_FAILED ? "Failure" : "Message", t->status_message);
+			text_field(w, "Status", cstr(kling_status_name(t->status)));
+			text_field(w, t->status == KLING_FAILED ? "Failure" : "Message", t->status_message);
 			text_time(w, "Created", t->created_ms);
 			text_time(w, "Updated", t->updated_ms);
 			text_field(w, "Model", t->model_name);
 			text_field(w, "External ID", t->external_task_id);
 			for (size_t k = 0; k < t->noutputs; k++) {
-				const struct lt_output *o = &t->outputs[k];
+				const struct kling_output *o = &t->outputs[k];
 				json_w_str_addc(w, "\n   Result (");
 				text_add(w, o->type);
 				if (has(o->duration)) {
@@ -575,7 +398,7 @@ static void render_text(struct json_w *w, const struct lt_result *r)
 	json_w_str_close(w);
 }
 
-static void member(struct json_w *w, const char *key, struct lt_str s)
+static void member(struct json_w *w, const char *key, struct kling_str s)
 {
 	if (!has(s))
 		return;
@@ -593,11 +416,11 @@ static void member_time(struct json_w *w, const char *key, int64_t ms)
 	json_w_str(w, buf, ISO8601_LEN);
 }
 
-static void render_structured(struct json_w *w, const struct lt_result *r)
+static void render_structured(struct json_w *w, const struct kling_list_result *r)
 {
 	json_w_obj(w);
 	json_w_key(w, "backend");
-	json_w_cstr(w, r->backend);
+	json_w_cstr(w, kling_api_name(r->backend));
 	json_w_key(w, "page");
 	json_w_int(w, r->page);
 	json_w_key(w, "page_size");
@@ -613,11 +436,11 @@ static void render_structured(struct json_w *w, const struct lt_result *r)
 	json_w_key(w, "tasks");
 	json_w_arr(w);
 	for (size_t i = 0; i < r->ntasks; i++) {
-		const struct lt_task *t = &r->tasks[i];
+		const struct kling_task *t = &r->tasks[i];
 		json_w_obj(w);
 		member(w, "task_id", t->task_id);
 		json_w_key(w, "status");
-		json_w_cstr(w, lt_status_name(t->status));
+		json_w_cstr(w, kling_status_name(t->status));
 		member(w, "status_message", t->status_message);
 		member(w, "task_type", t->task_type);
 		member(w, "model_name", t->model_name);
@@ -627,7 +450,7 @@ static void render_structured(struct json_w *w, const struct lt_result *r)
 		json_w_key(w, "outputs");
 		json_w_arr(w);
 		for (size_t k = 0; k < t->noutputs; k++) {
-			const struct lt_output *o = &t->outputs[k];
+			const struct kling_output *o = &t->outputs[k];
 			json_w_obj(w);
 			member(w, "type", o->type);
 			member(w, "url", o->url);
@@ -642,7 +465,7 @@ static void render_structured(struct json_w *w, const struct lt_result *r)
 	json_w_obj_end(w);
 }
 
-void lt_render(struct json_w *w, const struct lt_result *r, int structured)
+void lt_render(struct json_w *w, const struct kling_list_result *r, int structured)
 {
 	json_w_key(w, "content");
 	json_w_arr(w);

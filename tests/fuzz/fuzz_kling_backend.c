@@ -27,6 +27,7 @@
 #include "json.h"
 #include "kling.h"
 #include "kling_limits.h"
+#include "kling_list.h"
 #include "loop.h"
 #include "tool_list_tasks.h"
 
@@ -137,10 +138,10 @@ void http_cancel(struct http_op *op)
 
 /* ---- the call ---- */
 
-static struct lt_query Q;
+static struct kling_list_query Q;
 static int g_done;
 
-static void on_done(void *ctx, const struct lt_result *r, const char *error)
+static void on_done(void *ctx, const struct kling_list_result *r, const char *error)
 {
 	(void)ctx;
 	FUZZ_ASSERT(++g_done == 1);
@@ -151,12 +152,12 @@ static void on_done(void *ctx, const struct lt_result *r, const char *error)
 	}
 	const char *why;
 	FUZZ_ASSERT(lt_result_check(r, &why) == 0);
-	FUZZ_ASSERT(r->ntasks <= (size_t)r->page_size && r->page_size <= LT_PAGE_SIZE_MAX);
-	FUZZ_ASSERT(strcmp(r->backend, config_backend_name(config_effective_backend(&CFG))) == 0);
-	if (strcmp(r->backend, "legacy") == 0) {
+	FUZZ_ASSERT(r->ntasks <= (size_t)r->page_size && r->page_size <= KLING_PAGE_SIZE_MAX);
+	FUZZ_ASSERT(r->backend == config_effective_backend(&CFG));
+	if (r->backend == KLING_API_LEGACY) {
 		for (size_t i = 0; i < r->ntasks; i++) {
-			const struct lt_task *t = &r->tasks[i];
-			FUZZ_ASSERT(Q.status == LT_STATUS_NONE || t->status == Q.status);
+			const struct kling_task *t = &r->tasks[i];
+			FUZZ_ASSERT(Q.status == KLING_STATUS_NONE || t->status == Q.status);
 			FUZZ_ASSERT(Q.start_ms < 0 || t->created_ms >= Q.start_ms);
 			FUZZ_ASSERT(Q.end_ms < 0 || t->created_ms <= Q.end_ms);
 		}
@@ -198,7 +199,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CFG.port = 443;
 	if (b6 & 0x80)
 		snprintf(CFG.base_path, sizeof CFG.base_path, "/prefix");
-	CFG.backend = (enum backend)(1 + b0 % 3);
+	CFG.backend = (enum kling_api)(1 + b0 % 3);
 	if (b0 & 0x04) {
 		CFG.access_key = AK;
 		CFG.secret_key = SK;
@@ -211,11 +212,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CFG.timeout_ms = 900;
 
 	memset(&Q, 0, sizeof Q);
-	Q.status = (enum lt_status)((b0 >> 3) % 5);
-	Q.product = (enum lt_product)((b0 >> 6) % 4);
+	Q.status = (enum kling_status)((b0 >> 3) % 5);
+	Q.product = (enum kling_product)((b0 >> 6) % 4);
 	Q.page = b1 < 200 ? 1 + (int)(b1 % 4) : 1 + (int)b1 * 3;
 	Q.page_given = b1 % 4 != 0;
-	Q.page_size = 1 + (int)(b2 % LT_PAGE_SIZE_MAX);
+	Q.page_size = 1 + (int)(b2 % KLING_PAGE_SIZE_MAX);
 	Q.start_ms = b3 & 1 ? INT64_C(1795000000000) + (int64_t)(b3 >> 4) * 86400000 : -1;
 	Q.end_ms = b3 & 2 ? INT64_C(1796000000000) - (int64_t)(b3 >> 5) * 86400000 : -1;
 	static const char *const cursors[] = {"t.2.abc", "l.2.10", "s.3.5", "t.9.", "l.2.0", "x", "s.1.100",
@@ -228,13 +229,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	g_requests = g_live = g_done = 0;
 	int64_t deadline = loop_now_ms() + CFG.timeout_ms;
-	struct lt_op *op = kling_backend.start(&Q, deadline, on_done, NULL);
-	if (!op) {
-		FUZZ_ASSERT(g_done == 1); /* answered inside start */
-	} else {
+	struct kling_op *op = kling_list_backend.list_start(&Q, deadline, on_done, NULL);
+	FUZZ_ASSERT(op && g_done == 0); /* never answered inside start */
+	{
 		for (int turn = 1; !g_done; turn++) {
 			if (turn == cancel_after) {
-				kling_backend.cancel(op);
+				kling_list_backend.cancel(op);
 				break;
 			}
 			FUZZ_ASSERT(loop_pending() > 0); /* waiting on nothing would be a hang */

@@ -29,20 +29,20 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	return 0;
 }
 
-static int str_eq(struct lt_str a, struct lt_str b)
+static int str_eq(struct kling_str a, struct kling_str b)
 {
 	return a.len == b.len && (a.len == 0 || memcmp(a.ptr, b.ptr, a.len) == 0);
 }
 
-static void check_str(struct lt_str s)
+static void check_str(struct kling_str s)
 {
 	FUZZ_ASSERT(s.len == 0 || s.ptr != NULL);
 }
 
-static void check_task(const struct lt_task *t, struct arena *copy_arena)
+static void check_task(const struct kling_task *t, struct arena *copy_arena)
 {
 	FUZZ_ASSERT(t->task_id.len > 0 && t->task_id.ptr);
-	FUZZ_ASSERT(lt_status_name(t->status) != NULL);
+	FUZZ_ASSERT(kling_status_name(t->status) != NULL);
 	check_str(t->status_message);
 	check_str(t->task_type);
 	check_str(t->model_name);
@@ -55,7 +55,7 @@ static void check_task(const struct lt_task *t, struct arena *copy_arena)
 		check_str(t->outputs[k].watermark_url);
 		check_str(t->outputs[k].duration);
 	}
-	struct lt_task c;
+	struct kling_task c;
 	if (kparse_copy_task(copy_arena, t, &c) != 0)
 		return; /* the copy arena is full: allowed */
 	FUZZ_ASSERT(str_eq(c.task_id, t->task_id) && str_eq(c.status_message, t->status_message) &&
@@ -94,9 +94,9 @@ static void walk_structured(int t)
 	}
 }
 
-static void render(const char *backend, const struct kparse_page *p)
+static void render(enum kling_api backend, const struct kparse_page *p)
 {
-	struct lt_result r = {backend, 1, 100, p->total, p->has_more, p->next_cursor, p->tasks, p->ntasks};
+	struct kling_list_result r = {backend, 1, 100, p->total, p->has_more, p->next_cursor, p->tasks, p->ntasks};
 	const char *why = NULL;
 	FUZZ_ASSERT(lt_result_check(&r, &why) == 0);
 	struct json_w w;
@@ -139,7 +139,7 @@ static void one(const char *backend, int data)
 		check_str(p.next_cursor);
 		for (size_t i = 0; i < p.ntasks; i++)
 			check_task(&p.tasks[i], &copy);
-		render(backend, &p);
+		render(strcmp(backend, "tasks") == 0 ? KLING_API_TASKS : strcmp(backend, "legacy") == 0 ? KLING_API_LEGACY : KLING_API_SEED, &p);
 	}
 	arena_free(&copy);
 	arena_free(&a);

@@ -86,7 +86,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(mcp_init(&CFG, &kling_tools) == 0);
 	struct mcp_session *s = mcp_session_new(&sink, NULL);
 	FUZZ_ASSERT(s);
-	lt_set_backend(&fake_backend); /* after mcp_init: the tool's init keeps the backend */
+	kling_use_backend(&fake_backend);
 	const char *p = (const char *)in.p, *end = p + in.n;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -104,6 +104,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(fake_running == 0);
 	mcp_free();
 	FUZZ_ASSERT(loop_pending() == 0);
-	lt_set_backend(NULL);
+	kling_use_backend(NULL);
 	return 0;
 }

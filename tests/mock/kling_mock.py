@@ -731,7 +731,8 @@ class Handler(BaseHTTPRequestHandler):
         status = int(p.get("http", p.get("status", 502)))
         body = p.get("body", HTML_502 if status == 502 else f"<html><body>{status}</body></html>")
         headers = list((p.get("headers") or {}).items())
-        self.send_reply(Reply(status, body=body.encode("utf-8"),
+        raw = bytes.fromhex(p["body_hex"]) if "body_hex" in p else body.encode("utf-8")  # binary bodies (gzip)
+        self.send_reply(Reply(status, body=raw,
                               content_type=p.get("content_type", "text/html"), headers=headers))
 
     def fault_bad_json(self, _p, reply):

@@ -27,7 +27,7 @@ static void test_defaults(void)
 	T_CHECK("config/no error by default", c.error[0] == 0);
 	T_CHECK("config/no credentials", !config_has_credentials(&c));
 	T_CHECK("config/six default legacy products", c.nproducts == 6);
-	T_CHECK("config/auto without keys is tasks", config_effective_backend(&c) == BACKEND_TASKS);
+	T_CHECK("config/auto without keys is tasks", config_effective_backend(&c) == KLING_API_TASKS);
 	config_wipe(&c);
 }
 
@@ -40,11 +40,11 @@ static void test_region_and_keys(void)
 	setenv("KLING_SECRET_KEY", "sk", 1);
 	config_load(&c);
 	T_STREQ("config/cn host", c.host, "api-beijing.klingai.com");
-	T_CHECK("config/auto with AK/SK is legacy", config_effective_backend(&c) == BACKEND_LEGACY);
+	T_CHECK("config/auto with AK/SK is legacy", config_effective_backend(&c) == KLING_API_LEGACY);
 	setenv("KLING_API_KEY", "key", 1);
 	config_wipe(&c);
 	config_load(&c);
-	T_CHECK("config/auto with API key is tasks", config_effective_backend(&c) == BACKEND_TASKS);
+	T_CHECK("config/auto with API key is tasks", config_effective_backend(&c) == KLING_API_TASKS);
 	config_wipe(&c);
 	T_CHECK("config/wipe clears pointers", !c.api_key && !c.access_key && !c.secret_key);
 	clear_env();

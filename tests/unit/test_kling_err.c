@@ -27,28 +27,28 @@ static void test_text(void)
 {
 	char out[512];
 	struct kling_error e = {401, 1002, "Authentication error. AK/SK not supported", "req-9"};
-	kling_err_text(&e, KLING_EP_TASKS, KLING_AUTH_JWT, "/tasks", out, sizeof out);
+	kling_err_text(&e, KLING_API_TASKS, KLING_AUTH_JWT, "/tasks", out, sizeof out);
 	T_CHECK("kling_err/1002 names code, status and message",
 		strstr(out, "Kling API error 1002 (HTTP 401): Authentication error.") == out);
 	T_CHECK("kling_err/request id shown", strstr(out, "(request_id req-9)") != NULL);
 	T_CHECK("kling_err/1002 on /tasks with AK/SK says set KLING_API_KEY", strstr(out, "KLING_API_KEY") != NULL);
 	e = (struct kling_error){401, 1004, "token expired", ""};
-	kling_err_text(&e, KLING_EP_LEGACY, KLING_AUTH_JWT, "/v1/videos/text2video", out, sizeof out);
+	kling_err_text(&e, KLING_API_LEGACY, KLING_AUTH_JWT, "/v1/videos/text2video", out, sizeof out);
 	T_CHECK("kling_err/1004 points at the clock", strstr(out, "clock") != NULL);
 	T_CHECK("kling_err/empty request id left out", strstr(out, "request_id") == NULL);
 	e = (struct kling_error){401, 1003, "", NULL};
-	kling_err_text(&e, KLING_EP_LEGACY, KLING_AUTH_JWT, "/x", out, sizeof out);
+	kling_err_text(&e, KLING_API_LEGACY, KLING_AUTH_JWT, "/x", out, sizeof out);
 	T_CHECK("kling_err/1003 points at the clock", strstr(out, "clock") && strstr(out, "(no message)"));
 	e = (struct kling_error){404, 0, NULL, NULL};
-	kling_err_text(&e, KLING_EP_SEED, KLING_AUTH_API_KEY, "/v1/task/list", out, sizeof out);
+	kling_err_text(&e, KLING_API_SEED, KLING_AUTH_API_KEY, "/v1/task/list", out, sizeof out);
 	T_CHECK("kling_err/non-Kling 404 names status and path",
 		strstr(out, "HTTP 404 Not Found at /v1/task/list") != NULL);
 	T_CHECK("kling_err/seed 404 suggests another backend", strstr(out, "KLING_BACKEND") != NULL);
 	e = (struct kling_error){502, 0, NULL, NULL};
-	size_t n = kling_err_text(&e, KLING_EP_TASKS, KLING_AUTH_API_KEY, "/tasks", out, 20);
+	size_t n = kling_err_text(&e, KLING_API_TASKS, KLING_AUTH_API_KEY, "/tasks", out, 20);
 	T_CHECK("kling_err/truncates safely", n == 19 && strlen(out) == 19);
 	e = (struct kling_error){429, 1101, "arrears", "r"};
-	kling_err_text(&e, KLING_EP_TASKS, KLING_AUTH_API_KEY, "/tasks", out, sizeof out);
+	kling_err_text(&e, KLING_API_TASKS, KLING_AUTH_API_KEY, "/tasks", out, sizeof out);
 	T_CHECK("kling_err/account codes say retrying will not help", strstr(out, "retrying will not help") != NULL);
 }
 

@@ -1,5 +1,6 @@
 /* Unit tests of the reply readers and our cursors: each shape's fields,
  * seconds vs milliseconds, status vocabularies, wrong shapes refused. */
+#include "kling_list.h"
 #include "kling_parse.h"
 #include "t.h"
 
@@ -27,7 +28,7 @@ static void test_tasks(void)
 	kparse_envelope(&doc, &env);
 	T_CHECK("parse/envelope code and request id", env.is_kling && env.code == 0 && strcmp(env.request_id, "r1") == 0);
 	T_CHECK("parse/tasks reads", kparse_tasks(&doc, env.data, &a, &p, &why) == 0 && p.ntasks == 2);
-	T_CHECK("parse/tasks: succeeded becomes succeed", p.tasks[0].status == LT_SUCCEED);
+	T_CHECK("parse/tasks: succeeded becomes succeed", p.tasks[0].status == KLING_SUCCEED);
 	T_CHECK("parse/tasks: ms kept, string ms read", p.tasks[0].created_ms == 1764380400000 &&
 							  p.tasks[0].updated_ms == 1764380460000);
 	T_CHECK("parse/tasks: seconds become ms", p.tasks[1].created_ms == 1764380400000);
@@ -38,7 +39,7 @@ static void test_tasks(void)
 		p.tasks[0].noutputs == 2 && strcmp(p.tasks[0].outputs[1].url.ptr, "https://x/a.mp3") == 0 &&
 			strcmp(p.tasks[0].outputs[0].duration.ptr, "5.1") == 0);
 	T_CHECK("parse/tasks: unknown status kept as processing with the word",
-		p.tasks[1].status == LT_PROCESSING && strstr(p.tasks[1].status_message.ptr, "archived") != NULL);
+		p.tasks[1].status == KLING_PROCESSING && strstr(p.tasks[1].status_message.ptr, "archived") != NULL);
 	T_CHECK("parse/tasks: cursor and has_more", p.has_more && p.next_cursor.len == 2);
 	parse("{\"code\":0,\"data\":{\"result\":{}}}");
 	kparse_envelope(&doc, &env);
@@ -69,7 +70,7 @@ static void test_legacy_seed(void)
 	kparse_envelope(&doc, &env);
 	T_CHECK("parse/legacy reads", kparse_legacy(&doc, env.data, "images/generations", &a, &p, &why) == 0 &&
 					      p.ntasks == 1);
-	T_CHECK("parse/legacy: fields", p.tasks[0].status == LT_FAILED && strcmp(p.tasks[0].status_message.ptr, "no\nway") == 0 &&
+	T_CHECK("parse/legacy: fields", p.tasks[0].status == KLING_FAILED && strcmp(p.tasks[0].status_message.ptr, "no\nway") == 0 &&
 						strcmp(p.tasks[0].external_task_id.ptr, "x9") == 0 &&
 						strcmp(p.tasks[0].task_type.ptr, "images/generations") == 0);
 	T_CHECK("parse/legacy: images", p.tasks[0].noutputs == 2 && strcmp(p.tasks[0].outputs[1].type.ptr, "image") == 0);
@@ -88,12 +89,12 @@ static void test_legacy_seed(void)
 
 static void test_cursor(void)
 {
-	struct kcursor k = {'t', 3, 25, LT_FAILED, LT_IMAGE, 1000, -1, "ab.c", 4}, r;
+	struct kcursor k = {'t', 3, 25, KLING_FAILED, KLING_IMAGE, 1000, -1, "ab.c", 4}, r;
 	char buf[256];
 	int n = kcursor_format(&k, buf, sizeof buf);
 	T_STREQ("cursor/format", buf, "t1.3.25.4.2.1000.-.ab.c");
 	T_CHECK("cursor/round trip", n > 0 && kcursor_parse(buf, (size_t)n, &r) == 0 && r.page == 3 &&
-					     r.page_size == 25 && r.status == LT_FAILED && r.product == LT_IMAGE &&
+					     r.page_size == 25 && r.status == KLING_FAILED && r.product == KLING_IMAGE &&
 					     r.start_ms == 1000 && r.end_ms == -1 && r.upstream_len == 4 &&
 					     memcmp(r.upstream, "ab.c", 4) == 0);
 	static const char *const bad[] = {"", "t1", "x1.1.1.0.0.-.-.a", "t1.0.10.0.0.-.-.a", "t1.1.101.0.0.-.-.a",
@@ -106,6 +107,9 @@ static void test_cursor(void)
 		T_CHECK(name, kcursor_parse(g, strlen(bad[i]), &r) == -1);
 	}
 	T_CHECK("cursor/too small a buffer", kcursor_format(&k, buf, 10) == -1);
+	/* the tool only checks that cursor is a string: the content is checked here */
+	T_CHECK("cursor/a control character in Kling's part refused", kcursor_parse("t1.1.10.0.0.-.-.a\nb", 19, &r) == -1);
+	T_CHECK("cursor/DEL refused", kcursor_parse("l1.1.10.0.0.-.-.\x7f", 17, &r) == -1);
 }
 
 int main(void)
