@@ -5,6 +5,7 @@
 #   make test SANITIZE=1   the same under ASan+UBSan (clang, glibc) in build/san/
 #   make valgrind | soak | lint   memory checks (build/vg/), the long soak, static analysis
 #   make demo | bench | fuzz FUZZ_SECONDS=N | clean | distclean | install PREFIX= DESTDIR=
+#   make mutate            one-line mutations of the product, each must be caught (tests/mutate.py)
 #   make EMBED_CA=0        leave the embedded CA bundle out
 #   make ARCH=aarch64|armv7|mipsel   build/<arch>/kling-mcp; make cross: all three (mk/cross.mk)
 # Sources are listed by wildcard: a new src/*.c or tests/unit/test_*.c needs no edit here.
@@ -78,7 +79,7 @@ UNIT_SRCS  := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BINS  := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
 DEPS       := $(TP)/.fetched
 
-.PHONY: all test unit demo bench fuzz clean distclean install bootstrap fetch check-clang
+.PHONY: all test unit demo bench fuzz clean distclean install bootstrap fetch check-clang mutate
 all: $(B)/kling-mcp
 
 bootstrap:
@@ -163,6 +164,13 @@ bench: $(B)/kling-mcp $(B)/kling-mcp.full $(B)/tools/httpload
 	@$(MAKE) --no-print-directory -s B=$(BENCH)/noca EMBED_CA=0 MBED_LIB=$(MBED_LIB) $(BENCH)/noca/kling-mcp
 	@$(MAKE) --no-print-directory -s B=$(BENCH)/glibc CC=gcc LINK=-Wl,--gc-sections $(BENCH)/glibc/kling-mcp
 	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) BENCH_DIR=$(abspath $(BENCH)) tests/bench.sh
+
+# Each mutation is built in a private copy (build/mutate/tree): src/ and build/
+# are left as they are. Last line "N caught of N"; a survivor fails it.
+mutate: $(DEPS)
+	@tools/bootstrap.sh test
+	@tests/prepare.sh
+	@python3 tests/mutate.py
 
 fuzz:
 	@tools/bootstrap.sh test

@@ -46,27 +46,30 @@ WINDOW = int(os.environ.get("SOAK_WINDOW", "8"))
 FAULT_EVERY = int(os.environ.get("SOAK_FAULT_EVERY", "50"))
 OVERLAP_EVERY = 250
 KEY = "soak-api-key-0123456789"
-FAULTS = [  # (mode, parameters): each answered with a result or an isError, quickly
-    ("kling_error", {"http": 400, "code": 1201, "message": "soak: bad parameter"}),
-    ("bad_json", {}),
-    ("wrong_shape", {}),
-    ("connection_close", {}),
-    ("close_before_reply", {}),
-    ("chunked", {"chunk_size": 97}),
-    ("close_mid_body", {}),
-    ("http_error", {"http": 404}),
-    ("kling_error", {"http": 429, "code": 1302, "retry_after": 0}),
-    ("delay", {"ms": 50}),
-    ("oversize", {"size": 4 * 1024 * 1024 + 100}),
-    ("slow", {"interval_ms": 1}),
-    ("http_error", {"http": 503, "body": "busy", "headers": {"Retry-After": "0"}}),
-    ("close_before_reply", {"close_notify": True}),
-    ("kling_error", {"http": 401, "code": 1004, "message": "expired"}),
-    ("wrong_shape", {"data": {"result": [{"id": "x", "status": "succeeded", "outputs": "no"}]}}),
-    ("chunked", {"chunk_size": 1}),
-    ("bad_json", {}),
-    ("connection_close", {}),
-    ("kling_error", {"http": 500, "code": 5001, "retry_after": 0}),
+PAGE = None  # expectation: a page of tasks (the fault is absorbed: retried, or harmless)
+CLOSED = ["closed the connection without answering"]
+FAULTS = [  # (mode, parameters, expected answer: PAGE, or the words of its isError)
+    ("kling_error", {"http": 400, "code": 1201, "message": "soak: bad parameter"}, ["1201", "soak: bad parameter"]),
+    ("bad_json", {}, ["not valid JSON"]),
+    ("wrong_shape", {}, ["not understood"]),
+    ("connection_close", {}, PAGE),
+    ("close_before_reply", {}, PAGE),
+    ("chunked", {"chunk_size": 97}, PAGE),
+    ("close_mid_body", {}, ["in the middle of the response body"]),
+    ("http_error", {"http": 404}, ["HTTP 404"]),
+    ("kling_error", {"http": 429, "code": 1302, "retry_after": 0}, PAGE),
+    ("delay", {"ms": 50}, PAGE),
+    ("oversize", {"size": 4 * 1024 * 1024 + 100}, ["LIMIT_HTTP_BODY_BYTES"]),
+    ("slow", {"interval_ms": 1}, PAGE),
+    ("http_error", {"http": 503, "body": "busy", "headers": {"Retry-After": "0"}}, PAGE),
+    ("close_before_reply", {"close_notify": True}, PAGE),
+    ("kling_error", {"http": 401, "code": 1004, "message": "expired"}, ["1004", "expired"]),
+    # a task whose outputs member is not an array is listed without outputs (kling_parse.c)
+    ("wrong_shape", {"data": {"result": [{"id": "x", "status": "succeeded", "outputs": "no"}]}}, PAGE),
+    ("chunked", {"chunk_size": 1}, PAGE),
+    ("bad_json", {}, ["not valid JSON"]),
+    ("connection_close", {}, PAGE),
+    ("kling_error", {"http": 500, "code": 5001, "retry_after": 0}, PAGE),
 ]
 ARGS = [{}, {"page_size": 5}, {"status": "succeed", "page_size": 3}, {"product_type": "image"},
         {"start_time": "2026-01-01T00:00:00Z"}, {"page": 2, "page_size": 4}, {"status": "failed"},
@@ -163,9 +166,10 @@ def run(calls, checkpoints, max_growth_kib=64, max_peak_growth_kib=256, prefix="
                 # quiesce, so the fault lands on this call and no other
                 for j in range(max(0, i - WINDOW), i):
                     reader.wait(10 + j, 60)
-                mode, params = FAULTS[(i // FAULT_EVERY) % len(FAULTS)]
+                k = (i // FAULT_EVERY) % len(FAULTS)
+                mode, params, _ = FAULTS[k]
                 s.mock.fault(mode=mode, count=1, path_prefix="/tasks", **params)
-                fault = mode
+                fault = k
             elif i >= WINDOW:
                 if reader.wait(rid - WINDOW, 60) is None:
                     kt.fail(f"{prefix}/call {i - WINDOW} answered", "no answer within 60 s")
@@ -198,7 +202,7 @@ def run(calls, checkpoints, max_growth_kib=64, max_peak_growth_kib=256, prefix="
             mcp.send({"jsonrpc": "2.0", "id": rid, "method": "tools/call",
                       "params": {"name": "list_tasks", "arguments": ARGS[i % len(ARGS)]}})
             sent += 1
-            if fault:  # wait for it, so the next calls do not meet the fault
+            if fault is not None:  # wait for it, so the next calls do not meet the fault
                 reader.wait(rid, 60)
             if sent in checkpoints:
                 for j in range(max(0, sent - WINDOW), sent):
@@ -222,17 +226,32 @@ def run(calls, checkpoints, max_growth_kib=64, max_peak_growth_kib=256, prefix="
         kt.check(f"{prefix}/{sent} calls, every one answered once", sent == calls and not missing and not twice,
                  f"sent {sent}, missing {missing[:5]}, answered twice {twice[:5]}")
         bad_ok = []
+        judged = {k: [0, []] for k in range(len(FAULTS))}  # fault index -> [calls, wrong answers]
         for rid, fault in kinds.items():
             r = (reader.answers.get(rid) or [{}])[0].get("result") or {}
+            if fault is not None:
+                want = FAULTS[fault][2]
+                judged[fault][0] += 1
+                text = ((r.get("content") or [{}])[0] or {}).get("text", "") if r.get("isError") else ""
+                if want is PAGE and not _is_page(r) or \
+                        want is not PAGE and not (r.get("isError") is True and all(w in text for w in want)):
+                    judged[fault][1].append((rid, json.dumps(r)[:200]))
             if r.get("isError"):
-                errors[fault] = errors.get(fault, 0) + 1
+                name = FAULTS[fault][0] if fault is not None else "none"
+                errors[name] = errors.get(name, 0) + 1
                 if fault is None:
                     bad_ok.append((rid, r.get("content", [{}])[0].get("text", "")[:200]))
             elif not isinstance((r.get("structuredContent") or {}).get("tasks"), list):
                 bad_ok.append((rid, json.dumps(r)[:200]))
         kt.check(f"{prefix}/every call without a fault is a page of tasks", not bad_ok, repr(bad_ok[:3]))
+        # each fault's calls answered as that fault implies (a page, or an isError naming it)
+        for k, (mode, params, want) in enumerate(FAULTS):
+            n, wrong = judged[k]
+            kt.check(f"{prefix}/fault {k + 1} {mode} {json.dumps(params)[:60]}: "
+                     f"{'a page' if want is PAGE else 'isError naming ' + repr(want)}",
+                     n > 0 and not wrong, f"{n} calls met it; wrong answers: {wrong[:2]}")
         kt.check(f"{prefix}/stdout holds only JSON lines", not reader.bad, repr(reader.bad[:3]))
-        faulted = sum(1 for f in kinds.values() if f)
+        faulted = sum(1 for f in kinds.values() if f is not None)
         print(f"# {prefix}: {sent} calls in {took:.1f} s ({sent / took:.0f} calls/s), {faulted} with a fault, "
               f"isError by fault: {json.dumps(errors, sort_keys=True)}", flush=True)
         mcp.send({"jsonrpc": "2.0", "id": "final-ping", "method": "ping"})
@@ -240,7 +259,8 @@ def run(calls, checkpoints, max_growth_kib=64, max_peak_growth_kib=256, prefix="
         first, last = min(figures), max(figures)
         a, b = figures[first], figures[last]
         if not memory:
-            kt.skip(f"{prefix}/memory growth", "not judged in a sanitizer build (ASan quarantines freed memory)")
+            for what in ("anonymous memory", "VmHWM"):
+                kt.skip(f"{prefix}/{what} growth", "not judged in a sanitizer build (ASan quarantines freed memory)")
         else:
             judge_memory(prefix, first, last, a, b, max_growth_kib, max_peak_growth_kib)
         code, err = mcp.close(timeout=10)
@@ -258,7 +278,13 @@ def judge_memory(prefix, first, last, a, b, max_growth_kib, max_peak_growth_kib)
              b["VmHWM"] - a["VmHWM"] <= max_peak_growth_kib, f"grew {b['VmHWM'] - a['VmHWM']} KiB")
 
 
+# Checks run() makes: answered once, pages, one per fault, stdout JSON, ping,
+# memory (2, or 2 skips), exit status, API key.
+PLAN = 6 + len(FAULTS) + 2
+
+
 def main():
+    kt.plan(PLAN)
     calls = int(os.environ.get("SOAK_CALLS", "10000"))
     every = int(os.environ.get("SOAK_EVERY", "0"))  # extra checkpoints, to see a trend
     points = {1000, calls} | (set(range(every, calls, every)) if every else set())
@@ -266,6 +292,9 @@ def main():
         int(os.environ.get("SOAK_MAX_PEAK_GROWTH_KIB", "256")))
     c = kt.counts()
     print(f"{c['PASS']} passed, {c['FAIL']} failed")
+    if kt.ran() != PLAN:
+        print(f"planned {PLAN} checks, ran {kt.ran()}")
+        sys.exit(1)
     sys.exit(1 if c["FAIL"] else 0)
 
 

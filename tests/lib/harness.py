@@ -113,7 +113,9 @@ class McpProc:
         self.send_raw(json.dumps(obj).encode() + b"\n")
 
     def recv(self, timeout=15):
-        """The next line from stdout parsed as JSON; None on timeout or EOF."""
+        """The next line from stdout parsed as JSON; None on timeout or EOF. A
+        line that is not a JSON object or array is a FAIL line, and comes back
+        as {"not JSON": its start}."""
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buf:
             left = deadline - time.monotonic()
@@ -127,7 +129,17 @@ class McpProc:
                 return None
             self.buf += chunk
         line, self.buf = self.buf.split(b"\n", 1)
-        return json.loads(line)
+        try:
+            v = json.loads(line)
+        except ValueError:
+            v = None
+        if not isinstance(v, (dict, list)):
+            # Not one JSON message: a failed check (stdout must hold only those),
+            # and an answer no caller's check will take for a good one.
+            import kt
+            kt.fail("stdout/every line is a JSON message", f"got {line[:200]!r}")
+            return {"not JSON": line[:200].decode("latin-1")}
+        return v
 
     def request(self, method, params=None, timeout=15):
         rid = self.next_id
@@ -138,7 +150,7 @@ class McpProc:
         self.send(msg)
         while True:
             r = self.recv(timeout)
-            if r is None or r.get("id") == rid:
+            if r is None or (isinstance(r, dict) and r.get("id") == rid):
                 return r
 
     def initialize(self, version="2025-11-25"):

@@ -9,7 +9,6 @@ answers a ping and a good list_tasks call."""
 import json
 import os
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
@@ -168,9 +167,14 @@ def mock_catalogue():
             kt.check(f"{name}: {requests} request(s) in {lo:g}..{hi:g} s", n == requests and lo <= took <= hi * SLOW,
                      f"{n} requests in {took:.2f} s")
             after_ok(name, s.mcp, n)
+        # of the test apparatus: the catalogue names exactly the modes the mock
+        # carries out (its Handler.fault_* methods), and FAULT_MODES lists them
         seen = {f["mode"] for _, f, *_ in MOCK}
         import kling_mock
-        kt.eq("network/mock/every fault mode of the mock is in the catalogue", sorted(kling_mock.FAULT_MODES - seen), [])
+        handled = {m[len("fault_"):] for m in dir(kling_mock.Handler) if m.startswith("fault_")}
+        kt.check("mock-self/network/mock: the catalogue covers every fault mode the mock handles",
+                 len(handled) >= 10 and seen == handled == kling_mock.FAULT_MODES,
+                 f"handled {sorted(handled)}, FAULT_MODES {sorted(kling_mock.FAULT_MODES)}, catalogue {sorted(seen)}")
         code, err = s.mcp.close()
         kt.eq("network/mock/exit 0 at the end", code, 0)
         kt.check("network/mock/the API key never on stderr", KEY not in err, err[:300])
@@ -200,11 +204,17 @@ def raw_catalogue():
                 used = len(srv.requests) - before
             kt.check(f"{name}: the server saw the request(s)", not left and used >= count, f"{used} requests, left {left}")
             after_ok(name, mcp, used)
+        # of the test apparatus: the paths https_server.py documents are the ones
+        # its code dispatches on (p == "/x"), and the catalogue drives each
+        import re
         doc = open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "mock", "https_server.py")).read()
         listed = {line.split()[0].split("[")[0].split("?")[0] for line in doc.split('"""')[1].splitlines()
                   if line.startswith("  /")}
+        dispatched = set(re.findall(r'\bp == "(/[a-z]+)"', doc))
         covered = {m.split("?")[0] for _, m, _, _ in RAW}
-        kt.eq("network/raw/every behaviour of https_server.py is in the catalogue", sorted(listed - covered), [])
+        kt.check("mock-self/network/raw: the catalogue covers every path https_server.py documents and handles",
+                 len(dispatched) >= 20 and listed == dispatched == covered,
+                 f"documented {sorted(listed)}, handled {sorted(dispatched)}, catalogue {sorted(covered)}")
         code, err = mcp.close()
         kt.eq("network/raw/exit 0 at the end", code, 0)
         kt.check("network/raw/the API key never on stderr", KEY not in err, err[:300])
@@ -217,18 +227,9 @@ def raw_catalogue():
 def main():
     # The two catalogues run side by side (each mostly waits on deadlines and
     # retry pauses); kt's lines are written whole under a lock.
-    lock = threading.Lock()
-    emit = kt._emit
-
-    def locked_emit(*a, **kw):
-        with lock:
-            emit(*a, **kw)
-    kt._emit = locked_emit
-    threads = [threading.Thread(target=f) for f in (mock_catalogue, raw_catalogue)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    # An exception in either thread is an ERROR line and exit status 1 (kt).
+    kt.plan(3 * len(MOCK) + 4 + 3 * len(RAW) + 4)
+    kt.run_threads(mock_catalogue, raw_catalogue)
     kt.done()
 
 

@@ -25,6 +25,7 @@ def line(out, what):
 
 
 def main():
+    kt.plan(18)
     s = harness.Stack(api_key=KEY, access_key=AK, secret_key=SK, start_mcp=False)
     try:
         env = dict(s.env)

@@ -25,6 +25,7 @@ def ids(res):
 
 
 def main():
+    kt.plan(9)
     fix = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
     import json
     json.dump(TASKS, fix)

@@ -24,6 +24,48 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # KLING_CROSS_ARCH, e.g. to skip a check that reads the ELF or measures speed.
 CROSS_E2E=${CROSS_E2E-"test_static.sh test_core.py"}
 
+arch_info() { # ARCH: sets qemu, cpu, machine, target
+	case "$1" in
+	aarch64) qemu=qemu-aarch64-static cpu=cortex-a53 machine="ARM aarch64" target=aarch64-linux-musl ;;
+	armv7) qemu=qemu-arm-static cpu=cortex-a7 machine="ARM, EABI5" target=armv7-linux-musleabihf ;;
+	mipsel) qemu=qemu-mipsel-static cpu=24Kc machine="MIPS, MIPS32 rel2" target=mipsel-linux-muslsf ;;
+	esac
+}
+
+# The plan, from what is there before any check runs: the checks below for each
+# architecture, plus the plan each unit test and end-to-end suite declares
+# (asked with KT_PLAN_ONLY=1; one check when one declares none).
+arch_plan() { # ARCH
+	arch_info "$1"; d="$top/build/$1"
+	[ -f "$d/kling-mcp" ] || { echo 1; return; }
+	k=5
+	case "$1" in armv7) k=$((k + 1)) ;; mipsel) k=$((k + 1))
+		command -v mipsel-linux-gnu-objdump >/dev/null && k=$((k + 2)) || k=$((k + 1)) ;; esac
+	command -v "$qemu" >/dev/null || { echo $((k + 1)); return; }
+	k=$((k + 4))
+	[ "$(id -u)" = 0 ] && command -v chroot >/dev/null && k=$((k + 3)) || k=$((k + 1))
+	[ "$1" = mipsel ] && [ -x "$d/sysroot/bin/mipsel-linux-muslsf-gcc" ] && k=$((k + 1))
+	units=0
+	for u in "$d"/tests/test_*; do
+		[ -x "$u" ] || continue
+		units=$((units + 1)); p=$(plan_of "$qemu" -cpu "$cpu" "$u"); k=$((k + ${p:-1}))
+	done
+	[ $units -gt 0 ] || k=$((k + 1))
+	for s in $CROSS_E2E; do
+		case "$s" in *.py) runner=python3 ;; *) runner=sh ;; esac
+		p=$(KLING_MCP="$d/kling-mcp.qemu" KLING_CROSS_ARCH="$1" plan_of $runner "$top/tests/suites/$s")
+		k=$((k + ${p:-1}))
+	done
+	echo $k
+}
+if [ "${SANITIZE:-0}" = 1 ]; then
+	plan 2
+else
+	total=1
+	for arch in aarch64 armv7 mipsel; do total=$((total + $(arch_plan $arch))); done
+	plan $total
+fi
+
 # --- no floating point in our sources -----------------------------------------
 # Comments are dropped; identifiers are searched outside string literals and
 # printf-style %f conversions inside them.
@@ -78,11 +120,7 @@ fpu_lines() {
 
 for arch in aarch64 armv7 mipsel; do
 	n="cross/$arch" d="$top/build/$arch" bin="$top/build/$arch/kling-mcp"
-	case "$arch" in
-	aarch64) qemu=qemu-aarch64-static cpu=cortex-a53 machine="ARM aarch64" target=aarch64-linux-musl ;;
-	armv7) qemu=qemu-arm-static cpu=cortex-a7 machine="ARM, EABI5" target=armv7-linux-musleabihf ;;
-	mipsel) qemu=qemu-mipsel-static cpu=24Kc machine="MIPS, MIPS32 rel2" target=mipsel-linux-muslsf ;;
-	esac
+	arch_info "$arch"
 	if [ ! -f "$bin" ]; then
 		skip "$n" "build/$arch/kling-mcp is not built: make cross (or make ARCH=$arch)"
 		continue
@@ -195,8 +233,9 @@ for arch in aarch64 armv7 mipsel; do
 		"$qemu" -cpu "$cpu" "$u" >"$tmp/unit.log" 2>&1; rc=$?
 		sed -n "s#^\(PASS\|FAIL\|SKIP\) #\1 $n/unit/#p" "$tmp/unit.log"
 		checks=$(grep -cE '^(PASS|FAIL|SKIP) ' "$tmp/unit.log")
-		if [ $rc -ne 0 ] || [ "$checks" -eq 0 ]; then
-			fail "$n/unit/$(basename "$u")" "exited with status $rc after $checks checks: $(tail -n 5 "$tmp/unit.log" | tr '\n' ';')"
+		want=$(sed -n '1s/^PLAN \([0-9][0-9]*\)$/\1/p' "$tmp/unit.log")
+		if [ $rc -ne 0 ] || [ "$checks" != "${want:-none}" ]; then
+			fail "$n/unit/$(basename "$u")" "exited with status $rc after $checks checks of ${want:-no plan}: $(tail -n 5 "$tmp/unit.log" | tr '\n' ';')"
 		fi
 	done
 	[ $units -gt 0 ] || skip "$n/unit" "no unit test built for $arch (make cross builds them; or make ARCH=$arch unit)"
@@ -208,7 +247,8 @@ for arch in aarch64 armv7 mipsel; do
 		KLING_MCP="$run" KLING_CROSS_ARCH="$arch" $runner "$t" >"$tmp/e2e.log" 2>&1; rc=$?
 		sed -n "s#^\(PASS\|FAIL\|SKIP\) #\1 $n/e2e/#p" "$tmp/e2e.log"
 		checks=$(grep -cE '^(PASS|FAIL|SKIP) ' "$tmp/e2e.log")
-		if [ $rc -ne 0 ] || [ "$checks" -eq 0 ]; then
+		want=$(sed -n '1s/^PLAN \([0-9][0-9]*\)$/\1/p' "$tmp/e2e.log")
+		if [ $rc -ne 0 ] || [ "$checks" != "${want:-none}" ]; then
 			fail "$n/e2e/$s" "exited with status $rc after $checks checks: $(tail -n 5 "$tmp/e2e.log" | tr '\n' ';')"
 		fi
 	done

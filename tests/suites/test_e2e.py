@@ -299,6 +299,7 @@ def errors():
 
 
 def main():
+    kt.plan(75)
     tasks_backend()
     legacy_backend()
     seed_backend()

@@ -172,7 +172,7 @@ def zero_tasks():
 
 
 def main():
-    print(f"PLAN {PLAN}", flush=True)
+    kt.plan(PLAN)
     s = harness.Stack(api_key=KEY, access_key=AK, secret_key=SK, start_mcp=False)
     try:
         for part in (legacy_404, crlf_key, base_urls, proxy_wipe, secret_pieces, escapes, same_cursor, bodies,

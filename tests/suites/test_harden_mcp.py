@@ -356,7 +356,7 @@ def second_initialize():
 
 
 def main():
-    print(f"PLAN {PLAN}", flush=True)
+    kt.plan(PLAN)
     second_initialize()
     backpressure()
     end_of_input()

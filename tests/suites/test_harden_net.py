@@ -226,7 +226,7 @@ def test_phases(c):
 
 
 def main():
-    print(f"PLAN {PLAN}", flush=True)
+    kt.plan(PLAN)
     tmp = tempfile.mkdtemp(prefix="kmcp-cafifo-")  # not a prefix of KEY: those are masked
     c = certs.make_certs(tmp)
     good = server(c["good"], c["good_key"])

@@ -5,11 +5,14 @@
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${KLING_MCP:?}
 fake=${BUILD_DIR:?}/tests/test_server
+# client.mjs prints its own PLAN; when it cannot run, this one check is skipped.
 if ! command -v node >/dev/null 2>&1; then
+	plan 1
 	skip "sdk" "node is not installed"
 	exit 0
 fi
 if [ ! -d "$top/tests/sdk/node_modules/@modelcontextprotocol/sdk" ]; then
+	plan 1
 	skip "sdk" "tests/sdk/node_modules missing (tests/prepare.sh installs it)"
 	exit 0
 fi

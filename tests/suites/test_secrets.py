@@ -132,6 +132,7 @@ def check_cli():
 
 
 def main():
+    kt.plan(21)
     api_key()
     aksk()
     check_cli()

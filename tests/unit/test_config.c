@@ -142,6 +142,7 @@ static void test_bad_values(void)
 
 int main(void)
 {
+	t_plan(33);
 	test_defaults();
 	test_region_and_keys();
 	test_base_url();

@@ -341,6 +341,7 @@ static void test_build(void)
 
 int main(void)
 {
+	t_plan(108);
 	test_head();
 	test_framing();
 	test_retry_after();

@@ -202,6 +202,7 @@ static void test_retry_after_overflow(void)
 
 int main(void)
 {
+	t_plan(75);
 	test_line();
 	test_fields();
 	test_find();

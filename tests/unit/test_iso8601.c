@@ -155,6 +155,7 @@ static void test_random_roundtrip(void)
 
 int main(void)
 {
+	t_plan(40);
 	test_accepts();
 	test_rejects();
 	test_format();

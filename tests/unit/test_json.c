@@ -414,6 +414,7 @@ static void test_writer_roundtrip(void)
 
 int main(void)
 {
+	t_plan(197);
 	json_doc_init(&D, LIMIT_JSON_TOKENS);
 	test_accepts();
 	test_rejects();

@@ -82,7 +82,8 @@ static void test_messages(void)
 	read1("{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{}}", &m);
 	T_CHECK("jsonrpc/client response", m.kind == JSONRPC_RESPONSE);
 	read1("{\"jsonrpc\":\"2.0\",\"id\":null,\"method\":\"ping\"}", &m);
-	T_CHECK("jsonrpc/id null is -32600 without id", m.kind == JSONRPC_INVALID && m.code == -32600 && m.id.kind == JSONRPC_ID_NONE);
+	T_CHECK("jsonrpc/id null is -32600 without id, saying null is the matter",
+		m.kind == JSONRPC_INVALID && m.code == -32600 && m.id.kind == JSONRPC_ID_NONE && strstr(m.message, "null"));
 	read1("{\"jsonrpc\":\"2.0\",\"id\":1.5,\"method\":\"ping\"}", &m);
 	T_CHECK("jsonrpc/fractional id is -32600 without id", m.kind == JSONRPC_INVALID && m.id.kind == JSONRPC_ID_NONE);
 	read1("{\"jsonrpc\":\"2.0\",\"id\":1e3,\"method\":\"ping\"}", &m);
@@ -160,6 +161,7 @@ static void test_writers(void)
 
 int main(void)
 {
+	t_plan(36);
 	json_doc_init(&D, LIMIT_JSON_TOKENS);
 	test_lines();
 	test_messages();

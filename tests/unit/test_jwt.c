@@ -59,6 +59,7 @@ static void test_cache(void)
 
 int main(void)
 {
+	t_plan(19);
 	test_b64url();
 	test_token();
 	test_cache();

@@ -54,6 +54,7 @@ static void test_text(void)
 
 int main(void)
 {
+	t_plan(39);
 	test_retry();
 	test_text();
 	return t_done();

@@ -114,6 +114,7 @@ static void test_cursor(void)
 
 int main(void)
 {
+	t_plan(40);
 	json_doc_init(&doc, 4096);
 	test_tasks();
 	test_legacy_seed();

@@ -441,6 +441,7 @@ static void test_schema(void)
 
 int main(void)
 {
+	t_plan(78);
 	json_doc_init(&D, LIMIT_JSON_TOKENS);
 	json_doc_init(&S, 4096);
 	json_w_init(&W, LIMIT_RESPONSE_BYTES);

@@ -94,6 +94,7 @@ static void test_table_full(void)
 
 int main(void)
 {
+	t_plan(12);
 	test_timer_order();
 	test_rearm_now();
 	test_fds();

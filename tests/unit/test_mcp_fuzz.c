@@ -207,6 +207,7 @@ static void round_(const char *name, const char *opening, int iterations)
 
 int main(void)
 {
+	t_plan(12);
 	json_doc_init(&OUT, LIMIT_JSON_TOKENS);
 	kling_use_backend(&FAKE);
 	round_("undecided", NULL, 15000);

@@ -138,6 +138,7 @@ static void turn(int n)
 
 int main(void)
 {
+	t_plan(25);
 	static struct config cfg;
 	static char key[] = "k";
 	cfg.api_key = key;

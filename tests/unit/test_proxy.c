@@ -95,6 +95,7 @@ static void test_connect(void)
 
 int main(void)
 {
+	t_plan(52);
 	test_parse();
 	test_bypass();
 	test_connect();

@@ -68,6 +68,7 @@ static int run_fake(const struct kling_list_query *q)
 
 static int self_check(void)
 {
+	t_plan(5);
 	struct kling_list_query q;
 	memset(&q, 0, sizeof q);
 	q.page = 1;

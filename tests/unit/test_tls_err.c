@@ -9,6 +9,7 @@
 
 int main(void)
 {
+	t_plan(6);
 	char out[200];
 	tls_err_text(MBEDTLS_ERR_SSL_FATAL_ALERT_MESSAGE, out, sizeof out);
 	T_STREQ("tls_err/SSL code", out, "the server ended the handshake with a fatal alert (-0x7780)");

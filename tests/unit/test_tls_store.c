@@ -14,7 +14,14 @@
 static void test_der_index(void)
 {
 	if (kling_ca_der_len == 0) {
-		printf("SKIP tls_store/embedded bundle: built with EMBED_CA=0\n");
+		/* the same number of checks as below, each said skipped */
+		static const char *const names[] = {
+			"tls_store/counting the embedded certificates", "tls_store/every embedded certificate indexed",
+			"tls_store/subjects as mbedTLS reads them", "tls_store/index bounded by cap",
+			"tls_store/a cut bundle keeps the whole ones", "tls_store/length past the end",
+			"tls_store/not a certificate, then a cut header"};
+		for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+			T_SKIP(names[i], "built with EMBED_CA=0");
 		return;
 	}
 	int bad, cap = (int)kling_ca_count;
@@ -211,6 +218,7 @@ static void test_explain(void)
 
 int main(void)
 {
+	t_plan(30);
 	test_der_index();
 	test_file();
 	test_explain();
