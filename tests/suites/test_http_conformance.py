@@ -16,7 +16,7 @@ import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from kt import check, done, root, skip  # noqa: E402
+from kt import check, done, plan, root, skip  # noqa: E402
 import harness  # noqa: E402
 from listen import Listener  # noqa: E402
 
@@ -77,7 +77,7 @@ def run(stack, scenario, spec):
 
 
 def main():
-    print(f"PLAN {len(SCENARIOS)}", flush=True)
+    plan(len(SCENARIOS))
     if not (os.path.exists(NODE) and os.path.exists(CLI)):
         for sc, spec in SCENARIOS:
             skip("conformance_" + sc + ("_" + spec if spec else ""),

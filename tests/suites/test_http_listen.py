@@ -17,7 +17,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from kt import binary, check, done, fail  # noqa: E402
+from kt import binary, check, done, fail, plan  # noqa: E402
 import harness  # noqa: E402
 from listen import INIT, META, V2026, Listener, Reader, request_bytes  # noqa: E402
 
@@ -601,7 +601,7 @@ def session_limit_503():
 
 
 def main():
-    print(f"PLAN {len(TESTS)}", flush=True)
+    plan(len(TESTS), ["http_listen_" + fn.__name__ for fn in TESTS])
     ST["stack"] = harness.Stack(api_key="test-key", start_mcp=False)
     try:
         ST["srv"] = Listener(env(KLING_LOG_LEVEL="info"))

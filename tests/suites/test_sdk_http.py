@@ -11,7 +11,7 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
-from kt import done, fail, root, skip  # noqa: E402
+from kt import done, fail, plan, root, skip  # noqa: E402
 import harness  # noqa: E402
 from listen import Listener  # noqa: E402
 
@@ -23,7 +23,7 @@ TOKEN = "sdk-http-test-token-0123456789"
 
 
 def main():
-    print(f"PLAN {PLAN1 + PLAN2}", flush=True)
+    plan(PLAN1 + PLAN2)
     runs = [(shutil.which("node"), D, "http_client.mjs", PLAN1, "sdk_http"),
             (NODE22, D2, "client_v2.mjs", PLAN2, "sdk_v2_http")]
     with harness.Stack(api_key="test-key", start_mcp=False) as st:

@@ -98,6 +98,7 @@ static void test_header_decode(void)
 
 int main(void)
 {
+	t_plan(40);
 	test_listen_parse();
 	test_secret_equal();
 	test_list_has();
