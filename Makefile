@@ -179,7 +179,7 @@ demo: $(B)/kling-mcp
 BENCH      := build/bench
 $(B)/kling-mcp.full: $(OBJS) $(MBED_LIB)
 	@$(CC) $(CFLAGS) -o $@ $(OBJS) $(MBED_LIB) $(filter-out -s,$(LINK)) -Wl,-Map,$@.map
-bench: $(B)/kling-mcp $(B)/kling-mcp.full
+bench: $(B)/kling-mcp $(B)/kling-mcp.full $(B)/tools/httpload
 	@tools/bootstrap.sh test
 	@$(MAKE) --no-print-directory -s B=$(BENCH)/noca EMBED_CA=0 MBED_LIB=$(MBED_LIB) $(BENCH)/noca/kling-mcp
 	@$(MAKE) --no-print-directory -s B=$(BENCH)/glibc CC=gcc LINK=-Wl,--gc-sections $(BENCH)/glibc/kling-mcp

@@ -218,6 +218,9 @@ static void load_misc(struct config *c)
 	c->no_proxy = env("NO_PROXY");
 	if (!c->no_proxy)
 		c->no_proxy = env("no_proxy");
+	c->listen = env("KLING_MCP_LISTEN");
+	c->allowed_origins = env("KLING_MCP_ALLOWED_ORIGINS");
+	c->allowed_hosts = env("KLING_MCP_ALLOWED_HOSTS");
 }
 
 void config_load(struct config *c)
@@ -226,6 +229,7 @@ void config_load(struct config *c)
 	c->api_key = secret_copy("KLING_API_KEY");
 	c->access_key = secret_copy("KLING_ACCESS_KEY");
 	c->secret_key = secret_copy("KLING_SECRET_KEY");
+	c->mcp_token = secret_copy("KLING_MCP_TOKEN");
 	check_secret(c, "KLING_API_KEY", c->api_key);
 	check_secret(c, "KLING_ACCESS_KEY", c->access_key);
 	check_secret(c, "KLING_SECRET_KEY", c->secret_key);
@@ -269,13 +273,14 @@ void config_wipe(struct config *c)
 	wipe_free(&c->api_key);
 	wipe_free(&c->access_key);
 	wipe_free(&c->secret_key);
+	wipe_free(&c->mcp_token);
 	explicit_bzero(g_proxy_buf, sizeof g_proxy_buf);
 	c->https_proxy = NULL;
 }
 
 void config_wipe_environment(void)
 {
-	static const char *const names[] = {"KLING_API_KEY", "KLING_SECRET_KEY"};
+	static const char *const names[] = {"KLING_API_KEY", "KLING_SECRET_KEY", "KLING_MCP_TOKEN"};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		char *v = getenv(names[i]); /* points into the environment block itself */
 		if (v)
@@ -297,12 +302,14 @@ void config_wipe_environment(void)
 
 const char *config_help(void)
 {
-	return "usage: kling-mcp [--help | --version | --check | call TOOL [ARGS_JSON] [--json]]\n"
+	return "usage: kling-mcp [--listen [ADDR:]PORT | --help | --version | --check |\n"
+	       "                  call TOOL [ARGS_JSON] [--json]]\n"
 	       "\n"
-	       "An MCP server (stdio) whose tools list the generation tasks of a Kling AI\n"
-	       "account (list_tasks) and look one up, waiting for it to finish (get_task).\n"
-	       "With no argument it serves MCP on standard input/output.\n"
+	       "An MCP server whose tools list the generation tasks of a Kling AI account\n"
+	       "(list_tasks) and look one up, waiting for it to finish (get_task). With no\n"
+	       "argument it serves MCP on standard input/output.\n"
 	       "\n"
+	       "  --listen [ADDR:]PORT  serve MCP over HTTP at http://ADDR:PORT/mcp (127.0.0.1)\n"
 	       "  --help     this text\n"
 	       "  --version  program version, mbedTLS version, build target\n"
 	       "  --check    diagnose configuration, clock, DNS, TLS and credentials; exit 0 or 1\n"
@@ -327,5 +334,8 @@ const char *config_help(void)
 	       "  KLING_TIMEOUT_MS       deadline of one tool call, everything included (default 30000)\n"
 	       "  KLING_LOG_LEVEL        error, warn (default), info, debug; logs go to stderr only\n"
 	       "  HTTPS_PROXY, https_proxy  http://[user:pass@]host:port, used with CONNECT\n"
-	       "  NO_PROXY, no_proxy     hosts (suffixes, or *) reached without the proxy\n";
+	       "  NO_PROXY, no_proxy     hosts (suffixes, or *) reached without the proxy\n"
+	       "  KLING_MCP_LISTEN       same as --listen\n"
+	       "  KLING_MCP_TOKEN        bearer token HTTP clients must send (needed off loopback)\n"
+	       "  KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_ALLOWED_HOSTS  more Origin, Host values (commas)\n";
 }

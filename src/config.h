@@ -41,6 +41,12 @@ struct config {
 	const char *https_proxy;          /* HTTPS_PROXY / https_proxy (a copy, wiped by config_wipe), NULL when unset */
 	const char *no_proxy;             /* NO_PROXY / no_proxy */
 
+	/* The HTTP listener (kling-mcp --listen). */
+	const char *listen;               /* --listen or KLING_MCP_LISTEN; NULL = stdio */
+	char *mcp_token;                  /* KLING_MCP_TOKEN (heap copy, wiped); NULL when unset */
+	const char *allowed_origins;      /* KLING_MCP_ALLOWED_ORIGINS, comma list */
+	const char *allowed_hosts;        /* KLING_MCP_ALLOWED_HOSTS, comma list */
+
 	char error[CONFIG_ERROR_MAX];     /* first problem found, "" when none */
 };
 

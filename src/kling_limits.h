@@ -189,6 +189,64 @@
 #define LIMIT_STDOUT_BACKLOG (16 * 1024 * 1024)
 #endif
 
+/* HTTP listener (kling-mcp --listen). A request head is bounded by
+ * LIMIT_HTTP_HEAD_BYTES and LIMIT_HTTP_HEADERS (431 beyond). A request body is
+ * one JSON-RPC message, bounded like a stdio line (413 beyond). */
+#ifndef LIMIT_LISTEN_BODY_BYTES
+#define LIMIT_LISTEN_BODY_BYTES LIMIT_LINE_BYTES
+#endif
+
+/* Open client connections. A whole team or LAN is a few dozen clients; each
+ * idle connection costs a few hundred bytes and a descriptor. Beyond this a
+ * new connection gets 503 + Retry-After and is closed. */
+#ifndef LIMIT_LISTEN_CONNS
+#define LIMIT_LISTEN_CONNS 256
+#endif
+
+/* MCP sessions (protocols 2025-xx) held at once, and how long an unused one
+ * lives. A client that vanished without DELETE frees its session after the
+ * idle time; while the table is full, initialize gets 503 + Retry-After. */
+#ifndef LIMIT_LISTEN_SESSIONS
+#define LIMIT_LISTEN_SESSIONS 1024
+#endif
+#ifndef LISTEN_SESSION_IDLE_MS
+#define LISTEN_SESSION_IDLE_MS (30 * 60 * 1000)
+#endif
+
+/* A client has this long to send a whole request head once its first byte
+ * came (slow clients are closed with 408, never blocking others), and this
+ * long for the body after the head. */
+#ifndef LISTEN_HEAD_TIMEOUT_MS
+#define LISTEN_HEAD_TIMEOUT_MS 10000
+#endif
+#ifndef LISTEN_BODY_TIMEOUT_MS
+#define LISTEN_BODY_TIMEOUT_MS 30000
+#endif
+
+/* A kept-alive connection with no request in progress is closed after this
+ * long (clients reconnect transparently). */
+#ifndef LISTEN_IDLE_TIMEOUT_MS
+#define LISTEN_IDLE_TIMEOUT_MS 120000
+#endif
+
+/* An SSE reply waiting for a long call sends a ": keepalive" comment this
+ * often, so proxies and clients do not time the stream out. */
+#ifndef LISTEN_SSE_KEEPALIVE_MS
+#define LISTEN_SSE_KEEPALIVE_MS 15000
+#endif
+
+/* Bytes of replies waiting for one slow reader before its connection is
+ * closed: one full response and its progress notifications. */
+#ifndef LIMIT_LISTEN_BACKLOG
+#define LIMIT_LISTEN_BACKLOG (LIMIT_RESPONSE_BYTES + 1024 * 1024)
+#endif
+
+/* On SIGTERM/SIGINT the listener stops accepting and waits this long at most
+ * for the calls in progress to be answered. */
+#ifndef LISTEN_DRAIN_MS
+#define LISTEN_DRAIN_MS 10000
+#endif
+
 /* Call slots of the whole process (every session's running and waiting
  * calls); each session may hold at most LIMIT_CONCURRENT_CALLS +
  * LIMIT_QUEUED_CALLS of them. */
@@ -202,9 +260,10 @@
 #define MCP_BACKSTOP_MS 250
 
 /* File descriptors the loop watches: stdin, stdout, one connection per
- * running call, idle keep-alive connections, and some slack. */
+ * running call, idle keep-alive connections, the HTTP listener and its
+ * client connections, and some slack. */
 #ifndef LIMIT_LOOP_FDS
-#define LIMIT_LOOP_FDS 32
+#define LIMIT_LOOP_FDS (LIMIT_LISTEN_CONNS + 64)
 #endif
 
 /* A tool call's deadline, everything included, when KLING_TIMEOUT_MS is unset,

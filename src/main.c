@@ -16,6 +16,7 @@
 #include "mcp.h"
 #include "server.h"
 #include "tools.h"
+#include "transport_http.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -112,13 +113,20 @@ static int parse_call(int argc, char **argv, const char **tool, const char **arg
 
 int main(int argc, char **argv)
 {
-	const char *call_tool = NULL, *call_args = NULL;
+	const char *call_tool = NULL, *call_args = NULL, *listen = NULL;
 	int call_json = 0;
 	if (argc >= 2 && strcmp(argv[1], "call") == 0) {
 		if (parse_call(argc, argv, &call_tool, &call_args, &call_json) < 0)
 			return 2;
-	} else if (argc > 2 || (argc == 2 && strcmp(argv[1], "--help") != 0 && strcmp(argv[1], "--version") != 0 &&
-				strcmp(argv[1], "--check") != 0)) {
+	} else if (argc == 3 && strcmp(argv[1], "--listen") == 0) {
+		listen = argv[2];
+		argc = 1;
+	} else if (argc == 2 && strncmp(argv[1], "--listen=", 9) == 0) {
+		listen = argv[1] + 9;
+		argc = 1;
+	}
+	if (!call_tool && (argc > 2 || (argc == 2 && strcmp(argv[1], "--help") != 0 &&
+					strcmp(argv[1], "--version") != 0 && strcmp(argv[1], "--check") != 0))) {
 		fprintf(stderr, "kling-mcp: unknown argument \"%s\"\n%s", argv[argc - 1], config_help());
 		return 2;
 	}
@@ -138,6 +146,9 @@ int main(int argc, char **argv)
 	log_set_level(cfg.log_level);
 	log_add_secret(cfg.api_key);
 	log_add_secret(cfg.secret_key);
+	log_add_secret(cfg.mcp_token);
+	if (listen)
+		cfg.listen = listen;
 	if (cfg.error[0])
 		log_warn("configuration: %s", cfg.error);
 	http_client_init(&cfg); /* a bad HTTPS_PROXY is logged here and named by every call */
@@ -149,7 +160,9 @@ int main(int argc, char **argv)
 		log_error("out of memory at start");
 		rc = 1;
 	} else {
-		rc = call_tool ? call_run(call_tool, call_args, call_json, g_stop_pipe[0]) : server_run(0, 1, g_stop_pipe[0]);
+		rc = call_tool	 ? call_run(call_tool, call_args, call_json, g_stop_pipe[0])
+		     : cfg.listen ? http_server_run(&cfg, g_stop_pipe[0])
+				  : server_run(0, 1, g_stop_pipe[0]);
 		mcp_free();
 	}
 	kling_list_shutdown();

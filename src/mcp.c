@@ -1048,6 +1048,11 @@ struct mcp_session *mcp_session_new(const struct mcp_sink *sink, void *ctx)
 	return s;
 }
 
+void mcp_session_modern(struct mcp_session *s)
+{
+	s->flow = FLOW_MODERN;
+}
+
 void mcp_session_free(struct mcp_session *s)
 {
 	if (!s)

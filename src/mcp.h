@@ -177,6 +177,11 @@ void mcp_session_cancel_tag(struct mcp_session *s, void *tag);
  * until it is called again with 0. Running calls still finish. */
 void mcp_session_throttle(struct mcp_session *s, int on);
 
+/* The session speaks 2026-07-28 only (an HTTP request that named it): every
+ * request needs the _meta version and capabilities, and initialize and ping
+ * do not exist (-32601). Call before its first input. */
+void mcp_session_modern(struct mcp_session *s);
+
 /* Cancel everything of the session, answer nothing, free it. NULL is a no-op. */
 void mcp_session_free(struct mcp_session *s);
 

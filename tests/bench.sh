@@ -9,4 +9,4 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 bin=${KLING_MCP:-$BUILD_DIR/kling-mcp}
 exec python3 "$top/tests/tools/bench.py" --bin "$bin" --noca "$BENCH_DIR/noca/kling-mcp" \
 	--full "$BUILD_DIR/kling-mcp.full" \
-	--glibc "$BENCH_DIR/glibc/kling-mcp"
+	--glibc "$BENCH_DIR/glibc/kling-mcp" --load "$BUILD_DIR/tools/httpload"

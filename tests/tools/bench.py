@@ -31,6 +31,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
+import bench_listen  # noqa: E402
 import harness  # noqa: E402
 
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
@@ -308,6 +309,7 @@ def main():
     ap.add_argument("--noca")
     ap.add_argument("--full")
     ap.add_argument("--glibc")
+    ap.add_argument("--load")
     a = ap.parse_args()
 
     rows = []
@@ -449,6 +451,9 @@ def main():
             row("CPU instructions per warm list_tasks call (callgrind, glibc build: (I(%d) − I(%d)) / %d calls)"
                 % (CG_BASE + CG_MORE, CG_BASE, CG_MORE), "{:,}".format(per), "≤ 800,000" + met(per <= 800000))
             row("CPU instructions from exec to exit, initialize only (callgrind, glibc build)", "{:,}".format(i0))
+
+        # the HTTP listener (kling-mcp --listen): memory and request rate
+        bench_listen.rows(a.bin, a.load, mcp_env(port, {"KLING_CA_FILE": ca}), row, tmp)
     finally:
         for p in procs:
             harness.stop(p)

@@ -1,0 +1,84 @@
+/*
+ * transport_http — `kling-mcp --listen [ADDR:]PORT`: MCP over Streamable HTTP
+ * on ADDR:PORT/mcp, inside the one poll() loop.
+ *
+ * Connections: non-blocking, HTTP/1.1 keep-alive; requests on one connection
+ * are handled one at a time, in order (pipelined bytes wait in the buffer).
+ * Heads are parsed by http_parse (pure); bodies are Content-Length (a chunked
+ * request body is refused with 411). Limits, each answered with its status and
+ * nothing else disturbed: head LIMIT_HTTP_HEAD_BYTES (431), body
+ * LIMIT_LISTEN_BODY_BYTES (413), LISTEN_HEAD_TIMEOUT_MS to send a head (408,
+ * closed), LIMIT_LISTEN_CONNS connections (503 + Retry-After),
+ * LIMIT_LISTEN_SESSIONS sessions (503), idle sessions expire after
+ * LISTEN_SESSION_IDLE_MS.
+ *
+ * Protocols (see MCP_HTTP notes in the README):
+ *  - 2025-03-26 ... 2025-11-25: POST initialize creates an mcp session and
+ *    answers with Mcp-Session-Id (128 random bits from getrandom, hex); later
+ *    POSTs carry it (missing: 400; unknown or ended: 404); MCP-Protocol-Version
+ *    when sent must name a known version (400); DELETE ends the session.
+ *  - 2026-07-28: a POST without a session id gets a fresh mcp session for that
+ *    one request (stateless); the mirrored headers MCP-Protocol-Version,
+ *    Mcp-Method and Mcp-Name are checked against the body (-32020, 400), and
+ *    errors map to statuses (-32601: 404; -32602, -32020, -32021, -32022,
+ *    -32600, -32700: 400).
+ *  - GET /mcp: 405 (this server sends nothing unasked). OPTIONS: CORS preflight.
+ *  - Replies are application/json, or text/event-stream when the request
+ *    carries params._meta.progressToken (progress, then the response, then the
+ *    stream ends; ": keepalive" comments while waiting). A client that closes
+ *    its connection before the answer cancels the call.
+ * Security: a present Origin must be allowed (403); on a loopback listener,
+ * Host must be too (403, DNS rebinding); with KLING_MCP_TOKEN every request
+ * but a preflight needs "Authorization: Bearer <token>" (401 +
+ * WWW-Authenticate: Bearer), compared in constant time and never logged.
+ */
+#ifndef KLING_TRANSPORT_HTTP_H
+#define KLING_TRANSPORT_HTTP_H
+
+#include <stddef.h>
+
+struct config;
+
+/* A listening address. */
+struct http_listen_addr {
+	int family;              /* AF_INET or AF_INET6 */
+	unsigned char addr[16];  /* network order: 4 bytes for AF_INET */
+	unsigned port;           /* 0 = any free port */
+	int loopback;            /* 127.0.0.0/8 or ::1 */
+	char host[48];           /* "127.0.0.1" or "[::1]" as it appears in a Host header */
+};
+
+/* Parse "[ADDR:]PORT": PORT alone means 127.0.0.1; ADDR is an IPv4 literal,
+ * "localhost" (127.0.0.1) or a bracketed IPv6 literal ("[::1]:8080").
+ * Returns 0, or -1 with *why set (a static sentence). Pure. */
+int http_listen_parse(const char *s, struct http_listen_addr *out, const char **why);
+
+/* Serve MCP over HTTP on cfg->listen until stop_fd (when >= 0) becomes
+ * readable: then stop accepting, let the calls in progress finish (at most
+ * LISTEN_DRAIN_MS), and return 0. Returns 2 when the listener cannot start
+ * (bad address, a non-loopback address without KLING_MCP_TOKEN, bind
+ * failed: said on stderr), 1 when the loop broke. */
+int http_server_run(const struct config *cfg, int stop_fd);
+
+/* ---- pure helpers (unit-tested) ---- */
+
+/* 1 when a[0..alen) equals b[0..blen); the time depends only on the
+ * lengths, never on where the bytes differ. */
+int http_secret_equal(const char *a, size_t alen, const char *b, size_t blen);
+
+/* 1 when the comma-separated list (spaces around items ignored) holds an
+ * item equal to v[0..n), ASCII case-insensitively. NULL list: 0. */
+int http_list_has(const char *list, const char *v, size_t n);
+
+/* The error code of a JSON-RPC answer as our writer lays it out
+ * ({"jsonrpc":"2.0"[,"id":ID],"error":{"code":N...). Returns 1 with *code
+ * set for an error response, 0 for anything else (a result, a
+ * notification). */
+int http_answer_error(const char *msg, size_t len, int *code);
+
+/* A mirrored header's value (MCP 2026-07-28): "=?base64?...?=" is decoded,
+ * anything else copied. Returns the length written to out (cap bytes), or
+ * -1 when the encoding is invalid or does not fit. */
+int http_header_value_decode(const char *v, size_t n, char *out, size_t cap);
+
+#endif
