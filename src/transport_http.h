@@ -45,7 +45,7 @@ struct http_listen_addr {
 	unsigned char addr[16];  /* network order: 4 bytes for AF_INET */
 	unsigned port;           /* 0 = any free port */
 	int loopback;            /* 127.0.0.0/8 or ::1 */
-	char host[48];           /* "127.0.0.1" or "[::1]" as it appears in a Host header */
+	char host[68];           /* "127.0.0.1" or "[::1]" as it appears in a Host header */
 };
 
 /* Parse "[ADDR:]PORT": PORT alone means 127.0.0.1; ADDR is an IPv4 literal,

@@ -71,7 +71,7 @@ MUTATIONS = [
     ("secrets: a credential on stderr not masked",
      "if (n < LOG_SECRET_MIN)", "if (n < 4096)", ["suite/test_secrets.py"]),
     ("deadline: ten times KLING_TIMEOUT_MS",
-     "c->deadline = loop_now_ms() + S.cfg->timeout_ms;", "c->deadline = loop_now_ms() + 10 * S.cfg->timeout_ms;",
+     "c->deadline = loop_now_ms() + S.cfg->timeout_ms + (", "c->deadline = loop_now_ms() + 10 * S.cfg->timeout_ms + (",
      ["suite/test_binary_paths.py"]),
     ("SIGINT: the default action (death by signal)",
      "sigaction(SIGINT, &sa, NULL);", "sigaction(SIGINT, NULL, NULL);", ["suite/test_binary_paths.py"]),
