@@ -193,31 +193,8 @@ static void lt_init(const struct config *cfg)
 
 static void lt_describe(struct json_w *w)
 {
-	json_w_obj(w);
-	json_w_key(w, "name");
-	json_w_cstr(w, TOOL_NAME);
-	json_w_key(w, "title");
-	json_w_cstr(w, TOOL_TITLE);
-	json_w_key(w, "description");
-	json_w_cstr(w, g_description);
-	json_w_key(w, "inputSchema");
-	json_w_raw(w, lt_input_schema, sizeof lt_input_schema - 1);
-	json_w_key(w, "outputSchema");
-	json_w_raw(w, lt_output_schema, sizeof lt_output_schema - 1);
-	json_w_key(w, "annotations");
-	json_w_obj(w);
-	json_w_key(w, "title");
-	json_w_cstr(w, TOOL_TITLE);
-	json_w_key(w, "readOnlyHint");
-	json_w_bool(w, 1);
-	json_w_key(w, "destructiveHint");
-	json_w_bool(w, 0);
-	json_w_key(w, "idempotentHint");
-	json_w_bool(w, 1);
-	json_w_key(w, "openWorldHint");
-	json_w_bool(w, 1);
-	json_w_obj_end(w);
-	json_w_obj_end(w);
+	tool_describe(w, TOOL_NAME, TOOL_TITLE, g_description, lt_input_schema, sizeof lt_input_schema - 1,
+		      lt_output_schema, sizeof lt_output_schema - 1);
 }
 
 const struct mcp_tool lt_tool = {TOOL_NAME, lt_init, lt_describe, lt_prepare, lt_start, lt_cancel, NULL};

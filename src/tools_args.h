@@ -66,4 +66,10 @@ const char *targs_got(const struct json_doc *d, int t, char *out, size_t cap);
 /* 0 when there was no problem; else -1 with the isError text in err[cap]. */
 int targs_finish(const struct targs *a, char *err, size_t cap);
 
+/* Write a read-only tool's definition object for tools/list: name, title,
+ * description, the two schemas (JSON text) and the annotations every tool of
+ * this server shares (read-only, not destructive, idempotent, open world). */
+void tool_describe(struct json_w *w, const char *name, const char *title, const char *description,
+		   const char *input_schema, size_t input_len, const char *output_schema, size_t output_len);
+
 #endif
