@@ -87,17 +87,24 @@ struct mcp_call {
 /* Most calls one session may hold, running and waiting. */
 #define SESSION_CALLS (LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS)
 
-static struct {
+static struct core {
 	const struct config *cfg;
 	const struct tool_registry *reg;
 	struct json_doc doc;
 	struct json_w w; /* every message is built here, one at a time */
 	unsigned long seq;
 	int running, queued;
+	/* Slots are taken from the front and only calls[0..ncalls) and
+	 * batches[0..nbatches) were ever used: every walk stops there, so the
+	 * pages of slots never needed (static storage, zero) are neither written
+	 * nor read, and cost no memory. */
+	int ncalls, nbatches;
+	struct loop_timer pump;
 	struct mcp_call calls[NSLOTS];
 	struct batch batches[NSLOTS + 1];
-	struct loop_timer pump;
 } S;
+
+#define NBATCHES ((int)(sizeof S.batches / sizeof *S.batches))
 
 /* ---- output ---- */
 
@@ -183,10 +190,10 @@ static void send_tool_error(const struct dest *d, const struct jsonrpc_id *id, e
 /* 1 while a call or a batch of session s still owes an answer to tag. */
 static int tag_busy(const struct mcp_session *s, const void *tag)
 {
-	for (int i = 0; i < NSLOTS; i++)
+	for (int i = 0; i < S.ncalls; i++)
 		if (S.calls[i].state != C_FREE && S.calls[i].s == s && S.calls[i].tag == tag)
 			return 1;
-	for (size_t i = 0; i < sizeof S.batches / sizeof *S.batches; i++)
+	for (int i = 0; i < S.nbatches; i++)
 		if (S.batches[i].used && S.batches[i].s == s && S.batches[i].tag == tag)
 			return 1;
 	return 0;
@@ -204,9 +211,11 @@ static void tag_settled(struct mcp_session *s, void *tag)
 
 static struct batch *batch_new(struct mcp_session *s, void *tag)
 {
-	for (size_t i = 0; i < sizeof S.batches / sizeof *S.batches; i++)
+	for (int i = 0; i < NBATCHES; i++)
 		if (!S.batches[i].used) {
 			struct batch *b = &S.batches[i];
+			if (i == S.nbatches)
+				S.nbatches++;
 			b->used = 1;
 			b->open = 1;
 			b->pending = b->count = 0;
@@ -335,7 +344,7 @@ static void pump(void *arg)
 	(void)arg;
 	while (S.running < LIMIT_CONCURRENT_CALLS && S.queued) {
 		struct mcp_call *next = NULL;
-		for (int i = 0; i < NSLOTS; i++) {
+		for (int i = 0; i < S.ncalls; i++) {
 			struct mcp_call *c = &S.calls[i];
 			if (c->state == C_QUEUED && !c->s->throttled && (!next || c->seq < next->seq))
 				next = c;
@@ -500,7 +509,7 @@ static int id_key(const struct json_doc *d, int t, char *out, size_t cap, size_t
 static struct mcp_call *find_call(const struct mcp_session *s, enum json_type type, const char *key, size_t len)
 {
 	enum jsonrpc_id_kind kind = type == JSON_STRING ? JSONRPC_ID_STRING : JSONRPC_ID_INT;
-	for (int i = 0; i < NSLOTS; i++) {
+	for (int i = 0; i < S.ncalls; i++) {
 		struct mcp_call *c = &S.calls[i];
 		if (c->state != C_FREE && c->s == s && c->id.kind == kind && c->id_key_len == len &&
 		    memcmp(c->id_key, key, len) == 0)
@@ -730,7 +739,11 @@ static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enu
 	for (int i = 0; i < NSLOTS && !c; i++)
 		if (S.calls[i].state == C_FREE)
 			c = &S.calls[i];
-	/* c is never NULL: at most LIMIT_CALL_SLOTS are busy (the rule below) */
+	/* c is never NULL: at most LIMIT_CALL_SLOTS are busy (the rule below);
+	 * the first free slot is at most S.ncalls, so the loop reads no slot
+	 * past the ones used */
+	if (c - S.calls == S.ncalls)
+		S.ncalls++;
 	memset(c->state_buf, 0, sizeof c->state_buf);
 	char err[2048];
 	err[0] = 0;
@@ -1015,10 +1028,10 @@ void mcp_session_oversize(struct mcp_session *s, size_t seen, void *tag)
 static void drop(struct mcp_session *s, int one_tag, const void *tag)
 {
 	s->dropping = 1;
-	for (int i = 0; i < NSLOTS; i++)
+	for (int i = 0; i < S.ncalls; i++)
 		if (S.calls[i].state != C_FREE && S.calls[i].s == s && (!one_tag || S.calls[i].tag == tag))
 			cancel_call(&S.calls[i]);
-	for (size_t i = 0; i < sizeof S.batches / sizeof *S.batches; i++)
+	for (int i = 0; i < S.nbatches; i++)
 		if (S.batches[i].used && S.batches[i].s == s && (!one_tag || S.batches[i].tag == tag))
 			batch_free(&S.batches[i]);
 	s->dropping = 0;
@@ -1073,12 +1086,12 @@ int mcp_session_calls(const struct mcp_session *s)
 
 int mcp_init(const struct config *cfg, const struct tool_registry *reg)
 {
-	/* S (mostly call slots) starts zeroed as static storage: the first init
-	 * must not touch it, or every page of it becomes resident. */
-	static int used;
-	if (used)
-		memset(&S, 0, sizeof S);
-	used = 1;
+	/* S (mostly call slots) starts zeroed as static storage: only what an
+	 * earlier init used (tests) is cleared, or every page of it would
+	 * become resident. */
+	memset(S.calls, 0, (size_t)S.ncalls * sizeof *S.calls);
+	memset(S.batches, 0, (size_t)S.nbatches * sizeof *S.batches);
+	memset(&S, 0, offsetof(struct core, calls));
 	S.cfg = cfg;
 	S.reg = reg;
 	if (json_doc_init(&S.doc, LIMIT_JSON_TOKENS) < 0)
@@ -1095,7 +1108,7 @@ void mcp_free(void)
 	loop_timer_clear(&S.pump);
 	json_doc_free(&S.doc);
 	json_w_free(&S.w);
-	for (size_t i = 0; i < sizeof S.batches / sizeof *S.batches; i++) {
+	for (int i = 0; i < S.nbatches; i++) {
 		free(S.batches[i].buf);
 		S.batches[i].buf = NULL;
 		S.batches[i].cap = 0;
