@@ -15,6 +15,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -303,19 +304,21 @@ struct hsess {
 	int listed; /* in the table */
 };
 
-static struct {
+static struct listener {
 	const struct config *cfg;
 	struct http_listen_addr addr;
 	int lfd;
 	int stopping;
 	int64_t drain_deadline;
-	struct hconn *conns[LIMIT_LISTEN_CONNS];
 	int nconns;
-	struct hsess *sess[LIMIT_LISTEN_SESSIONS];
 	int nsess;
 	struct json_doc doc;
 	struct loop_timer sweep;
 	char port_text[8];
+	/* Last, and never cleared: only conns[0..nconns) and sess[0..nsess) are
+	 * ever read, so the pages of entries never used stay untouched. */
+	struct hconn *conns[LIMIT_LISTEN_CONNS];
+	struct hsess *sess[LIMIT_LISTEN_SESSIONS];
 } H;
 
 static const struct mcp_sink g_sink;
@@ -1375,6 +1378,21 @@ static void conn_process(struct hconn *c)
 
 static void conn_read(struct hconn *c)
 {
+	if (!c->icap) {
+		/* No buffer yet: a client that connected and left (often many at
+		 * once, each freed only from the loop) must not cost one each. */
+		char b;
+		ssize_t p;
+		do
+			p = recv(c->fd, &b, 1, MSG_PEEK);
+		while (p < 0 && errno == EINTR);
+		if (p < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return;
+		if (p <= 0) {
+			conn_close(c);
+			return;
+		}
+	}
 	if (c->icap - c->ilen < READ_CHUNK && c->icap < IBUF_MAX) {
 		size_t cap = c->icap ? c->icap * 2 : READ_CHUNK;
 		size_t need = c->ilen + READ_CHUNK;
@@ -1516,7 +1534,7 @@ static void begin_stop(void)
 int http_server_run(const struct config *cfg, int stop_fd)
 {
 	const char *why = NULL;
-	memset(&H, 0, sizeof H);
+	memset(&H, 0, offsetof(struct listener, conns));
 	H.cfg = cfg;
 	H.lfd = -1;
 	if (http_listen_parse(cfg->listen, &H.addr, &why) < 0) {
