@@ -824,20 +824,17 @@ static void begin(void *arg)
 	}
 }
 
-static struct kling_op *list_start(const struct kling_list_query *q, int64_t deadline_ms, kling_list_done_fn done,
-				   void *ctx)
+/* A zeroed call state (the last call's, or a new one) with what a listing
+ * and a look-up share: the deadline, the backend, the arenas, the request
+ * slots. NULL when out of memory. */
+static struct kling_op *op_new(int64_t deadline_ms, void *ctx)
 {
 	struct kling_op *c = g_spare ? g_spare : malloc(sizeof *c);
 	g_spare = NULL;
 	if (!c)
 		return NULL;
 	memset(c, 0, sizeof *c);
-	c->qc = *q;
-	c->q = &c->qc;
-	c->page = q->page;
-	c->page_size = q->page_size;
 	c->kc.deadline = deadline_ms;
-	c->done = done;
 	c->ctx = ctx;
 	c->be = config_effective_backend(kling_config());
 	c->total = -1;
@@ -851,6 +848,20 @@ static struct kling_op *list_start(const struct kling_list_query *q, int64_t dea
 		f->ctx = c;
 		f->tag = -1;
 	}
+	return c;
+}
+
+static struct kling_op *list_start(const struct kling_list_query *q, int64_t deadline_ms, kling_list_done_fn done,
+				   void *ctx)
+{
+	struct kling_op *c = op_new(deadline_ms, ctx);
+	if (!c)
+		return NULL;
+	c->qc = *q;
+	c->q = &c->qc;
+	c->page = q->page;
+	c->page_size = q->page_size;
+	c->done = done;
 	loop_timer_set(&c->begin, loop_now_ms(), begin, c); /* never answer from inside start */
 	return c;
 }
@@ -869,11 +880,9 @@ static void get_begin_timer(void *arg)
 static struct kling_op *get_start(const struct kling_get_query *q, int64_t deadline_ms, kling_get_done_fn done,
 				  void *ctx)
 {
-	struct kling_op *c = g_spare ? g_spare : malloc(sizeof *c);
-	g_spare = NULL;
+	struct kling_op *c = op_new(deadline_ms, ctx);
 	if (!c)
 		return NULL;
-	memset(c, 0, sizeof *c);
 	size_t n = q->id_len > KLING_TASK_ID_MAX ? KLING_TASK_ID_MAX : q->id_len; /* the tool checked it */
 	memcpy(c->get_id, q->id, n);
 	c->get_id[n] = 0;
@@ -881,21 +890,7 @@ static struct kling_op *get_start(const struct kling_get_query *q, int64_t deadl
 	c->gq.id = c->get_id;
 	c->gq.id_len = n;
 	c->page = c->page_size = 1;
-	c->kc.deadline = deadline_ms;
 	c->get_done = done;
-	c->ctx = ctx;
-	c->be = config_effective_backend(kling_config());
-	c->total = -1;
-	arena_init(&c->ar, LIMIT_CALL_BYTES);
-	arena_init(&c->tmp, LIMIT_CALL_BYTES);
-	for (int i = 0; i < LIMIT_UPSTREAM_PARALLEL; i++) {
-		struct kling_req *f = &c->f[i];
-		f->call = &c->kc;
-		f->api = c->be;
-		f->done = on_reply;
-		f->ctx = c;
-		f->tag = -1;
-	}
 	loop_timer_set(&c->begin, loop_now_ms(), get_begin_timer, c); /* never answer from inside start */
 	return c;
 }
