@@ -150,7 +150,9 @@ static struct json_w *result_begin(const struct jsonrpc_id *id)
 	return &S.w;
 }
 
-static void result_end(const struct dest *d, int modern)
+/* Close the result S.w holds: its resultType (2026-07-28 on), the object,
+ * the envelope. */
+static void result_close(int modern)
 {
 	if (modern) {
 		json_w_key(&S.w, "resultType");
@@ -158,7 +160,22 @@ static void result_end(const struct dest *d, int modern)
 	}
 	json_w_obj_end(&S.w);
 	jsonrpc_result_end(&S.w);
+}
+
+static void result_end(const struct dest *d, int modern)
+{
+	result_close(modern);
 	emit(d->s, d->b, d->tag);
+}
+
+void mcp_write_text_open(struct json_w *w)
+{
+	json_w_key(w, "content");
+	json_w_arr(w);
+	json_w_obj(w);
+	json_w_key(w, "type");
+	json_w_cstr(w, "text");
+	json_w_key(w, "text");
 }
 
 void mcp_write_tool_error(struct json_w *w, const char *text)
@@ -166,12 +183,7 @@ void mcp_write_tool_error(struct json_w *w, const char *text)
 	size_t n = strlen(text);
 	if (n > ERROR_TEXT_MAX)
 		n = ERROR_TEXT_MAX;
-	json_w_key(w, "content");
-	json_w_arr(w);
-	json_w_obj(w);
-	json_w_key(w, "type");
-	json_w_cstr(w, "text");
-	json_w_key(w, "text");
+	mcp_write_text_open(w);
 	json_w_str(w, text, n);
 	json_w_obj_end(w);
 	json_w_arr_end(w);
@@ -403,12 +415,7 @@ static void call_answered(struct mcp_call *c)
 
 void mcp_call_result_end(struct mcp_call *c)
 {
-	if (c->version >= MCP_V_2026_07_28) {
-		json_w_key(&S.w, "resultType");
-		json_w_cstr(&S.w, "complete");
-	}
-	json_w_obj_end(&S.w);
-	jsonrpc_result_end(&S.w);
+	result_close(c->version >= MCP_V_2026_07_28);
 	int err = json_w_error(&S.w);
 	if (err) { /* the call is still answered, so the client never waits forever */
 		char text[200];
@@ -421,12 +428,7 @@ void mcp_call_result_end(struct mcp_call *c)
 			snprintf(text, sizeof text, "Internal error: the result of %s could not be written (%d).",
 				 c->tool->name, err);
 		mcp_write_tool_error(result_begin(&c->id), text);
-		if (c->version >= MCP_V_2026_07_28) {
-			json_w_key(&S.w, "resultType");
-			json_w_cstr(&S.w, "complete");
-		}
-		json_w_obj_end(&S.w);
-		jsonrpc_result_end(&S.w);
+		result_close(c->version >= MCP_V_2026_07_28);
 	}
 	call_answered(c);
 }
@@ -434,12 +436,7 @@ void mcp_call_result_end(struct mcp_call *c)
 void mcp_call_fail(struct mcp_call *c, const char *text)
 {
 	mcp_write_tool_error(result_begin(&c->id), text);
-	if (c->version >= MCP_V_2026_07_28) {
-		json_w_key(&S.w, "resultType");
-		json_w_cstr(&S.w, "complete");
-	}
-	json_w_obj_end(&S.w);
-	jsonrpc_result_end(&S.w);
+	result_close(c->version >= MCP_V_2026_07_28);
 	call_answered(c);
 }
 

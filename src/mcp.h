@@ -132,6 +132,11 @@ void *mcp_call_state(struct mcp_call *call);
  * point (soft-float targets), and steps (pages, requests) are whole. */
 void mcp_call_progress(struct mcp_call *call, int64_t progress, int64_t total, const char *message);
 
+/* Open a result's "content" array and its first block, a text one, up to
+ * the text's value: the caller writes the value (a string), then closes the
+ * block and the array. */
+void mcp_write_text_open(struct json_w *w);
+
 /* Write a tool error result's members (content + isError) into an open
  * result object. For tools and tests. */
 void mcp_write_tool_error(struct json_w *w, const char *text);

@@ -171,12 +171,7 @@ static void render_text(struct json_w *w, const struct gt_state *st, const struc
 static void gt_render(struct json_w *w, const struct gt_state *st, enum kling_api backend,
 		      const struct kling_task *t, int links)
 {
-	json_w_key(w, "content");
-	json_w_arr(w);
-	json_w_obj(w);
-	json_w_key(w, "type");
-	json_w_cstr(w, "text");
-	json_w_key(w, "text");
+	mcp_write_text_open(w);
 	render_text(w, st, t);
 	json_w_obj_end(w);
 	for (size_t k = 0; links && k < t->noutputs; k++) {

@@ -288,12 +288,7 @@ static void render_structured(struct json_w *w, const struct kling_list_result *
 
 void lt_render(struct json_w *w, const struct kling_list_result *r, int structured)
 {
-	json_w_key(w, "content");
-	json_w_arr(w);
-	json_w_obj(w);
-	json_w_key(w, "type");
-	json_w_cstr(w, "text");
-	json_w_key(w, "text");
+	mcp_write_text_open(w);
 	render_text(w, r);
 	json_w_obj_end(w);
 	json_w_arr_end(w);
