@@ -589,7 +589,7 @@ static void on_deadline(void *arg)
 		snprintf(what, sizeof what, "reading the response body from %s (%zu bytes so far)", op->host,
 			 op->body_len);
 	int64_t budget = op->deadline > op->started ? op->deadline - op->started : 0;
-	finish_error(op, "timeout after %lld ms while %s", (long long)budget, what);
+	finish_error(op, HTTP_TIMEOUT_PREFIX "%lld ms while %s", (long long)budget, what);
 }
 
 int http_client_init(const struct config *cfg)

@@ -11,7 +11,8 @@
  *  - done is called exactly once per http_start(), never from inside
  *    http_start() itself, unless the operation is cancelled first;
  *  - the deadline bounds everything (resolution, connect, proxy, TLS, send,
- *    head, body); when it passes, done gets "timeout after N ms while ...";
+ *    head, body); when it passes, done gets "timeout after N ms while ..."
+ *    (HTTP_TIMEOUT_PREFIX, so a caller can add what sets its deadline);
  *  - redirects are not followed (the bearer token would travel elsewhere):
  *    a 3xx answer is an error naming its Location;
  *  - a request that fails on a kept-alive connection before any byte of the
@@ -26,6 +27,9 @@
 #include <sys/types.h>
 
 struct config;
+
+/* The start of every error that says the deadline passed. */
+#define HTTP_TIMEOUT_PREFIX "timeout after "
 
 /* Remember the configuration (ca_file, https_proxy, no_proxy); its strings
  * must outlive the client. Reads no file: the trust store is loaded on the

@@ -217,8 +217,12 @@ static void on_reply(void *ctx, const struct http_response *resp, const char *er
 	struct kling_req *r = ctx;
 	r->op = NULL;
 	if (error) {
-		snprintf(r->err, sizeof r->err, "Could not get an answer from the Kling API at %s:%u: %s", g_cfg->host,
-			 g_cfg->port, error);
+		char hint[96] = ""; /* a deadline: name the setting that raises it */
+		if (strncmp(error, HTTP_TIMEOUT_PREFIX, sizeof HTTP_TIMEOUT_PREFIX - 1) == 0)
+			snprintf(hint, sizeof hint, " (KLING_TIMEOUT_MS=%d sets the deadline; raise it if the network is slow)",
+				 g_cfg->timeout_ms);
+		snprintf(r->err, sizeof r->err, "Could not get an answer from the Kling API at %s:%u: %s%s", g_cfg->host,
+			 g_cfg->port, error, hint);
 		deliver_error(r, 0, 0, 0);
 		return;
 	}

@@ -27,7 +27,7 @@ import harness  # noqa: E402
 from https_server import HttpsServer  # noqa: E402
 from connect_proxy import ConnectProxy  # noqa: E402
 
-PLAN = 26
+PLAN = 27
 KEY = "harden-net-key-0123456789"
 SLOW = 3 if os.environ.get("SANITIZE") == "1" else 1
 
@@ -229,6 +229,8 @@ def test_phases(c):
     text, err, took = call_stuck(base_env(KLING_BASE_URL="https://127.0.0.1:%d" % ls.getsockname()[1]))
     kt.check("phase/tools/call stuck connecting: the answer says connecting",
              phase_named(text, err, took, r"connecting to 127\.0\.0\.1"), "%.1f s: %s" % (took, text))
+    kt.check("phase/tools/call past its deadline: the answer names KLING_TIMEOUT_MS, which raises it",
+             re.search(r"timeout after \d+ ms while .*\(KLING_TIMEOUT_MS=800 sets the deadline; raise it", text), text)
     for f in fill:
         f.close()
     ls.close()
