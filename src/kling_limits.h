@@ -209,6 +209,11 @@
 #ifndef LIMIT_LISTEN_SESSIONS
 #define LIMIT_LISTEN_SESSIONS 1024
 #endif
+/* Calls one HTTP session may have running and waiting at once: a share of
+ * LIMIT_CALL_SLOTS, so that one busy client leaves room for the others. */
+#ifndef LIMIT_LISTEN_SESSION_CALLS
+#define LIMIT_LISTEN_SESSION_CALLS 16
+#endif
 #ifndef LISTEN_SESSION_IDLE_MS
 #define LISTEN_SESSION_IDLE_MS (30 * 60 * 1000)
 #endif

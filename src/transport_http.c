@@ -519,6 +519,7 @@ static struct hsess *sess_new(int stateless)
 		free(s);
 		return NULL;
 	}
+	mcp_session_cap(s->m, LIMIT_LISTEN_SESSION_CALLS);
 	return s;
 }
 

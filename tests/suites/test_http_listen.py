@@ -585,6 +585,40 @@ def sigterm_with_calls_in_flight():
 
 
 @test
+def session_call_cap():
+    """One session holds at most LIMIT_LISTEN_SESSION_CALLS (16) calls; another session still gets in."""
+    s = Listener(env(KLING_LOG_LEVEL="warn"))
+    ST["stack"].mock.fault(mode="delay", ms=500, path_prefix="/tasks", count=16)
+    socks = []
+    try:
+        sid, _ = s.initialize()
+        other, _ = s.initialize()
+        h = {"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"}
+        for rid in range(100, 116):
+            c = s.connect()
+            c.sendall(request_bytes("POST", body=json.dumps(tools_call({"page_size": 1}, rid=rid)).encode(),
+                                    port=s.port, headers=h))
+            socks.append(c)
+        time.sleep(0.3)
+        over = s.post(tools_call({"page_size": 1}, rid=116), sid=sid, timeout=30)
+        elsewhere = s.post(tools_call({"page_size": 1}, rid=117), sid=other, timeout=30)
+        answered = 0
+        for c in socks:
+            r = Reader(c).read(30)
+            answered += r.status == 200 and "structuredContent" in r.json().get("result", {})
+    finally:
+        for c in socks:
+            c.close()
+        s.stop()
+    res = over.json().get("result", {}) if over.status == 200 else {}
+    text = (res.get("content") or [{}])[0].get("text", "")
+    good = elsewhere.json().get("result", {}) if elsewhere.status == 200 else {}
+    return ok(res.get("isError") and "LIMIT_LISTEN_SESSION_CALLS" in text
+              and "structuredContent" in good and not good.get("isError") and answered == 16,
+              f"over: {text[:200]!r}; elsewhere: {elsewhere!r}; answered {answered}")
+
+
+@test
 def session_limit_503():
     s = Listener(env(KLING_LOG_LEVEL="warn"))
     try:
