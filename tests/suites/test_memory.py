@@ -6,7 +6,7 @@ pages that are never written or read cost no memory. Touched pages are those
 /proc/PID/pagemap shows present in the anonymous mapping right after the
 binary's own: a page only read is present too (the kernel's shared zero
 page here, real memory where reads are backed), so a walk over a whole pool
-shows. The embedded CA bundle (150 KB) sits after all other read-only data,
+shows. The embedded CA bundle (over 100 KB) sits after all other read-only data,
 so a run that reads its roots from a file maps none of it beside the
 constants every run reads. And connections that only connect and leave,
 many at once, must not cost a read buffer each."""
