@@ -53,13 +53,15 @@
 #define LIMIT_CURSOR_BYTES 1024
 #endif
 
-/* HTTP response head: status line + headers. Kling sends < 1 KiB. */
-#ifndef LIMIT_HTTP_HEAD_BYTES
 /* Longest host name (or IP literal) kept anywhere: the base URL's host,
  * the proxy's, the resolver's and the connection pool's keys. DNS names are
  * at most 253 bytes; a longer host is refused where it is read. */
+#ifndef LIMIT_HOST_BYTES
 #define LIMIT_HOST_BYTES 256
+#endif
 
+/* HTTP response head: status line + headers. Kling sends < 1 KiB. */
+#ifndef LIMIT_HTTP_HEAD_BYTES
 #define LIMIT_HTTP_HEAD_BYTES (16 * 1024)
 #endif
 #ifndef LIMIT_HTTP_HEADERS
