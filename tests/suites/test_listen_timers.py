@@ -9,7 +9,6 @@ product's own first keep-alive comment (~15 s) alongside the others.
 """
 import json
 import os
-import re
 import select
 import sys
 import threading
@@ -172,7 +171,8 @@ def short_checks(stack, short):
               and all(f"http: session {m[:8]} expired" in log for m in more),
               f"table full: {full!r}; idle session after {2 * IDLE_MS} ms: {gone!r}; {log[-600:]}")
         kept = srv.post({"jsonrpc": "2.0", "id": 4, "method": "ping"}, sid=used)
-        check("timers_used_session_kept", set(pings) == {200} and kept.status == 200 and kept.json().get("result") == {},
+        check("timers_used_session_kept",
+              set(pings) == {200} and kept.status == 200 and kept.json().get("result") == {},
               f"pings {pings}, then {kept!r}")
         try:
             answer = Reader(c).read(15)
