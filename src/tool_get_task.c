@@ -361,20 +361,8 @@ static int gt_prepare(const struct json_doc *d, int args, void *state, char *err
 	st->wait_ms = a.tok[A_WAIT] >= 0 ? a.num[A_WAIT] * 1000 : 0;
 
 	/* the arguments are good: now whether a request could be sent at all */
-	if (g_cfg && g_cfg->error[0]) {
-		snprintf(err, errcap,
-			 "kling-mcp is misconfigured: %s. Fix the environment the MCP client starts kling-mcp with, "
-			 "then restart it.",
-			 g_cfg->error);
+	if (targs_config_ready(g_cfg, err, errcap) != 0)
 		return -1;
-	}
-	if (g_cfg && !config_has_credentials(g_cfg)) {
-		snprintf(err, errcap,
-			 "No Kling AI credentials: set KLING_API_KEY (an API key from the Kling developer console), "
-			 "or both KLING_ACCESS_KEY and KLING_SECRET_KEY (an AccessKey/SecretKey pair), in the "
-			 "environment the MCP client starts kling-mcp with, then restart it.");
-		return -1;
-	}
 	if (g_cfg && config_effective_backend(g_cfg) == KLING_API_SEED) {
 		snprintf(err, errcap,
 			 "get_task cannot work with KLING_BACKEND=seed: the seed endpoint (GET /v1/task/list) has no "

@@ -126,21 +126,7 @@ static int lt_prepare(const struct json_doc *d, int args, void *state, char *err
 		return -1;
 
 	/* the arguments are good: now whether a request could be sent at all */
-	if (g_cfg && g_cfg->error[0]) {
-		snprintf(err, errcap,
-			 "kling-mcp is misconfigured: %s. Fix the environment the MCP client starts kling-mcp with, "
-			 "then restart it.",
-			 g_cfg->error);
-		return -1;
-	}
-	if (g_cfg && !config_has_credentials(g_cfg)) {
-		snprintf(err, errcap,
-			 "No Kling AI credentials: set KLING_API_KEY (an API key from the Kling developer console), "
-			 "or both KLING_ACCESS_KEY and KLING_SECRET_KEY (an AccessKey/SecretKey pair), in the "
-			 "environment the MCP client starts kling-mcp with, then restart it.");
-		return -1;
-	}
-	return 0;
+	return targs_config_ready(g_cfg, err, errcap);
 }
 
 /* ---- start / done / cancel ---- */

@@ -1,6 +1,7 @@
 /* tools_args — see tools_args.h. */
 #include "tools_args.h"
 
+#include "config.h"
 #include "iso8601.h"
 
 #include <stdarg.h>
@@ -149,6 +150,25 @@ int targs_finish(const struct targs *a, char *err, size_t cap)
 		o += (size_t)w;
 	}
 	return -1;
+}
+
+int targs_config_ready(const struct config *cfg, char *err, size_t cap)
+{
+	if (cfg && cfg->error[0]) {
+		snprintf(err, cap,
+			 "kling-mcp is misconfigured: %s. Fix the environment the MCP client starts kling-mcp with, "
+			 "then restart it.",
+			 cfg->error);
+		return -1;
+	}
+	if (cfg && !config_has_credentials(cfg)) {
+		snprintf(err, cap,
+			 "No Kling AI credentials: set KLING_API_KEY (an API key from the Kling developer console), "
+			 "or both KLING_ACCESS_KEY and KLING_SECRET_KEY (an AccessKey/SecretKey pair), in the "
+			 "environment the MCP client starts kling-mcp with, then restart it.");
+		return -1;
+	}
+	return 0;
 }
 
 void tool_describe(struct json_w *w, const char *name, const char *title, const char *description,

@@ -33,6 +33,7 @@ import argparse
 import json
 import random
 import sys
+import tempfile
 import time
 
 DAY_MS = 86_400_000
@@ -175,6 +176,13 @@ def make_tasks(now_ms, n=137, seed=1):
                 audio_done = True
         tasks.append(t)
     return tasks
+
+
+def save(tasks):
+    """Write tasks to a new temporary JSON file (the mock's --fixture); returns its path."""
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as f:
+        json.dump(tasks, f)
+    return f.name
 
 
 def summary(tasks, now_ms):

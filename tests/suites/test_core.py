@@ -26,11 +26,8 @@ def ids(res):
 
 def main():
     kt.plan(9)
-    fix = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-    import json
-    json.dump(TASKS, fix)
-    fix.close()
-    margs = ["--fixture", fix.name, "--now-ms", str(NOW)]
+    fix = fixture.save(TASKS)
+    margs = ["--fixture", fix, "--now-ms", str(NOW)]
     recent = [t for t in TASKS if t["created_at_ms"] >= NOW - 30 * 86_400_000]
     with harness.Stack(api_key=KEY, access_key=AK, secret_key=SK, mock_args=margs,
                        env={"KLING_TIMEOUT_MS": str(15000 * SLOW)}) as s:
@@ -67,7 +64,7 @@ def main():
         kt.check("core/still serving after the failure", p is not None and p.get("result") == {}, str(p))
         code, _ = m.close()
         kt.eq("core/exit 0 at end of input", code, 0)
-    os.unlink(fix.name)
+    os.unlink(fix)
     kt.done()
 
 

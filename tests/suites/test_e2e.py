@@ -50,14 +50,7 @@ def posts(stack):
     return [r for r in stack.mock.requests() if r["path"] == "/tasks"]
 
 
-def fixture_file():
-    f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-    json.dump(TASKS, f)
-    f.close()
-    return f.name
-
-
-FIX = fixture_file()
+FIX = fixture.save(TASKS)
 MOCK_ARGS = ["--fixture", FIX, "--now-ms", str(NOW)]
 
 

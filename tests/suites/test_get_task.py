@@ -41,14 +41,7 @@ MIME = {"mp4": "video/mp4", "png": "image/png", "mp3": "audio/mpeg"}
 EXPECTED_STRUCT_KEYS = {"backend", "task", "finished", "waited_ms"}
 
 
-def fixture_file():
-    f = tempfile.NamedTemporaryFile("w", suffix=".json", delete=False)
-    json.dump(TASKS, f)
-    f.close()
-    return f.name
-
-
-FIX = fixture_file()
+FIX = fixture.save(TASKS)
 MOCK_ARGS = ["--fixture", FIX, "--now-ms", str(NOW)]
 
 # fixture tasks the checks use (legacy look-ups search the default product set)

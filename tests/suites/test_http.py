@@ -19,6 +19,8 @@ from kt import check, done, eq, fail, plan, root, skip  # noqa: E402
 from certs import make_certs  # noqa: E402
 from https_server import HttpsServer, body_bytes  # noqa: E402
 from connect_proxy import ConnectProxy  # noqa: E402
+sys.path.insert(0, os.path.join(root(), "tools"))
+import gen_ca  # noqa: E402
 
 BUILD = os.environ.get("BUILD_DIR") or os.path.join(root(), "build")
 HTTPGET = os.path.join(BUILD, "tools", "httpget")
@@ -105,7 +107,7 @@ def err_has(name, r, *needles, i=0, within_ms=None):
 
 
 def main():
-    plan(100)
+    plan(102)
     if not os.path.exists(HTTPGET):
         fail("http/driver built", HTTPGET + " is missing (make test builds it)")
         return
@@ -276,6 +278,20 @@ def suite(tmp, c):
         f.write("not a certificate\n")
     r = httpget(L, P, "/echo", env={"KLING_CA_FILE": junk})
     err_has("store/CA file without certificates", r, "holds no usable certificate")
+    # The embedded bundle keeps each root without the value of its self-signature
+    # (tools/gen_ca.py): such a root must still verify the chains it signs, and
+    # must not start accepting chains that another key signed.
+    for label, pem, good_chain in (("verifies its chain", c["ca"], True),
+                                   ("of another CA still refuses", c["other_ca"], False)):
+        der = os.path.join(tmp, "anchor-%d.der" % good_chain)
+        with open(der, "wb") as f:
+            f.write(gen_ca.anchor(next(gen_ca.ders(open(pem).read()))))
+        r = httpget(L, P, "/echo", env={"KLING_CA_FILE": der})
+        name = "store/a root without its self-signature (as embedded) " + label
+        if good_chain:
+            ok_status(name, r)
+        else:
+            err_has(name, r, "not signed by a trusted CA", "KLING_CA_FILE " + der)
     tls12 = HttpsServer(c["rsa"], c["rsa_key"], tls_max="1.2").start()
     r = httpget(L, tls12.port, "/connclose", "/echo", args=["-b"], env=dict(ca, KLING_LOG_LEVEL="info"))
     ok_status("tls/TLS 1.2 server with an RSA key (OpenSSL picks RSA-PSS)", r, 0)

@@ -707,14 +707,7 @@ def calls():
     s.note("notifications/cancelled", {"requestId": "q70"})  # not sent: ignored
     s.note("notifications/cancelled", {"requestId": "q67"})  # a waiting one
     kt.check("queue/cancelling a waiting call answers nothing", s.nothing(0.3))
-    t0 = time.monotonic()
-    s.p.send_signal(signal.SIGTERM)
-    try:
-        rc = s.p.wait(2 * SLOW)
-    except subprocess.TimeoutExpired:
-        s.p.kill()
-        rc = None
-    took = time.monotonic() - t0
+    rc, took = terminate(s)
     s._drain(0.2)
     kt.check("exit/SIGTERM with 67 calls in flight exits 0 promptly, dropping them", rc == 0 and took < 1.0 * SLOW,
              f"rc={rc} {took:.2f}s")
@@ -723,10 +716,8 @@ def calls():
              s.stderr().count("fake-backend: cancelled slow") == LIMIT_CONCURRENT_CALLS, s.stderr()[-300:])
 
 
-def signals_and_output():
-    s = Server()
-    s.init()
-    time.sleep(0.05)
+def terminate(s):
+    """SIGTERM to the server: (exit status or None if it had to be killed, seconds it took)."""
     t0 = time.monotonic()
     s.p.send_signal(signal.SIGTERM)
     try:
@@ -734,7 +725,15 @@ def signals_and_output():
     except subprocess.TimeoutExpired:
         s.p.kill()
         rc = None
-    kt.check("exit/SIGTERM while idle exits promptly with 0", rc == 0 and time.monotonic() - t0 < 1 * SLOW, f"rc={rc}")
+    return rc, time.monotonic() - t0
+
+
+def signals_and_output():
+    s = Server()
+    s.init()
+    time.sleep(0.05)
+    rc, took = terminate(s)
+    kt.check("exit/SIGTERM while idle exits promptly with 0", rc == 0 and took < 1 * SLOW, f"rc={rc}")
 
     s = Server(FAKE, ["--serve"], clean_env(KLING_API_KEY="k", KLING_LOG_LEVEL="debug"))
     s.init()

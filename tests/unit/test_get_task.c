@@ -5,26 +5,14 @@
 #include "config.h"
 #include "mcp.h"
 #include "t.h"
+#include "t_tool.h"
 #include "task_render.h"
 #include "tool_get_task.h"
 
 static struct json_doc D;
 static struct config CFG;
-static _Alignas(16) unsigned char STATE[MCP_TOOL_STATE_BYTES];
-static char ERR[2048];
 
-static int prep(const char *args_json)
-{
-	memset(STATE, 0, sizeof STATE);
-	ERR[0] = 0;
-	size_t n = strlen(args_json);
-	const char *p = t_guarded(args_json, n);
-	if (n && json_parse(&D, p, n) != 0) {
-		strcpy(ERR, "(test input is not JSON)");
-		return -2;
-	}
-	return gt_tool.prepare(&D, n ? 0 : -1, STATE, ERR, sizeof ERR);
-}
+static int prep(const char *args_json) { return t_prepare(&gt_tool, &D, args_json); }
 
 static int refused_naming(const char *args, const char *a, const char *b)
 {

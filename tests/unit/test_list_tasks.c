@@ -8,29 +8,20 @@
 #include "iso8601.h"
 #include "mcp.h"
 #include "t.h"
+#include "t_tool.h"
 #include "tool_list_tasks.h"
 
 #include <stdint.h>
 
 static struct json_doc D, S;
 static struct config CFG;
-static _Alignas(16) unsigned char STATE[MCP_TOOL_STATE_BYTES];
-static char ERR[2048];
 
 /* prepare() on arguments given as JSON text. The state begins with the
  * struct kling_list_query (the first member of the tool's private state). */
 static int prep(const char *args_json, const struct kling_list_query **q)
 {
-	memset(STATE, 0, sizeof STATE);
-	ERR[0] = 0;
-	size_t n = strlen(args_json);
-	const char *p = t_guarded(args_json, n);
-	if (n && json_parse(&D, p, n) != 0) {
-		strcpy(ERR, "(test input is not JSON)");
-		return -2;
-	}
 	*q = (const struct kling_list_query *)(const void *)STATE;
-	return lt_tool.prepare(&D, n ? 0 : -1, STATE, ERR, sizeof ERR);
+	return t_prepare(&lt_tool, &D, args_json);
 }
 
 static int refused_naming(const char *args, const char *needle)
