@@ -162,10 +162,27 @@ $(B)/tools/%: tests/tools/%.c $(LIB_OBJS) $(MBED_LIB)
 	@mkdir -p $(@D)
 	@$(CC) $(KFLAGS) -o $@ $< $(LIB_OBJS) $(MBED_LIB) $(LINK)
 
-test: $(B)/kling-mcp $(UNIT_BINS) $(TOOL_BINS)
+# The listener's timers are minutes long (idle sessions live 30 min, SSE
+# keep-alive comments every 15 s): tests/suites/test_listen_timers.py runs
+# $(B)/short/kling-mcp, the same product with short ones and a small session
+# table. Only the sources that name those limits are compiled again; every
+# other object, and the mbedTLS archive, is the product's.
+SHORT_DEFS := -DLISTEN_SESSION_IDLE_MS=1500 -DLISTEN_SSE_KEEPALIVE_MS=300 -DLIMIT_LISTEN_SESSIONS=8
+SHORT_SRCS := $(shell grep -lE 'LISTEN_SESSION_IDLE_MS|LISTEN_SSE_KEEPALIVE_MS|LIMIT_LISTEN_SESSIONS' $(SRCS))
+SHORT_OBJS := $(SHORT_SRCS:src/%.c=$(B)/short/obj/%.o)
+$(B)/short/obj/%.o: src/%.c $(DEPS) $(B)/gen/embed_ca.$(EMBED_CA)
+	@mkdir -p $(@D)
+	@echo "  CC      $< (short timers)"
+	@$(CC) $(KFLAGS) $(SHORT_DEFS) -MMD -MP -c $< -o $@
+$(B)/short/kling-mcp: $(filter-out $(SHORT_SRCS:src/%.c=$(B)/obj/%.o),$(OBJS)) $(SHORT_OBJS) $(MBED_LIB)
+	@$(CC) $(CFLAGS) -o $@ $^ $(LINK)
+	@echo "  LD      $@ ($(SHORT_DEFS))"
+
+test: $(B)/kling-mcp $(B)/short/kling-mcp $(UNIT_BINS) $(TOOL_BINS)
 	@tools/bootstrap.sh test
 	@tests/prepare.sh
-	@KLING_MCP=$(abspath $(B)/kling-mcp) BUILD_DIR=$(abspath $(B)) SANITIZE=$(SANITIZE) \
+	@KLING_MCP=$(abspath $(B)/kling-mcp) KLING_MCP_SHORT=$(abspath $(B)/short/kling-mcp) \
+	  BUILD_DIR=$(abspath $(B)) SANITIZE=$(SANITIZE) \
 	  KLING_REPRO_VARS='$(REPRO_VARS)' tests/run.sh
 
 demo: $(B)/kling-mcp
@@ -217,4 +234,4 @@ ifeq ($(ARCH),)
 include mk/dist.mk
 endif
 
--include $(OBJS:.o=.d)
+-include $(OBJS:.o=.d) $(SHORT_OBJS:.o=.d)

@@ -28,8 +28,9 @@
 /* Session ids: 128 random bits as 32 lowercase hex digits. */
 #define SID_RANDOM_BYTES 16
 #define SID_LEN (2 * SID_RANDOM_BYTES)
-/* Expired sessions are looked for this often. */
-#define SWEEP_MS 60000
+/* Expired sessions are looked for this often (or every LISTEN_SESSION_IDLE_MS,
+ * when that is shorter). */
+#define SWEEP_MS (60000 < LISTEN_SESSION_IDLE_MS ? 60000 : LISTEN_SESSION_IDLE_MS)
 /* Most bytes read from a socket in one go. */
 #define READ_CHUNK 16384
 /* An input buffer grown past this is freed when the connection goes idle. */
@@ -602,8 +603,7 @@ static void on_sweep(void *arg)
 			sess_end(s, "Session expired");
 		}
 	}
-	loop_timer_set(&H.sweep, now + (SWEEP_MS < LISTEN_SESSION_IDLE_MS ? SWEEP_MS : LISTEN_SESSION_IDLE_MS),
-		       on_sweep, NULL);
+	loop_timer_set(&H.sweep, now + SWEEP_MS, on_sweep, NULL);
 }
 
 /* ---- connections ---- */

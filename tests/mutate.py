@@ -75,10 +75,22 @@ MUTATIONS = [
      ["suite/test_binary_paths.py"]),
     ("SIGINT: the default action (death by signal)",
      "sigaction(SIGINT, &sa, NULL);", "sigaction(SIGINT, NULL, NULL);", ["suite/test_binary_paths.py"]),
+    ("listener: no SSE keep-alive comment on a long call",
+     "if (out_put(c, ka, sizeof ka - 1) == 0) {", "if (out_put(c, ka, 0 * sizeof ka) == 0) {",
+     ["suite/test_listen_timers.py"]),
+    ("listener: idle sessions never expire",
+     'sess_end(s, "Session expired");', "(void)s;", ["suite/test_listen_timers.py"]),
+    ("listener: a session expired while a call of it runs",
+     "if (s->inflight == 0 && now - s->last >= LISTEN_SESSION_IDLE_MS) {",
+     "if (now - s->last >= LISTEN_SESSION_IDLE_MS) {", ["suite/test_listen_timers.py"]),
+    ("listener: any bearer token accepted",
+     "ok = http_secret_equal(t, n, H.cfg->mcp_token, strlen(H.cfg->mcp_token));", "ok = 1;",
+     ["suite/test_inspector_http.py"]),
 ]
 
 # What each suite needs built (besides build/kling-mcp).
-NEEDS = {"suite/test_protocol.py": ["build/tests/test_server"], "suite/test_http.py": ["build/tools/httpget"]}
+NEEDS = {"suite/test_protocol.py": ["build/tests/test_server"], "suite/test_http.py": ["build/tools/httpget"],
+         "suite/test_listen_timers.py": ["build/short/kling-mcp"]}
 
 
 def say(*a):
