@@ -1377,22 +1377,30 @@ static void conn_process(struct hconn *c)
 	}
 }
 
+/* recv() past EINTR: the bytes read (> 0), 0 when none are there yet, -1
+ * when the client has gone (end of stream or a socket error). */
+static ssize_t recv_some(int fd, void *buf, size_t n, int flags)
+{
+	ssize_t r;
+	do
+		r = recv(fd, buf, n, flags);
+	while (r < 0 && errno == EINTR);
+	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+		return 0;
+	return r > 0 ? r : -1;
+}
+
 static void conn_read(struct hconn *c)
 {
 	if (!c->icap) {
 		/* No buffer yet: a client that connected and left (often many at
 		 * once, each freed only from the loop) must not cost one each. */
 		char b;
-		ssize_t p;
-		do
-			p = recv(c->fd, &b, 1, MSG_PEEK);
-		while (p < 0 && errno == EINTR);
-		if (p < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			return;
-		if (p <= 0) {
+		ssize_t p = recv_some(c->fd, &b, 1, MSG_PEEK);
+		if (p < 0)
 			conn_close(c);
+		if (p <= 0)
 			return;
-		}
 	}
 	if (c->icap - c->ilen < READ_CHUNK && c->icap < IBUF_MAX) {
 		size_t cap = c->icap ? c->icap * 2 : READ_CHUNK;
@@ -1415,16 +1423,11 @@ static void conn_read(struct hconn *c)
 		framing_error(c, 413, NULL);
 		return;
 	}
-	ssize_t r;
-	do
-		r = recv(c->fd, c->in + c->ilen, room, 0);
-	while (r < 0 && errno == EINTR);
-	if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-		return;
-	if (r <= 0) {
+	ssize_t r = recv_some(c->fd, c->in + c->ilen, room, 0);
+	if (r < 0)
 		conn_close(c);
+	if (r <= 0)
 		return;
-	}
 	c->ilen += (size_t)r;
 	conn_process(c);
 }
