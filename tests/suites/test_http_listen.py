@@ -585,6 +585,16 @@ def sigterm_with_calls_in_flight():
 
 
 @test
+def sigint_exits_0():
+    s = Listener(env(KLING_LOG_LEVEL="info"))
+    r = s.post({"jsonrpc": "2.0", "id": 1, "method": "ping"})
+    t0 = time.monotonic()
+    rc, err = s.stop(sig=signal.SIGINT)
+    took = time.monotonic() - t0
+    return ok(r.status == 200 and rc == 0 and took < 5 and "stopping" in err, f"rc={rc} {took:.2f}s {err[-300:]}")
+
+
+@test
 def session_call_cap():
     """One session holds at most LIMIT_LISTEN_SESSION_CALLS (16) calls; another session still gets in."""
     s = Listener(env(KLING_LOG_LEVEL="warn"))
