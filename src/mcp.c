@@ -58,7 +58,7 @@ struct mcp_session {
 	int throttled;            /* output held up: start none of its waiting calls */
 	int dropping;             /* cancelling without answering: batches are not sent */
 	int running, queued;
-	int cap;                  /* running + waiting allowed; 0: SESSION_CALLS */
+	int cap;                  /* running + waiting allowed: SESSION_CALLS or less */
 	int in_input;             /* inside mcp_session_input for in_tag */
 	void *in_tag;
 };
@@ -750,20 +750,18 @@ static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enu
 		return;
 	}
 	/* the one admission rule: running + waiting, per session and in all */
-	if (s->cap && s->running + s->queued >= s->cap) {
-		snprintf(err, sizeof err,
-			 "Too many calls at once in this session: %d running and %d waiting, of at most %d "
-			 "(LIMIT_LISTEN_SESSION_CALLS). Try again when earlier calls have answered.",
-			 s->running, s->queued, s->cap);
-		send_tool_error(d, &m->id, v, err);
-		return;
-	}
-	if (s->running + s->queued >= SESSION_CALLS || S.running + S.queued >= LIMIT_CALL_SLOTS) {
-		snprintf(err, sizeof err,
-			 "Too many calls at once: %d running (LIMIT_CONCURRENT_CALLS) and %d waiting "
-			 "(LIMIT_QUEUED_CALLS)%s. Try again when earlier calls have answered.",
-			 s->running, s->queued,
-			 s->running + s->queued >= SESSION_CALLS ? "" : " in this server, for all its clients");
+	int full = s->running + s->queued >= s->cap;
+	if (full || S.running + S.queued >= LIMIT_CALL_SLOTS) {
+		if (full && s->cap < SESSION_CALLS)
+			snprintf(err, sizeof err,
+				 "Too many calls at once in this session: %d running and %d waiting, of at most %d "
+				 "(LIMIT_LISTEN_SESSION_CALLS). Try again when earlier calls have answered.",
+				 s->running, s->queued, s->cap);
+		else
+			snprintf(err, sizeof err,
+				 "Too many calls at once: %d running (LIMIT_CONCURRENT_CALLS) and %d waiting "
+				 "(LIMIT_QUEUED_CALLS)%s. Try again when earlier calls have answered.",
+				 s->running, s->queued, full ? "" : " in this server, for all its clients");
 		send_tool_error(d, &m->id, v, err);
 		return;
 	}
@@ -1063,13 +1061,14 @@ struct mcp_session *mcp_session_new(const struct mcp_sink *sink, void *ctx)
 	if (s) {
 		s->sink = sink;
 		s->ctx = ctx;
+		s->cap = SESSION_CALLS;
 	}
 	return s;
 }
 
 void mcp_session_cap(struct mcp_session *s, int calls)
 {
-	s->cap = calls > 0 && calls < SESSION_CALLS ? calls : 0;
+	s->cap = calls < 1 ? 1 : calls > SESSION_CALLS ? SESSION_CALLS : calls;
 }
 
 void mcp_session_modern(struct mcp_session *s)

@@ -183,8 +183,9 @@ void mcp_session_cancel_tag(struct mcp_session *s, void *tag);
 void mcp_session_throttle(struct mcp_session *s, int on);
 
 /* At most this many of the session's calls running and waiting together
- * (fewer than the server's LIMIT_CALL_SLOTS), so that one client of many cannot
- * take every slot; beyond it a call gets an isError naming the cap. */
+ * (1 to LIMIT_CALL_SLOTS, which is also a new session's cap), so that one
+ * client of many cannot take every slot; beyond it a call gets an isError
+ * naming the cap. */
 void mcp_session_cap(struct mcp_session *s, int calls);
 
 /* The session speaks 2026-07-28 only (an HTTP request that named it): every
