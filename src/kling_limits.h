@@ -198,9 +198,20 @@
 #define LIMIT_LISTEN_BODY_BYTES LIMIT_LINE_BYTES
 #endif
 
-/* Open client connections. A whole team or LAN is a few dozen clients; each
- * idle connection costs a few hundred bytes and a descriptor. Beyond this a
- * new connection gets 503 + Retry-After and is closed. */
+/* Body bytes held at once by all connections together. A body is kept only
+ * after its head passed the Host, Origin and token checks, so a client
+ * without the token holds at most its head (LIMIT_HTTP_HEAD_BYTES) per
+ * connection; over this, a request gets 503 + Retry-After (and the
+ * connection is closed) instead of more memory. */
+#ifndef LIMIT_LISTEN_BODY_TOTAL
+#define LIMIT_LISTEN_BODY_TOTAL (8 * 1024 * 1024)
+#endif
+
+/* Open client connections (SSE streams included). A whole team or LAN is a
+ * few dozen clients; each idle connection costs a few hundred bytes and a
+ * descriptor. When every slot is taken, the oldest connection that has not
+ * yet passed the token check is closed to make room; when all have passed
+ * it, a new connection gets 503 + Retry-After and is closed. */
 #ifndef LIMIT_LISTEN_CONNS
 #define LIMIT_LISTEN_CONNS 256
 #endif
@@ -229,6 +240,18 @@
 #ifndef LISTEN_BODY_TIMEOUT_MS
 #define LISTEN_BODY_TIMEOUT_MS 30000
 #endif
+/* A connection that has not yet passed the token check (every connection
+ * before its first request) must send its head within this shorter time:
+ * unauthenticated clients cannot hold slots long. */
+#ifndef LISTEN_AUTH_HEAD_TIMEOUT_MS
+#define LISTEN_AUTH_HEAD_TIMEOUT_MS 5000
+#endif
+/* After a refusal or a last answer on a closing connection, its write side
+ * is shut and what the client still sends is read and dropped for at most
+ * this long (RFC 9112 9.6), so the client reads the status before a reset. */
+#ifndef LISTEN_LINGER_MS
+#define LISTEN_LINGER_MS 2000
+#endif
 
 /* A kept-alive connection with no request in progress is closed after this
  * long (clients reconnect transparently). */
@@ -241,6 +264,14 @@
 #ifndef LISTEN_SSE_KEEPALIVE_MS
 #define LISTEN_SSE_KEEPALIVE_MS 15000
 #endif
+/* A call not answered after this long, from a client that accepts
+ * text/event-stream, is answered as an SSE stream (the head goes out now,
+ * then keep-alive comments, then the answer), so a proxy's read timeout
+ * (nginx 60 s, HAProxy 50 s) never cuts a long wait. Quicker answers stay
+ * application/json. */
+#ifndef LISTEN_SSE_SWITCH_MS
+#define LISTEN_SSE_SWITCH_MS 1500
+#endif
 
 /* Bytes of replies waiting for one slow reader before its connection is
  * closed: one full response and its progress notifications. */
@@ -248,8 +279,10 @@
 #define LIMIT_LISTEN_BACKLOG (LIMIT_RESPONSE_BYTES + 1024 * 1024)
 #endif
 
-/* On SIGTERM/SIGINT the listener stops accepting and waits this long at most
- * for the calls in progress to be answered. */
+/* On SIGTERM/SIGINT/SIGHUP the listener stops accepting, asks every call to
+ * end its waiting early, and waits this long at most for the calls in
+ * progress; a call still running then is answered with an error (503, or an
+ * error event on an SSE stream): every request gets its answer. */
 #ifndef LISTEN_DRAIN_MS
 #define LISTEN_DRAIN_MS 10000
 #endif

@@ -31,12 +31,8 @@
 /* Expired sessions are looked for this often (or every LISTEN_SESSION_IDLE_MS,
  * when that is shorter). */
 #define SWEEP_MS (60000 < LISTEN_SESSION_IDLE_MS ? 60000 : LISTEN_SESSION_IDLE_MS)
-/* Most bytes read from a socket in one go. */
-#define READ_CHUNK 16384
 /* An input buffer grown past this is freed when the connection goes idle. */
 #define IBUF_KEEP 65536
-/* Room for the longest head and body, and the start of a pipelined request. */
-#define IBUF_MAX ((size_t)LIMIT_HTTP_HEAD_BYTES + LIMIT_LISTEN_BODY_BYTES + READ_CHUNK)
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
 #define V2026 "2026-07-28"
 /* The 2026-07-28 error for a mirrored header missing or not matching. */
@@ -256,17 +252,32 @@ int http_listen_parse(const char *s, struct http_listen_addr *out, const char **
 
 /* ---- state ---- */
 
-enum cstate { CS_IDLE, CS_HEAD, CS_BODY, CS_WAIT, CS_DONE };
+/* IDLE: between requests; HEAD, BODY: reading a request; WAIT: the request
+ * is read and its answers are awaited (no more is read: a pipelined request
+ * waits in the buffer, an end of input is seen after the answer); DONE: a
+ * last answer is being written, then LINGER: the write side is shut and the
+ * client's remaining bytes are dropped until it closes. */
+enum cstate { CS_IDLE, CS_HEAD, CS_BODY, CS_WAIT, CS_DONE, CS_LINGER };
 enum rmode { R_JSON, R_SSE };
 
 struct hsess;
+
+struct hfield {
+	uint32_t off, len;
+};
 
 struct hreq {
 	char method[12];
 	int minor;
 	int path_ok;
-	const char *host, *origin, *auth, *sid, *pver, *hmethod, *hname, *accept, *ctype;
-	size_t host_len, origin_len, auth_len, sid_len, pver_len, hmethod_len, hname_len, accept_len, ctype_len;
+	int health; /* GET or HEAD /health */
+	int is_head; /* HEAD: the reply has no body */
+	int want_sse; /* Accept allows text/event-stream */
+	int expect;   /* Expect: 100-continue */
+	/* Header values as offsets into the connection's input buffer (off 0:
+	 * absent; a value never starts at 0): the buffer moves when it grows,
+	 * so no pointer into it is kept past a read. */
+	struct hfield host, origin, auth, sid, pver, hmethod, hname, accept, ctype;
 	int origin_ok; /* an allowed Origin was sent: CORS headers go on the reply */
 };
 
@@ -294,6 +305,12 @@ struct hconn {
 	size_t jlen, jcap;
 	int status; /* of the reply, for the access log */
 	int replied;
+	int authed;     /* a request on this connection passed the token check */
+	int may_switch; /* JSON reply that turns into SSE if the call is slow */
+	uint64_t seq;   /* accept order: the oldest unauthenticated goes first */
+	size_t body_held; /* counted in H.body_held */
+	char *rid;      /* a waiting request's id (JSON), to answer it at stop */
+	size_t rid_len;
 };
 
 struct hsess {
@@ -313,6 +330,8 @@ static struct listener {
 	int64_t drain_deadline;
 	int nconns;
 	int nsess;
+	uint64_t accepted;
+	size_t body_held; /* bodies held by all connections (LIMIT_LISTEN_BODY_TOTAL) */
 	struct json_doc doc;
 	struct loop_timer sweep;
 	char port_text[8];
@@ -325,6 +344,13 @@ static struct listener {
 static const struct mcp_sink g_sink;
 static void on_kick(void *arg);
 
+/* The value of a header of c's request, or NULL when it was absent. Valid
+ * until the next read into c->in. */
+static const char *fv(const struct hconn *c, struct hfield f)
+{
+	return f.off ? c->in + f.off : NULL;
+}
+
 /* ---- output ---- */
 
 static void conn_close(struct hconn *c);
@@ -336,11 +362,25 @@ static void conn_update_events(struct hconn *c)
 	short ev = 0;
 	if (c->olen > c->ooff)
 		ev |= POLLOUT;
-	if (c->st == CS_WAIT)
-		ev |= POLLRDHUP; /* the client going away cancels its call */
-	else if (!c->close_after && c->st != CS_DONE)
-		ev |= POLLIN | POLLRDHUP;
+	/* Nothing is read while a request waits for its answer: an end of input
+	 * then may be a half-close, which still wants the answer (a client that
+	 * has gone shows when a write fails, or as POLLHUP/POLLERR). */
+	if (c->st == CS_IDLE || c->st == CS_HEAD || c->st == CS_BODY || c->st == CS_LINGER)
+		ev |= POLLIN;
 	loop_set_events(c->fd, ev);
+}
+
+static void on_conn_timer(void *arg);
+
+/* The last answer is out: shut the write side and drop what the client still
+ * sends until it closes or LISTEN_LINGER_MS pass, so a client still sending
+ * (a refused body) reads its status instead of a reset (RFC 9112 9.6). */
+static void conn_linger(struct hconn *c)
+{
+	shutdown(c->fd, SHUT_WR);
+	c->st = CS_LINGER;
+	loop_timer_set(&c->timer, loop_now_ms() + LISTEN_LINGER_MS, on_conn_timer, c);
+	conn_update_events(c);
 }
 
 static void conn_flush(struct hconn *c)
@@ -366,8 +406,8 @@ static void conn_flush(struct hconn *c)
 			c->out = NULL;
 			c->ocap = 0;
 		}
-		if (c->close_after) {
-			conn_close(c);
+		if (c->st == CS_DONE) {
+			conn_linger(c);
 			return;
 		}
 	}
@@ -408,9 +448,11 @@ static int out_put(struct hconn *c, const char *p, size_t n)
 	return 0;
 }
 
+/* The one table of reason phrases. */
 static const char *reason(int status)
 {
 	switch (status) {
+	case 100: return "Continue";
 	case 200: return "OK";
 	case 202: return "Accepted";
 	case 204: return "No Content";
@@ -425,6 +467,7 @@ static const char *reason(int status)
 	case 413: return "Content Too Large";
 	case 415: return "Unsupported Media Type";
 	case 431: return "Request Header Fields Too Large";
+	case 501: return "Not Implemented";
 	case 503: return "Service Unavailable";
 	case 505: return "HTTP Version Not Supported";
 	default: return "Internal Server Error";
@@ -443,13 +486,15 @@ static void put_head(struct hconn *c, int status, const char *ctype, long long c
 		n += snprintf(h + n, sizeof h - (size_t)n, "Content-Length: %lld\r\n", clen);
 	else
 		n += snprintf(h + n, sizeof h - (size_t)n, "Transfer-Encoding: chunked\r\n");
-	if (c->rq.origin_ok && c->rq.origin_len < 512)
+	if (c->rq.origin_ok && c->rq.origin.len < 512)
 		n += snprintf(h + n, sizeof h - (size_t)n,
 			      "Access-Control-Allow-Origin: %.*s\r\nVary: Origin\r\n"
 			      "Access-Control-Expose-Headers: Mcp-Session-Id, MCP-Protocol-Version, WWW-Authenticate\r\n",
-			      (int)c->rq.origin_len, c->rq.origin);
+			      (int)c->rq.origin.len, fv(c, c->rq.origin));
 	if (c->close_after || H.stopping)
 		n += snprintf(h + n, sizeof h - (size_t)n, "Connection: close\r\n");
+	else if (c->rq.minor == 0)
+		n += snprintf(h + n, sizeof h - (size_t)n, "Connection: keep-alive\r\n");
 	n += snprintf(h + n, sizeof h - (size_t)n, "%s\r\n", extra);
 	if (n >= (int)sizeof h) /* cannot happen: every part is bounded */
 		n = (int)sizeof h - 1;
@@ -464,8 +509,8 @@ static void access_log(struct hconn *c)
 	char sid[9] = "-";
 	if (c->sess && !c->sess->stateless && c->sess->id[0])
 		snprintf(sid, sizeof sid, "%.8s", c->sess->id);
-	else if (c->rq.sid && c->rq.sid_len)
-		snprintf(sid, sizeof sid, "%.*s", (int)(c->rq.sid_len < 8 ? c->rq.sid_len : 8), c->rq.sid);
+	else if (c->rq.sid.len)
+		snprintf(sid, sizeof sid, "%.*s", (int)(c->rq.sid.len < 8 ? c->rq.sid.len : 8), fv(c, c->rq.sid));
 	for (char *p = sid; *p; p++)
 		if ((unsigned char)*p < 0x21 || (unsigned char)*p > 0x7e)
 			*p = '?';
@@ -486,7 +531,8 @@ static void reply_error(struct hconn *c, int status, const struct jsonrpc_id *id
 	size_t n;
 	const char *p = json_w_data(&w, &n);
 	put_head(c, status, "application/json", (long long)n, extra ? extra : "");
-	out_put(c, p, n);
+	if (!c->rq.is_head)
+		out_put(c, p, n);
 	access_log(c);
 }
 
@@ -611,6 +657,7 @@ static void on_sweep(void *arg)
 static void on_conn_io(void *arg, int fd, short revents);
 static void on_conn_timer(void *arg);
 static void conn_process(struct hconn *c);
+static void sse_switch(struct hconn *c);
 
 static void conn_free_request(struct hconn *c)
 {
@@ -619,8 +666,18 @@ static void conn_free_request(struct hconn *c)
 	c->jlen = c->jcap = 0;
 	c->sess = NULL;
 	c->head_sent = c->in_input = c->owed = c->answers = c->input_done = c->complete = c->initialize = 0;
-	c->replied = 0;
+	c->replied = c->may_switch = 0;
 	c->mode = R_JSON;
+	free(c->rid);
+	c->rid = NULL;
+	c->rid_len = 0;
+}
+
+/* The body c holds no longer counts against LIMIT_LISTEN_BODY_TOTAL. */
+static void body_release(struct hconn *c)
+{
+	H.body_held -= c->body_held;
+	c->body_held = 0;
 }
 
 /* Drop the request c waits for (its client left or the server stops). */
@@ -645,6 +702,7 @@ static void conn_close(struct hconn *c)
 	c->closed = 1;
 	if (c->st == CS_WAIT)
 		conn_abandon(c);
+	body_release(c);
 	loop_unwatch(c->fd);
 	loop_timer_clear(&c->timer);
 	close(c->fd);
@@ -664,6 +722,22 @@ static void conn_idle(struct hconn *c)
 	loop_timer_set(&c->timer, loop_now_ms() + LISTEN_IDLE_TIMEOUT_MS, on_conn_timer, c);
 }
 
+/* Every slot is taken: close the oldest connection that has not passed the
+ * token check and is not being answered, so the token holder gets in. */
+static void evict_unauthenticated(void)
+{
+	struct hconn *old = NULL;
+	for (int i = 0; i < H.nconns; i++) {
+		struct hconn *c = H.conns[i];
+		if (!c->authed && c->st != CS_WAIT && c->st != CS_DONE && (!old || c->seq < old->seq))
+			old = c;
+	}
+	if (old) {
+		log_info("http: connection slots full: an unauthenticated connection closed");
+		conn_close(old);
+	}
+}
+
 static void on_accept(void *arg, int fd, short revents)
 {
 	(void)arg;
@@ -676,6 +750,8 @@ static void on_accept(void *arg, int fd, short revents)
 			return;
 		}
 		struct hconn *c = NULL;
+		if (H.nconns >= LIMIT_LISTEN_CONNS)
+			evict_unauthenticated();
 		if (H.nconns < LIMIT_LISTEN_CONNS)
 			c = calloc(1, sizeof *c);
 		if (c && loop_watch(cfd, POLLIN | POLLRDHUP, on_conn_io, c) < 0) {
@@ -697,10 +773,12 @@ static void on_accept(void *arg, int fd, short revents)
 		int one = 1;
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		c->fd = cfd;
+		c->seq = ++H.accepted;
 		H.conns[H.nconns++] = c;
-		/* a client that connects must start its request within the head time */
+		/* a new client must send its first head within the short time */
 		c->st = CS_IDLE;
-		loop_timer_set(&c->timer, loop_now_ms() + LISTEN_HEAD_TIMEOUT_MS, on_conn_timer, c);
+		c->t0 = loop_now_ms();
+		loop_timer_set(&c->timer, c->t0 + LISTEN_AUTH_HEAD_TIMEOUT_MS, on_conn_timer, c);
 	}
 }
 
@@ -721,7 +799,9 @@ static void on_conn_timer(void *arg)
 		conn_flush(c);
 		return;
 	case CS_WAIT:
-		if (c->mode == R_SSE && c->head_sent && !c->complete) {
+		if (c->may_switch && !c->complete && !c->answers)
+			sse_switch(c);
+		else if (c->mode == R_SSE && c->head_sent && !c->complete) {
 			static const char ka[] = "d\r\n: keepalive\n\n\r\n";
 			if (out_put(c, ka, sizeof ka - 1) == 0) {
 				conn_flush(c);
@@ -730,8 +810,8 @@ static void on_conn_timer(void *arg)
 			}
 		}
 		return;
-	default:
-		conn_close(c); /* idle too long */
+	default: /* idle too long, DONE that could not write, LINGER over */
+		conn_close(c);
 		return;
 	}
 }
@@ -739,13 +819,14 @@ static void on_conn_timer(void *arg)
 /* ---- request handling ---- */
 
 /* Does a comma list of media ranges (Accept) name type (or a wildcard)? */
-static int accepts(const struct hreq *r, const char *type)
+static int accepts(const struct hconn *c, const char *type)
 {
-	if (!r->accept)
+	const struct hreq *r = &c->rq;
+	if (!r->accept.off)
 		return 1;
 	/* a media range naming the type, or any type: a substring search is
 	 * enough for the two types asked about */
-	const char *p = r->accept, *end = r->accept + r->accept_len;
+	const char *p = fv(c, r->accept), *end = p + r->accept.len;
 	size_t tl = strlen(type);
 	for (; p < end; p++)
 		if ((end - p >= 3 && p[0] == '*' && p[1] == '/' && p[2] == '*') ||
@@ -754,16 +835,14 @@ static int accepts(const struct hreq *r, const char *type)
 	return 0;
 }
 
-/* Host value allowed: the loopback names and the listener's own address,
- * with its port (or none), and KLING_MCP_ALLOWED_HOSTS. */
-static int host_allowed(const char *v, size_t n)
+/* v[0..n) names this listener: a loopback name or its own address, with
+ * its port (or, unless need_port, none). */
+static int names_us(const char *v, size_t n, int need_port)
 {
-	if (http_list_has(H.cfg->allowed_hosts, v, n))
-		return 1;
 	const char *names[] = {"localhost", "127.0.0.1", "[::1]", H.addr.host};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		size_t l = strlen(names[i]);
-		if (ieq(v, n, names[i], l))
+		if (!need_port && ieq(v, n, names[i], l))
 			return 1;
 		if (n > l && ieq(v, l, names[i], l) && v[l] == ':' && n - l - 1 == strlen(H.port_text) &&
 		    memcmp(v + l + 1, H.port_text, n - l - 1) == 0)
@@ -772,10 +851,17 @@ static int host_allowed(const char *v, size_t n)
 	return 0;
 }
 
-static int origin_allowed(const struct hreq *r)
+/* Host value allowed: names_us, or in KLING_MCP_ALLOWED_HOSTS. */
+static int host_allowed(const char *v, size_t n)
 {
-	const char *v = r->origin;
-	size_t n = r->origin_len;
+	return http_list_has(H.cfg->allowed_hosts, v, n) || names_us(v, n, 0);
+}
+
+static int origin_allowed(const struct hconn *c)
+{
+	const struct hreq *r = &c->rq;
+	const char *v = fv(c, r->origin);
+	size_t n = r->origin.len;
 	if (http_list_has(H.cfg->allowed_origins, v, n))
 		return 1;
 	size_t skip = 0;
@@ -787,9 +873,12 @@ static int origin_allowed(const struct hreq *r)
 		return 0;
 	v += skip;
 	n -= skip;
-	/* the same origin as the Host the client reached (itself checked on a
-	 * loopback listener), or a loopback name */
-	if (r->host && ieq(v, n, r->host, r->host_len))
+	/* On a loopback listener, a page of this very listener: the port must
+	 * be ours (without it, any local web service on 80/443 would pass).
+	 * Elsewhere: the same origin as the Host the client reached. */
+	if (H.addr.loopback)
+		return names_us(v, n, 1);
+	if (r->host.off && ieq(v, n, fv(c, r->host), r->host.len))
 		return 1;
 	return host_allowed(v, n);
 }
@@ -812,14 +901,14 @@ static const char *check_mirrored(const struct hconn *c, int method, int meta_ve
 	char buf[512];
 	size_t n;
 	const char *raw;
-	if (!r->pver)
+	if (!r->pver.off)
 		return "Header mismatch: MCP-Protocol-Version missing";
 	raw = json_str_raw(&H.doc, meta_version, &n);
-	if (!raw || !json_streqn(&H.doc, meta_version, r->pver, r->pver_len))
+	if (!raw || !json_streqn(&H.doc, meta_version, fv(c, r->pver), r->pver.len))
 		return "Header mismatch: MCP-Protocol-Version differs from _meta";
-	if (!r->hmethod)
+	if (!r->hmethod.off)
 		return "Header mismatch: Mcp-Method missing";
-	int k = http_header_value_decode(r->hmethod, r->hmethod_len, buf, sizeof buf);
+	int k = http_header_value_decode(fv(c, r->hmethod), r->hmethod.len, buf, sizeof buf);
 	if (k < 0 || !json_streqn(&H.doc, method, buf, (size_t)k))
 		return "Header mismatch: Mcp-Method differs from the body";
 	const char *named[] = {"tools/call", "resources/read", "prompts/get"};
@@ -828,17 +917,46 @@ static const char *check_mirrored(const struct hconn *c, int method, int meta_ve
 			continue;
 		int params = json_get(&H.doc, 0, "params");
 		int name = json_get(&H.doc, params, i == 1 ? "uri" : "name");
-		if (!r->hname)
+		if (!r->hname.off)
 			return "Header mismatch: Mcp-Name missing";
-		k = http_header_value_decode(r->hname, r->hname_len, buf, sizeof buf);
+		k = http_header_value_decode(fv(c, r->hname), r->hname.len, buf, sizeof buf);
 		if (k < 0 || json_type(&H.doc, name) != JSON_STRING || !json_streqn(&H.doc, name, buf, (size_t)k))
 			return "Header mismatch: Mcp-Name differs from the body";
 	}
 	return NULL;
 }
 
+static void sse_open(struct hconn *c)
+{
+	put_head(c, 200, "text/event-stream", -1, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
+	c->head_sent = 1;
+	conn_flush(c);
+	if (!c->closed)
+		loop_timer_set(&c->timer, loop_now_ms() + LISTEN_SSE_KEEPALIVE_MS, on_conn_timer, c);
+}
+
+/* A JSON reply whose call is still running after LISTEN_SSE_SWITCH_MS turns
+ * into an SSE stream (the client accepts one): keep-alive comments keep
+ * proxies from timing it out, and show when the client has gone. */
+static void sse_switch(struct hconn *c)
+{
+	c->may_switch = 0;
+	c->mode = R_SSE;
+	sse_open(c);
+}
+
+/* Keep a copy of a waiting request's id (JSON text), to answer it if the
+ * server has to stop before the call ends. */
+static void keep_id(struct hconn *c, const struct jsonrpc_id *id)
+{
+	if (!id || !(c->rid = malloc(id->len)))
+		return;
+	memcpy(c->rid, id->raw, id->len);
+	c->rid_len = id->len;
+}
+
 /* Send the body to the session and wait for its answers. */
-static void feed(struct hconn *c, struct hsess *s, const char *body, size_t len)
+static void feed(struct hconn *c, struct hsess *s, const char *body, size_t len, const struct jsonrpc_id *id)
 {
 	c->sess = s;
 	s->inflight++;
@@ -857,12 +975,12 @@ static void feed(struct hconn *c, struct hsess *s, const char *body, size_t len)
 		c->complete = 1;
 		return;
 	}
+	keep_id(c, id);
 	if (c->mode == R_SSE) { /* the stream opens now; answers follow */
-		put_head(c, 200, "text/event-stream", -1, "Cache-Control: no-cache\r\nX-Accel-Buffering: no\r\n");
-		c->head_sent = 1;
-		conn_flush(c);
-		if (!c->closed)
-			loop_timer_set(&c->timer, loop_now_ms() + LISTEN_SSE_KEEPALIVE_MS, on_conn_timer, c);
+		sse_open(c);
+	} else if (c->rq.want_sse && !c->initialize) {
+		c->may_switch = 1;
+		loop_timer_set(&c->timer, loop_now_ms() + LISTEN_SSE_SWITCH_MS, on_conn_timer, c);
 	}
 }
 
@@ -1031,11 +1149,11 @@ static const struct mcp_sink g_sink = {sink_send, sink_input_done};
 
 static void handle_delete(struct hconn *c)
 {
-	if (!c->rq.sid) {
+	if (!c->rq.sid.off) {
 		reply_error(c, 400, NULL, -32000, "Mcp-Session-Id needed", NULL);
 		return;
 	}
-	struct hsess *s = sess_find(c->rq.sid, c->rq.sid_len);
+	struct hsess *s = sess_find(fv(c, c->rq.sid), c->rq.sid.len);
 	if (!s) {
 		reply_error(c, 404, NULL, -32001, "session unknown or ended", NULL);
 		return;
@@ -1050,12 +1168,13 @@ static void handle_delete(struct hconn *c)
 static void handle_post(struct hconn *c, const char *body, size_t len)
 {
 	struct hreq *r = &c->rq;
-	if (!r->ctype || !(r->ctype_len >= 16 && ieq(r->ctype, 16, "application/json", 16) &&
-			   (r->ctype_len == 16 || r->ctype[16] == ';' || r->ctype[16] == ' '))) {
+	const char *ct = fv(c, r->ctype);
+	if (!ct || !(r->ctype.len >= 16 && ieq(ct, 16, "application/json", 16) &&
+		     (r->ctype.len == 16 || ct[16] == ';' || ct[16] == ' '))) {
 		reply_error(c, 415, NULL, -32000, "Content-Type must be application/json", NULL);
 		return;
 	}
-	int want_json = accepts(r, "application/json"), want_sse = accepts(r, "text/event-stream");
+	int want_json = accepts(c, "application/json"), want_sse = accepts(c, "text/event-stream");
 	if (!want_json && !want_sse) {
 		reply_error(c, 406, NULL, -32000,
 			    "Accept lists neither application/json nor text/event-stream", NULL);
@@ -1078,29 +1197,32 @@ static void handle_post(struct hconn *c, const char *body, size_t len)
 	const struct jsonrpc_id *id = rid.kind != JSONRPC_ID_NONE ? &rid : NULL; /* a request */
 	int meta = json_get(&H.doc, params, "_meta");
 	int progress = id && json_get(&H.doc, meta, "progressToken") >= 0;
-	c->mode = (progress && want_sse) || !want_json ? R_SSE : R_JSON;
+	/* HTTP/1.0 has no chunked framing: always one JSON reply there. */
+	c->mode = r->minor && ((progress && want_sse) || !want_json) ? R_SSE : R_JSON;
+	r->want_sse = want_sse && r->minor;
 
-	if (r->sid) {
-		if (r->pver && !known_version(r->pver, r->pver_len)) {
+	const char *pver = fv(c, r->pver);
+	if (r->sid.off) {
+		if (pver && !known_version(pver, r->pver.len)) {
 			char e[160];
 			snprintf(e, sizeof e, "unsupported MCP-Protocol-Version \"%.*s\"",
-				 (int)(r->pver_len < 40 ? r->pver_len : 40), r->pver);
+				 (int)(r->pver.len < 40 ? r->pver.len : 40), pver);
 			reply_error(c, 400, id, -32000, e, NULL);
 			return;
 		}
-		struct hsess *s = sess_find(r->sid, r->sid_len);
+		struct hsess *s = sess_find(fv(c, r->sid), r->sid.len);
 		if (!s) {
 			reply_error(c, 404, id, -32001, "session unknown or ended; initialize again", NULL);
 			return;
 		}
-		feed(c, s, body, len);
+		feed(c, s, body, len, id);
 		return;
 	}
 	/* 2026-07-28 when the body carries its _meta version or the header names
 	 * anything but a 2025 version; otherwise the 2025 flow. */
 	int mv = json_get(&H.doc, meta, META_VERSION);
-	int legacy_hdr = r->pver && known_version(r->pver, r->pver_len) && !ieqz(r->pver, r->pver_len, V2026);
-	int modern = mv >= 0 || (r->pver && !legacy_hdr);
+	int legacy_hdr = pver && known_version(pver, r->pver.len) && !ieqz(pver, r->pver.len, V2026);
+	int modern = mv >= 0 || (pver && !legacy_hdr);
 	if (!modern && id && json_streq(&H.doc, method, "initialize")) {
 		if (H.nsess >= LIMIT_LISTEN_SESSIONS || H.stopping) {
 			reply_error(c, 503, id, -32000,
@@ -1114,7 +1236,7 @@ static void handle_post(struct hconn *c, const char *body, size_t len)
 			return;
 		}
 		c->initialize = 1;
-		feed(c, s, body, len);
+		feed(c, s, body, len, id);
 		return;
 	}
 	if (legacy_hdr && !modern) {
@@ -1138,27 +1260,87 @@ static void handle_post(struct hconn *c, const char *body, size_t len)
 	}
 	if (modern) /* initialize and ping do not exist there; _meta is required */
 		mcp_session_modern(s->m);
-	feed(c, s, body, len);
+	feed(c, s, body, len, id);
 }
 
-/* The head and body are in; everything about the request is checked here. */
+/* A refusal: its answer, then the connection ends (lingering), whatever
+ * body was announced: none of it is kept. */
+static void refuse(struct hconn *c, int status, const char *detail, const char *extra)
+{
+	c->close_after = 1;
+	reply_error(c, status, NULL, -32000, detail, extra);
+	c->st = CS_DONE;
+	conn_flush(c);
+}
+
+static int token_ok(const struct hconn *c)
+{
+	const char *t = fv(c, c->rq.auth);
+	size_t n = c->rq.auth.len;
+	if (!t || n <= 7 || !ieq(t, 7, "Bearer ", 7))
+		return 0;
+	t += 7;
+	n -= 7;
+	while (n && *t == ' ') {
+		t++;
+		n--;
+	}
+	return http_secret_equal(t, n, H.cfg->mcp_token, strlen(H.cfg->mcp_token));
+}
+
+/* The head is complete: Host, Origin, token and the body's room are checked
+ * before one body byte is kept. Returns 0 to read the body, or -1 after a
+ * refusal (the connection then ends). */
+static int check_head(struct hconn *c)
+{
+	struct hreq *r = &c->rq;
+	if (r->health)
+		return 0; /* nothing secret: no token, no checks */
+	const char *host = fv(c, r->host);
+	if ((H.addr.loopback || H.cfg->allowed_hosts) && host && !host_allowed(host, r->host.len)) {
+		log_info("http: refused Host \"%.*s\"", (int)(r->host.len < 80 ? r->host.len : 80), host);
+		refuse(c, 403, "Host not allowed (KLING_MCP_ALLOWED_HOSTS)", NULL);
+		return -1;
+	}
+	if (r->origin.off) {
+		if (!origin_allowed(c)) {
+			log_info("http: refused Origin \"%.*s\"", (int)(r->origin.len < 80 ? r->origin.len : 80),
+				 fv(c, r->origin));
+			refuse(c, 403, "Origin not allowed (KLING_MCP_ALLOWED_ORIGINS)", NULL);
+			return -1;
+		}
+		r->origin_ok = 1;
+	}
+	if (H.cfg->mcp_token && strcmp(r->method, "OPTIONS") != 0 && !token_ok(c)) {
+		refuse(c, 401, r->auth.off ? "wrong bearer token" : "Authorization: Bearer <KLING_MCP_TOKEN> needed",
+		       "WWW-Authenticate: Bearer realm=\"kling-mcp\"\r\n");
+		return -1;
+	}
+	c->authed = 1;
+	if (c->body_len > LIMIT_LISTEN_BODY_TOTAL - H.body_held) {
+		log_info("http: 503: LIMIT_LISTEN_BODY_TOTAL");
+		refuse(c, 503, "too many request bodies at once (LIMIT_LISTEN_BODY_TOTAL)", "Retry-After: 1\r\n");
+		return -1;
+	}
+	c->body_held = c->body_len;
+	H.body_held += c->body_len;
+	return 0;
+}
+
+/* The head (checked) and the body are in: route the request. */
 static void handle_request(struct hconn *c)
 {
 	struct hreq *r = &c->rq;
 	const char *body = c->in + c->head_len;
 	size_t len = c->body_len;
-	if ((H.addr.loopback || H.cfg->allowed_hosts) && r->host && !host_allowed(r->host, r->host_len)) {
-		log_info("http: refused Host \"%.*s\"", (int)(r->host_len < 80 ? r->host_len : 80), r->host);
-		reply_error(c, 403, NULL, -32000, "Host not allowed (KLING_MCP_ALLOWED_HOSTS)", NULL);
+	if (r->health) {
+		static const char ok[] = "{\"status\":\"ok\"}";
+		put_head(c, 200, "application/json", (long long)sizeof ok - 1, "Cache-Control: no-store\r\n");
+		if (!r->is_head)
+			out_put(c, ok, sizeof ok - 1);
+		if (log_get_level() >= LOG_DEBUG)
+			access_log(c);
 		return;
-	}
-	if (r->origin) {
-		if (!origin_allowed(r)) {
-			log_info("http: refused Origin \"%.*s\"", (int)(r->origin_len < 80 ? r->origin_len : 80), r->origin);
-			reply_error(c, 403, NULL, -32000, "Origin not allowed (KLING_MCP_ALLOWED_ORIGINS)", NULL);
-			return;
-		}
-		r->origin_ok = 1;
 	}
 	if (!r->path_ok) {
 		reply_error(c, 404, NULL, -32000, "the endpoint is /mcp", NULL);
@@ -1172,26 +1354,6 @@ static void handle_request(struct hconn *c)
 			    "Access-Control-Max-Age: 86400\r\n");
 		return;
 	}
-	if (H.cfg->mcp_token) {
-		const char *t = r->auth;
-		size_t n = r->auth_len;
-		int ok = t && n > 7 && ieq(t, 7, "Bearer ", 7);
-		if (ok) {
-			t += 7;
-			n -= 7;
-			while (n && *t == ' ') {
-				t++;
-				n--;
-			}
-			ok = http_secret_equal(t, n, H.cfg->mcp_token, strlen(H.cfg->mcp_token));
-		}
-		if (!ok) {
-			reply_error(c, 401, NULL, -32000,
-				    r->auth ? "wrong bearer token" : "Authorization: Bearer <KLING_MCP_TOKEN> needed",
-				    "WWW-Authenticate: Bearer realm=\"kling-mcp\"\r\n");
-			return;
-		}
-	}
 	if (strcmp(r->method, "POST") == 0) {
 		handle_post(c, body, len);
 		return;
@@ -1201,7 +1363,7 @@ static void handle_request(struct hconn *c)
 		return;
 	}
 	reply_error(c, 405, NULL, -32000,
-		    strcmp(r->method, "GET") == 0
+		    strcmp(r->method, "GET") == 0 || r->is_head
 			    ? "no GET stream: nothing is sent unasked" : NULL,
 		    "Allow: POST, DELETE, OPTIONS\r\n");
 }
@@ -1218,6 +1380,7 @@ static void conn_next(struct hconn *c)
 			sess_free(s);
 	}
 	conn_free_request(c);
+	body_release(c);
 	size_t used = c->head_len + c->body_len;
 	if (used > c->ilen)
 		used = c->ilen;
@@ -1249,6 +1412,7 @@ static void on_kick(void *arg)
 		free(c->in);
 		free(c->out);
 		free(c->jbuf);
+		free(c->rid);
 		free(c);
 		return;
 	}
@@ -1278,40 +1442,53 @@ static void framing_error(struct hconn *c, int status, const char *message)
 	conn_flush(c);
 }
 
-/* The value of the first header called name (lower case), or NULL. */
-static const char *hv(const struct http_header *h, size_t nh, const char *name, size_t *len)
+/* The first header called name (lower case) as an offset into c->in. */
+static struct hfield hf(const struct hconn *c, const struct http_header *h, size_t nh, const char *name)
 {
 	const struct http_header *x = http_header_find(h, nh, name, NULL);
-	*len = x ? x->value_len : 0;
-	return x ? x->value : NULL;
+	struct hfield f = {0, 0};
+	if (x) {
+		f.off = (uint32_t)(x->value - c->in);
+		f.len = (uint32_t)x->value_len;
+	}
+	return f;
+}
+
+static int path_is(const struct http_request_line *rl, const char *path)
+{
+	size_t base = 0, n = strlen(path);
+	while (base < rl->target_len && rl->target[base] != '?')
+		base++;
+	return base == n && memcmp(rl->target, path, n) == 0;
 }
 
 /* Read the head's fields we use and its framing. Returns 0, or -1 after
- * answering. */
+ * answering. The header views die with this call: only offsets are kept. */
 static int read_head(struct hconn *c, const struct http_request_line *rl, const struct http_header *h, size_t nh)
 {
 	struct hreq *r = &c->rq;
 	snprintf(r->method, sizeof r->method, "%.*s", (int)(rl->method_len < 11 ? rl->method_len : 11), rl->method);
 	r->minor = rl->minor_version;
-	size_t base = 0;
-	while (base < rl->target_len && rl->target[base] != '?')
-		base++;
-	r->path_ok = base == 4 && memcmp(rl->target, MCP_PATH, 4) == 0;
-	r->origin = hv(h, nh, "origin", &r->origin_len);
-	r->auth = hv(h, nh, "authorization", &r->auth_len);
-	r->sid = hv(h, nh, "mcp-session-id", &r->sid_len);
-	r->pver = hv(h, nh, "mcp-protocol-version", &r->pver_len);
-	r->hmethod = hv(h, nh, "mcp-method", &r->hmethod_len);
-	r->hname = hv(h, nh, "mcp-name", &r->hname_len);
-	r->accept = hv(h, nh, "accept", &r->accept_len);
-	r->ctype = hv(h, nh, "content-type", &r->ctype_len);
+	r->is_head = strcmp(r->method, "HEAD") == 0;
+	r->path_ok = path_is(rl, MCP_PATH);
+	r->health = path_is(rl, "/health") && (r->is_head || strcmp(r->method, "GET") == 0);
+	r->origin = hf(c, h, nh, "origin");
+	r->auth = hf(c, h, nh, "authorization");
+	r->sid = hf(c, h, nh, "mcp-session-id");
+	r->pver = hf(c, h, nh, "mcp-protocol-version");
+	r->hmethod = hf(c, h, nh, "mcp-method");
+	r->hname = hf(c, h, nh, "mcp-name");
+	r->accept = hf(c, h, nh, "accept");
+	r->ctype = hf(c, h, nh, "content-type");
 	struct http_request_framing f;
 	if (http_read_request_framing(rl, h, nh, &f) < 0) {
 		framing_error(c, f.status, f.error);
 		return -1;
 	}
-	r->host = f.host;
-	r->host_len = f.host_len;
+	if (f.host) {
+		r->host.off = (uint32_t)(f.host - c->in);
+		r->host.len = (uint32_t)f.host_len;
+	}
 	if (!f.keep_alive)
 		c->close_after = 1;
 	if (f.chunked) {
@@ -1327,8 +1504,37 @@ static int read_head(struct hconn *c, const struct http_request_line *rl, const 
 		return -1;
 	}
 	c->body_len = (size_t)f.content_length;
-	if (f.expect_continue && c->ilen - c->head_len < c->body_len)
+	r->expect = f.expect_continue;
+	return 0;
+}
+
+/* A complete head at the start of c->in: parse, check, and go on to the
+ * body. Returns 0, or -1 when the request was answered (or not complete). */
+static int conn_head(struct hconn *c)
+{
+	struct http_header h[LIMIT_HTTP_HEADERS];
+	size_t nh = LIMIT_HTTP_HEADERS;
+	struct http_request_line rl;
+	int n = http_parse_request_head(c->in, c->ilen, &rl, h, &nh);
+	if (n == HTTP_PARSE_INCOMPLETE)
+		return -1;
+	if (n == HTTP_PARSE_TOO_MANY || n == HTTP_PARSE_TOO_BIG) {
+		framing_error(c, 431, n == HTTP_PARSE_TOO_BIG ? "over LIMIT_HTTP_HEAD_BYTES" : "too many headers");
+		return -1;
+	}
+	if (n < 0) {
+		framing_error(c, 400, NULL);
+		return -1;
+	}
+	c->head_len = (size_t)n;
+	if (read_head(c, &rl, h, nh) < 0 || check_head(c) < 0)
+		return -1;
+	c->st = CS_BODY;
+	loop_timer_set(&c->timer, loop_now_ms() + LISTEN_BODY_TIMEOUT_MS, on_conn_timer, c);
+	if (c->rq.expect && c->ilen - c->head_len < c->body_len) { /* only now that the head passed */
 		out_put(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
+		conn_flush(c);
+	}
 	return 0;
 }
 
@@ -1340,30 +1546,11 @@ static void conn_process(struct hconn *c)
 				return;
 			c->st = CS_HEAD;
 			c->t0 = loop_now_ms();
-			loop_timer_set(&c->timer, c->t0 + LISTEN_HEAD_TIMEOUT_MS, on_conn_timer, c);
+			if (c->authed) /* else the short timer set at accept goes on */
+				loop_timer_set(&c->timer, c->t0 + LISTEN_HEAD_TIMEOUT_MS, on_conn_timer, c);
 		}
-		if (c->st == CS_HEAD) {
-			struct http_header h[LIMIT_HTTP_HEADERS];
-			size_t nh = LIMIT_HTTP_HEADERS;
-			struct http_request_line rl;
-			int n = http_parse_request_head(c->in, c->ilen, &rl, h, &nh);
-			if (n == HTTP_PARSE_INCOMPLETE)
-				return;
-			if (n == HTTP_PARSE_TOO_MANY || n == HTTP_PARSE_TOO_BIG) {
-				framing_error(c, 431, n == HTTP_PARSE_TOO_BIG ? "over LIMIT_HTTP_HEAD_BYTES" : "too many headers");
-				return;
-			}
-			if (n < 0) {
-				framing_error(c, 400, NULL);
-				return;
-			}
-			c->head_len = (size_t)n;
-			if (read_head(c, &rl, h, nh) < 0)
-				return;
-			c->st = CS_BODY;
-			loop_timer_set(&c->timer, loop_now_ms() + LISTEN_BODY_TIMEOUT_MS, on_conn_timer, c);
-			conn_flush(c); /* a 100 Continue */
-		}
+		if (c->st == CS_HEAD && conn_head(c) < 0)
+			return;
 		if (c->st == CS_BODY) {
 			if (c->ilen < c->head_len + c->body_len)
 				return;
@@ -1402,13 +1589,11 @@ static void conn_read(struct hconn *c)
 		if (p <= 0)
 			return;
 	}
-	if (c->icap - c->ilen < READ_CHUNK && c->icap < IBUF_MAX) {
-		size_t cap = c->icap ? c->icap * 2 : READ_CHUNK;
-		size_t need = c->ilen + READ_CHUNK;
-		while (cap < need)
-			cap *= 2;
-		if (cap > IBUF_MAX)
-			cap = IBUF_MAX;
+	/* Until a head has passed the checks, the buffer holds at most a head;
+	 * then it grows once to hold that request's body (counted in
+	 * H.body_held). It may move here: only offsets into it are kept. */
+	size_t cap = c->st == CS_BODY ? c->head_len + c->body_len : LIMIT_HTTP_HEAD_BYTES;
+	if (c->icap < cap) {
 		char *nb = realloc(c->in, cap);
 		if (!nb) {
 			log_error("http: out of memory");
@@ -1419,8 +1604,8 @@ static void conn_read(struct hconn *c)
 		c->icap = cap;
 	}
 	size_t room = c->icap - c->ilen;
-	if (room == 0) { /* cannot happen: a full buffer holds a complete request */
-		framing_error(c, 413, NULL);
+	if (room == 0) { /* cannot happen: the parser refuses a longer head */
+		framing_error(c, 431, NULL);
 		return;
 	}
 	ssize_t r = recv_some(c->fd, c->in + c->ilen, room, 0);
@@ -1442,21 +1627,23 @@ static void on_conn_io(void *arg, int fd, short revents)
 		conn_flush(c);
 	if (c->closed)
 		return;
-	if (c->st == CS_WAIT) {
-		if (revents & (POLLRDHUP | POLLHUP | POLLERR)) {
-			log_info("http: client left before its answer: cancelled");
+	if (c->st == CS_WAIT || c->st == CS_DONE) {
+		/* Not reading: only a reset (the client is really gone) shows. */
+		if (revents & (POLLHUP | POLLERR)) {
+			if (c->st == CS_WAIT)
+				log_info("http: client left before its answer: cancelled");
 			conn_close(c);
 		}
 		return;
 	}
-	if (revents & (POLLIN | POLLRDHUP | POLLHUP | POLLERR)) {
-		if (c->st == CS_DONE) { /* waiting to write a last reply: discard input */
-			if (revents & (POLLHUP | POLLERR))
-				conn_close(c);
-			return;
-		}
-		conn_read(c);
+	if (c->st == CS_LINGER) {
+		char drop[4096];
+		if (recv_some(c->fd, drop, sizeof drop, 0) < 0)
+			conn_close(c);
+		return;
 	}
+	if (revents & (POLLIN | POLLHUP | POLLERR))
+		conn_read(c);
 }
 
 /* ---- the server ---- */
@@ -1508,11 +1695,15 @@ static int open_listener(void)
 	return fd;
 }
 
+/* Requests in progress: read (body coming) or waiting, or answers not yet
+ * written. */
 static int busy_conns(void)
 {
 	int n = 0;
-	for (int i = 0; i < H.nconns; i++)
-		n += H.conns[i]->st == CS_WAIT || H.conns[i]->olen > H.conns[i]->ooff;
+	for (int i = 0; i < H.nconns; i++) {
+		const struct hconn *c = H.conns[i];
+		n += c->st == CS_BODY || c->st == CS_WAIT || (c->st != CS_LINGER && c->olen > c->ooff);
+	}
 	return n;
 }
 
@@ -1525,14 +1716,66 @@ static void begin_stop(void)
 		close(H.lfd);
 		H.lfd = -1;
 	}
+	/* mcp_hurry(): added by the fair-calls branch; called here once merged */
 	for (int i = H.nconns - 1; i >= 0; i--) {
 		struct hconn *c = H.conns[i];
-		if (c->st == CS_WAIT || c->olen > c->ooff)
-			c->close_after = c->st != CS_WAIT ? 1 : c->close_after;
-		else
+		if (c->st == CS_WAIT || c->st == CS_BODY || c->st == CS_LINGER)
+			continue; /* answered, then closed (H.stopping) */
+		if (c->olen > c->ooff) {
+			c->close_after = 1;
+			c->st = CS_DONE;
+		} else {
 			conn_close(c);
+		}
 	}
 	log_info("http: stopping; %d requests in progress", busy_conns());
+}
+
+/* The drain time is nearly up: a request still waiting gets an error as its
+ * answer (an error event on an SSE stream) and its call is cancelled. */
+static void answer_stopped(struct hconn *c)
+{
+	static const char why[] = "stopping: the call did not end within LISTEN_DRAIN_MS";
+	struct jsonrpc_id id = {JSONRPC_ID_NONE, c->rid, c->rid_len};
+	if (c->rid)
+		id.kind = c->rid[0] == '"' ? JSONRPC_ID_STRING : JSONRPC_ID_INT;
+	if (c->sess && !c->complete)
+		mcp_session_cancel_tag(c->sess->m, c);
+	c->complete = c->replied = 1;
+	if (c->head_sent) {
+		char body[LIMIT_ID_BYTES + 200];
+		struct json_w w;
+		json_w_init_fixed(&w, body, sizeof body);
+		jsonrpc_error(&w, c->rid ? &id : NULL, -32000, why);
+		size_t n;
+		const char *p = json_w_data(&w, &n);
+		sse_event(c, p, n, 0);
+		out_put(c, "0\r\n\r\n", 5);
+		access_log(c);
+	} else {
+		reply_error(c, 503, c->rid ? &id : NULL, -32000, why, "Retry-After: 5\r\n");
+	}
+	if (!c->closed)
+		conn_next(c);
+}
+
+/* Time left at the end of the drain to write the answers of answer_stopped. */
+#define DRAIN_FLUSH_MS (LISTEN_DRAIN_MS / 10)
+
+static void drain_end(void)
+{
+	int n = 0;
+	for (int i = H.nconns - 1; i >= 0; i--) {
+		struct hconn *c = H.conns[i];
+		if (c->st == CS_WAIT && !c->replied) {
+			answer_stopped(c);
+			n++;
+		} else if (c->st == CS_BODY) {
+			conn_close(c);
+		}
+	}
+	if (n)
+		log_warn("http: stopping: %d calls not ended, answered with an error (LISTEN_DRAIN_MS)", n);
 }
 
 int http_server_run(const struct config *cfg, int stop_fd)
@@ -1571,9 +1814,14 @@ int http_server_run(const struct config *cfg, int stop_fd)
 	if (stop_fd >= 0)
 		loop_watch(stop_fd, POLLIN, on_stop, NULL);
 	int rc = 0;
+	int flushing = 0;
 	for (;;) {
 		if (g_stop && !H.stopping)
 			begin_stop();
+		if (H.stopping && !flushing && loop_now_ms() >= H.drain_deadline - DRAIN_FLUSH_MS) {
+			flushing = 1;
+			drain_end();
+		}
 		if (H.stopping && (busy_conns() == 0 || loop_now_ms() >= H.drain_deadline))
 			break;
 		if (loop_run_once(H.stopping ? 100 : -1) < 0) {
@@ -1583,7 +1831,8 @@ int http_server_run(const struct config *cfg, int stop_fd)
 		}
 	}
 	if (H.stopping && busy_conns())
-		log_warn("http: %d requests dropped (LISTEN_DRAIN_MS)", busy_conns());
+		log_warn("http: %d answers not written: the clients did not read them (LISTEN_DRAIN_MS)",
+			 busy_conns());
 	while (H.nconns)
 		conn_close(H.conns[H.nconns - 1]);
 	while (H.nsess)

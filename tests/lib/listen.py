@@ -31,6 +31,11 @@ class Response:
         self.raw_head = raw_head
 
     def json(self):
+        """The JSON body; for an SSE reply (a slow call is answered as a
+        stream when the client accepts one), the last message event."""
+        if self.headers.get("content-type") == "text/event-stream":
+            ev = self.events()
+            return ev[-1] if ev else {}
         return json.loads(self.body)
 
     def events(self):
@@ -66,7 +71,9 @@ class Reader:
         self.buf += chunk
         return True
 
-    def read(self, timeout=15):
+    def read(self, timeout=15, head_only=False):
+        """One response; head_only=True: the answer to a HEAD (no body
+        whatever Content-Length says)."""
         deadline = time.monotonic() + timeout
         while b"\r\n\r\n" not in self.buf:
             if not self._more(deadline):
@@ -78,7 +85,9 @@ class Reader:
         for ln in lines[1:]:
             k, v = ln.split(":", 1)
             headers[k.strip().lower()] = v.strip()
-        if "content-length" in headers:
+        if head_only or status in (100, 204, 304):
+            body = b""
+        elif "content-length" in headers:
             n = int(headers["content-length"])
             while len(self.buf) < n:
                 if not self._more(deadline):

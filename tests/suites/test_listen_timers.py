@@ -1,15 +1,16 @@
-"""kling-mcp --listen's timers: SSE keep-alive comments on long calls, and the
-idle expiry of sessions.
+"""kling-mcp --listen's timers: SSE keep-alive comments on long calls, the
+idle expiry of sessions, and the drain at stop (every request answered).
 
 The product's timers are 15 s and 30 min, too long to wait for: these checks
 run build/short/kling-mcp (KLING_MCP_SHORT; `make test` builds it from the same
-sources with LISTEN_SSE_KEEPALIVE_MS=300, LISTEN_SESSION_IDLE_MS=1500 and
-LIMIT_LISTEN_SESSIONS=8: see the Makefile), and one check waits for the
+sources with LISTEN_SSE_KEEPALIVE_MS=300, LISTEN_SESSION_IDLE_MS=1500,
+LIMIT_LISTEN_SESSIONS=8 and LISTEN_DRAIN_MS=2000: see the Makefile), and one check waits for the
 product's own first keep-alive comment (~15 s) alongside the others.
 """
 import json
 import os
 import select
+import signal
 import sys
 import threading
 import time
@@ -28,6 +29,7 @@ V = "2025-11-25"
 
 NAMES = ["timers_sse_keepalive_short", "timers_sse_no_keepalive_when_quick", "timers_idle_session_expires",
          "timers_used_session_kept", "timers_call_in_flight_keeps_session", "timers_expiry_frees_session_room",
+         "timers_stop_answers_sse_call", "timers_stop_answers_json_call", "timers_connection_close_releases_session",
          "timers_sse_keepalive_product"]
 
 
@@ -193,6 +195,61 @@ def short_checks(stack, short):
         srv.stop()
 
 
+def stop_answers(stack, short, sig, accept, name):
+    """A call that will not end before the drain (its backend answers after
+    30 s): the signal stops the listener, and the call still gets an answer
+    (an error with its id) before exit 0 — as an SSE event when the reply had
+    turned into a stream, as a 503 JSON reply otherwise."""
+    srv = Listener(dict(stack.env, KLING_LOG_LEVEL="info"), binary=short)
+    try:
+        sid, _ = srv.initialize()
+        stack.mock.fault(mode="delay", ms=30000, path_prefix="/tasks", count=1)
+        s = srv.connect()
+        s.sendall(request_bytes("POST", body=call_body(61, progress=False), port=srv.port,
+                                headers={"Mcp-Session-Id": sid, "MCP-Protocol-Version": V, "Accept": accept}))
+        wait_consumed(stack.mock)
+        time.sleep(1.7)  # past LISTEN_SSE_SWITCH_MS: an SSE client now has a stream
+        srv.proc.send_signal(sig)
+        try:
+            r = Reader(s).read(8)
+            msg = r.json()
+        except Exception as e:  # noqa: BLE001
+            r, msg = repr(e), {}
+        s.close()
+    finally:
+        rc, err = srv.stop()
+    sse = accept != "application/json"
+    check(name, msg.get("id") == 61 and "error" in msg and rc == 0
+          and r.headers.get("content-type") == ("text/event-stream" if sse else "application/json")
+          and (sse or r.status == 503), f"{r!r} rc={rc} {err[-400:]}")
+
+
+def connection_close_releases(stack, short):
+    """A call sent with Connection: close is answered, and the session it ran
+    in is released: it then expires when idle (its in-flight count dropped)."""
+    srv = Listener(dict(stack.env, KLING_LOG_LEVEL="info"), binary=short)
+    try:
+        sid, _ = srv.initialize()
+        delayed(stack.mock, 300)
+        s = srv.connect()
+        s.sendall(request_bytes("POST", body=call_body(62, progress=False), port=srv.port,
+                                headers={"Mcp-Session-Id": sid, "MCP-Protocol-Version": V, "Connection": "close"}))
+        try:
+            r = Reader(s).read(8)
+            msg = r.json()
+        except Exception as e:  # noqa: BLE001
+            r, msg = repr(e), {}
+        s.close()
+        end = time.monotonic() + 3 * IDLE_MS / 1000 + 2
+        while time.monotonic() < end and f"session {sid[:8]} expired" not in srv.stderr():
+            time.sleep(0.1)
+        log = srv.stderr()
+    finally:
+        srv.stop()
+    check("timers_connection_close_releases_session", msg.get("id") == 62 and "result" in msg
+          and f"session {sid[:8]} expired" in log, f"{r!r} {log[-400:]}")
+
+
 def main():
     plan(len(NAMES), NAMES)
     short = short_binary()
@@ -205,6 +262,10 @@ def main():
             fail("timers_setup", "the product's delayed call did not reach the mock")
         if short:
             short_checks(st, short)
+            stop_answers(st, short, signal.SIGTERM, "application/json, text/event-stream",
+                         "timers_stop_answers_sse_call")
+            stop_answers(st, short, signal.SIGHUP, "application/json", "timers_stop_answers_json_call")
+            connection_close_releases(st, short)
         else:
             for n in NAMES[:-1]:
                 skip(n, "no short-timer build (make test builds build/short/kling-mcp; KLING_MCP_SHORT names it)")
