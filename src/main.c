@@ -16,7 +16,7 @@
 #include "mcp.h"
 #include "server.h"
 #include "tools.h"
-#include "transport_http.h"
+#include "mcp_http.h"
 
 #include <errno.h>
 #include <fcntl.h>

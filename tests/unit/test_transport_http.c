@@ -2,7 +2,7 @@
  * constant-time token compare, comma lists, the error code of an answer, and
  * mirrored header values (=?base64?...?=). Inputs sit against an unreadable
  * page where a read past the end would matter. */
-#include "transport_http.h"
+#include "mcp_http.h"
 #include "t.h"
 
 #include <sys/socket.h>
