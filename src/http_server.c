@@ -655,16 +655,7 @@ static void on_accept(void *arg, int fd, short revents)
 				log_warn("http: accept failed (%s)", strerror(errno));
 			return;
 		}
-		struct httpd_conn *c = NULL;
-		if (S.nconns >= LIMIT_LISTEN_CONNS)
-			evict_unauthorized();
-		if (S.nconns < LIMIT_LISTEN_CONNS)
-			c = calloc(1, sizeof *c + S.h->ctx_size);
-		if (c && loop_watch(cfd, POLLIN, on_conn_io, c) < 0) {
-			free(c);
-			c = NULL;
-		}
-		if (!c) {
+		if (httpd_adopt(cfd) < 0) {
 			ssize_t w = send(cfd, S.h->busy_reply, strlen(S.h->busy_reply), MSG_NOSIGNAL | MSG_DONTWAIT);
 			(void)w;
 			log_info("http: 503: LIMIT_LISTEN_CONNS");
@@ -673,13 +664,29 @@ static void on_accept(void *arg, int fd, short revents)
 		}
 		int one = 1;
 		setsockopt(cfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-		c->fd = cfd;
-		c->seq = ++S.accepted;
-		S.conns[S.nconns++] = c;
-		/* a new client must send its first head within the short time */
-		c->st = CS_IDLE;
-		loop_timer_set(&c->timer, loop_now_ms() + LISTEN_AUTH_HEAD_TIMEOUT_MS, on_conn_timer, c);
 	}
+}
+
+int httpd_adopt(int fd)
+{
+	struct httpd_conn *c = NULL;
+	if (S.nconns >= LIMIT_LISTEN_CONNS)
+		evict_unauthorized();
+	if (S.nconns < LIMIT_LISTEN_CONNS)
+		c = calloc(1, sizeof *c + S.h->ctx_size);
+	if (c && loop_watch(fd, POLLIN, on_conn_io, c) < 0) {
+		free(c);
+		c = NULL;
+	}
+	if (!c)
+		return -1;
+	c->fd = fd;
+	c->seq = ++S.accepted;
+	S.conns[S.nconns++] = c;
+	/* a new client must send its first head within the short time */
+	c->st = CS_IDLE;
+	loop_timer_set(&c->timer, loop_now_ms() + LISTEN_AUTH_HEAD_TIMEOUT_MS, on_conn_timer, c);
+	return 0;
 }
 
 /* ---- the server ---- */
@@ -749,16 +756,38 @@ static void drain_end(void)
 		log_warn("http: stopping: %d calls not ended, answered with an error (LISTEN_DRAIN_MS)", n);
 }
 
-int httpd_run(int fd, const struct httpd_handler *h, int stop_fd)
+int httpd_start(int fd, const struct httpd_handler *h)
 {
 	memset(&S, 0, offsetof(struct server, conns));
 	S.h = h;
 	S.lfd = fd;
-	if (loop_watch(fd, POLLIN, on_accept, NULL) < 0) {
+	if (fd >= 0 && loop_watch(fd, POLLIN, on_accept, NULL) < 0) {
 		log_error("out of memory at start");
 		close(fd);
-		return 1;
+		S.lfd = -1;
+		return -1;
 	}
+	return 0;
+}
+
+void httpd_finish(void)
+{
+	while (S.nconns)
+		conn_close(S.conns[S.nconns - 1]);
+	if (S.lfd >= 0) {
+		loop_unwatch(S.lfd);
+		close(S.lfd);
+		S.lfd = -1;
+	}
+	/* closed connections are freed by their kick timers */
+	for (int i = 0; i < 3 && loop_pending(); i++)
+		loop_run_once(0);
+}
+
+int httpd_run(int fd, const struct httpd_handler *h, int stop_fd)
+{
+	if (httpd_start(fd, h) < 0)
+		return 1;
 	g_stop = 0;
 	if (stop_fd >= 0)
 		loop_watch(stop_fd, POLLIN, on_stop, NULL);
@@ -781,16 +810,8 @@ int httpd_run(int fd, const struct httpd_handler *h, int stop_fd)
 	if (S.stopping && busy_conns())
 		log_warn("http: %d answers not written: the clients did not read them (LISTEN_DRAIN_MS)",
 			 busy_conns());
-	while (S.nconns)
-		conn_close(S.conns[S.nconns - 1]);
-	if (S.lfd >= 0) {
-		loop_unwatch(S.lfd);
-		close(S.lfd);
-	}
 	if (stop_fd >= 0)
 		loop_unwatch(stop_fd);
-	/* closed connections are freed by their kick timers */
-	for (int i = 0; i < 3 && loop_pending(); i++)
-		loop_run_once(0);
+	httpd_finish();
 	return rc;
 }

@@ -120,6 +120,15 @@ void httpd_stream_end(struct httpd_conn *c);
 /* 1 while c's answer has not ended (it may be streaming). */
 int httpd_waiting(const struct httpd_conn *c);
 
+/* Start serving on fd (a listening socket, non-blocking; -1: none), from
+ * the loop; httpd_adopt hands over a connected socket (the fuzz harness
+ * drives one end of a socketpair); httpd_finish closes every connection
+ * (their requests abandoned) and the listener. httpd_start returns 0 or -1,
+ * httpd_adopt 0 or -1 (no slot or memory: fd is the caller's). */
+int httpd_start(int fd, const struct httpd_handler *h);
+int httpd_adopt(int fd);
+void httpd_finish(void);
+
 /* Serve on fd (a listening socket, non-blocking) until stop_fd (when >= 0)
  * becomes readable, then drain (LISTEN_DRAIN_MS) and return 0; 1 when the
  * loop broke. The fd is closed on return. */

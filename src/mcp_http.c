@@ -1198,6 +1198,25 @@ static int open_listener(void)
 
 /* Requests in progress: read (body coming) or waiting, or answers not yet
  * written. */
+static int mcp_http_setup(void)
+{
+	snprintf(H.port_text, sizeof H.port_text, "%u", H.addr.port);
+	if (json_doc_init(&H.doc, LIMIT_JSON_TOKENS) < 0) {
+		log_error("out of memory at start");
+		return -1;
+	}
+	loop_timer_set(&H.sweep, loop_now_ms() + SWEEP_MS, on_sweep, NULL);
+	return 0;
+}
+
+static void mcp_http_teardown(void)
+{
+	while (H.nsess)
+		sess_free(H.sess[H.nsess - 1]);
+	loop_timer_clear(&H.sweep);
+	json_doc_free(&H.doc);
+}
+
 int http_server_run(const struct config *cfg, int stop_fd)
 {
 	const char *why = NULL;
@@ -1217,20 +1236,34 @@ int http_server_run(const struct config *cfg, int stop_fd)
 		log_error("cannot listen on %s:%u: %s", H.addr.host, H.addr.port, strerror(errno));
 		return 2;
 	}
-	snprintf(H.port_text, sizeof H.port_text, "%u", H.addr.port);
-	if (json_doc_init(&H.doc, LIMIT_JSON_TOKENS) < 0) {
-		log_error("out of memory at start");
+	if (mcp_http_setup() < 0) {
 		close(fd);
 		return 1;
 	}
 	/* Always said (stderr), so a script that asked for port 0 learns the port. */
 	fprintf(stderr, "kling-mcp: listening on http://%s:%u%s%s\n", H.addr.host, H.addr.port, MCP_PATH,
 		cfg->mcp_token ? " (bearer token required)" : "");
-	loop_timer_set(&H.sweep, loop_now_ms() + SWEEP_MS, on_sweep, NULL);
 	int rc = httpd_run(fd, &g_handler, stop_fd);
-	while (H.nsess)
-		sess_free(H.sess[H.nsess - 1]);
-	loop_timer_clear(&H.sweep);
-	json_doc_free(&H.doc);
+	mcp_http_teardown();
 	return rc;
+}
+
+int mcp_http_start(const struct config *cfg)
+{
+	const char *why;
+	memset(&H, 0, offsetof(struct listener, sess));
+	H.cfg = cfg;
+	if (http_listen_parse(cfg->listen, &H.addr, &why) < 0 || mcp_http_setup() < 0)
+		return -1;
+	if (httpd_start(-1, &g_handler) < 0) {
+		mcp_http_teardown();
+		return -1;
+	}
+	return 0;
+}
+
+void mcp_http_finish(void)
+{
+	httpd_finish();
+	mcp_http_teardown();
 }

@@ -69,6 +69,13 @@ int http_listen_parse(const char *s, struct http_listen_addr *out, const char **
  * failed: said on stderr), 1 when the loop broke. */
 int http_server_run(const struct config *cfg, int stop_fd);
 
+/* For the fuzz harness: the same server without a listening socket (cfg->listen
+ * still names the address the checks use); connections are handed over with
+ * httpd_adopt and served from the loop; mcp_http_finish closes them and frees
+ * every session. mcp_http_start returns 0 or -1. */
+int mcp_http_start(const struct config *cfg);
+void mcp_http_finish(void);
+
 /* ---- pure helpers (unit-tested) ---- */
 
 /* 1 when a[0..alen) equals b[0..blen); the time depends only on the
