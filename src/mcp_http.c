@@ -634,7 +634,7 @@ static int sse_event(struct mreq *c, const char *msg, size_t len)
  * server has to stop before the call ends. */
 static void keep_id(struct mreq *c, const struct jsonrpc_id *id)
 {
-	if (!id || !(c->rid = malloc(id->len)))
+	if (!id || !id->raw || !(c->rid = malloc(id->len)))
 		return;
 	memcpy(c->rid, id->raw, id->len);
 	c->rid_len = id->len;
