@@ -1520,6 +1520,7 @@ static void begin_stop(void)
 {
 	H.stopping = 1;
 	H.drain_deadline = loop_now_ms() + LISTEN_DRAIN_MS;
+	mcp_hurry(); /* waits answer now with what they have */
 	if (H.lfd >= 0) {
 		loop_unwatch(H.lfd);
 		close(H.lfd);
