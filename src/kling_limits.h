@@ -294,6 +294,23 @@
 #define LIMIT_CALL_SLOTS (LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS)
 #endif
 
+/* get_task calls waiting (wait_seconds) between two look-ups, in the whole
+ * process. A wait holds a running slot (LIMIT_CONCURRENT_CALLS) only while a
+ * look-up is in progress; in between it is a timer in this pool, counted
+ * apart from LIMIT_CALL_SLOTS, so waits never keep other calls from being
+ * admitted or from running. Memory per wait: its call slot (about 4.8 KiB,
+ * static: pages of slots never used are never touched) and its task as last
+ * seen (a few hundred bytes; at most LIMIT_WAIT_TASK_BYTES). Half of
+ * LIMIT_LISTEN_CONNS, so waiting streams never hold every connection. When the
+ * pool is full, a new wait is answered after its first look-up
+ * (finished:false, the text naming this limit). */
+#ifndef LIMIT_WAITS
+#define LIMIT_WAITS 128
+#endif
+#ifndef LIMIT_WAIT_TASK_BYTES
+#define LIMIT_WAIT_TASK_BYTES (16 * 1024)
+#endif
+
 /* The MCP core's own deadline fires this long after the one given to the
  * tool, so the tool's timeout (which names where the call stuck) is what the
  * client reads; the core's answers only if the tool gives none. */

@@ -36,7 +36,10 @@ const char *mcp_version_name(enum mcp_version v)
 
 enum flow { FLOW_NONE, FLOW_LEGACY, FLOW_MODERN };
 
-enum call_state { C_FREE = 0, C_QUEUED, C_RUNNING };
+/* QUEUED: waiting for a running slot; RUNNING: holding one; SLEEPING: a
+ * wait between two steps (mcp_call_sleep), holding no running slot; ENDING:
+ * a wait told to answer at once with what it has (no running slot either). */
+enum call_state { C_FREE = 0, C_QUEUED, C_RUNNING, C_SLEEPING, C_ENDING };
 
 struct batch {
 	int used;
@@ -57,15 +60,20 @@ struct mcp_session {
 	int initialized;          /* notifications/initialized seen */
 	int throttled;            /* output held up: start none of its waiting calls */
 	int dropping;             /* cancelling without answering: batches are not sent */
-	int running, queued;
-	int cap;                  /* running + waiting allowed: SESSION_CALLS or less */
+	int running, queued;      /* its calls holding a running slot, and waiting for one */
+	int plain;                /* its calls without a place in the wait pool */
+	int waits;                /* its calls with one (mcp_call_sleep) */
+	int cap;                  /* plain calls allowed: SESSION_CALLS or less */
+	int wait_cap;             /* waits allowed: LIMIT_WAITS, or cap when the listener set one */
 	int in_input;             /* inside mcp_session_input for in_tag */
 	void *in_tag;
 };
 
 struct mcp_call {
 	enum call_state state;
-	unsigned long seq;      /* arrival order */
+	int started;            /* tool->start was called: cancel is owed */
+	int wait;               /* holds a place in the wait pool (it slept once) */
+	unsigned long seq;      /* order in the queue: arrival, or waking from a sleep */
 	const struct mcp_tool *tool;
 	struct mcp_session *s;
 	void *tag;
@@ -82,9 +90,10 @@ struct mcp_call {
 	alignas(max_align_t) unsigned char state_buf[MCP_TOOL_STATE_BYTES];
 };
 
-/* One slot more than can be busy: prepare() always has a place to write
- * before the admission rule is applied (validation errors come first). */
-#define NSLOTS (LIMIT_CALL_SLOTS + 1)
+/* One slot more than can be busy (plain calls, and waits apart): prepare()
+ * always has a place to write before the admission rule is applied
+ * (validation errors come first). */
+#define NSLOTS (LIMIT_CALL_SLOTS + LIMIT_WAITS + 1)
 /* Most calls one session may hold, running and waiting. */
 #define SESSION_CALLS (LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS)
 
@@ -94,7 +103,9 @@ static struct core {
 	struct json_doc doc;
 	struct json_w w; /* every message is built here, one at a time */
 	unsigned long seq;
-	int running, queued;
+	int running, queued; /* calls holding a running slot, and waiting for one */
+	int plain, waits;    /* calls admitted as plain ones, and holding a wait place */
+	int hurry;           /* mcp_hurry was called: no call sleeps any more */
 	/* Slots are taken from the front and only calls[0..ncalls) and
 	 * batches[0..nbatches) were ever used: every walk stops there, so the
 	 * pages of slots never needed (static storage, zero) are neither written
@@ -313,20 +324,34 @@ static void schedule_pump(void)
 		loop_timer_set(&S.pump, loop_now_ms(), pump, NULL);
 }
 
+/* Take c out of the running or waiting count it is in (a sleeping call is in neither). */
+static void unslot(struct mcp_call *c)
+{
+	if (c->state == C_RUNNING) {
+		S.running--;
+		c->s->running--;
+	} else if (c->state == C_QUEUED) {
+		S.queued--;
+		c->s->queued--;
+	}
+}
+
 static void release(struct mcp_call *c)
 {
 	struct mcp_session *s = c->s;
 	void *tag = c->tag;
 	loop_timer_clear(&c->timer);
-	if (c->state == C_RUNNING) {
-		S.running--;
-		s->running--;
-	} else if (c->state == C_QUEUED) {
-		S.queued--;
-		s->queued--;
+	unslot(c);
+	if (c->wait) {
+		S.waits--;
+		s->waits--;
+	} else {
+		S.plain--;
+		s->plain--;
 	}
 	struct batch *b = c->batch;
 	c->state = C_FREE;
+	c->started = c->wait = 0;
 	c->batch = NULL;
 	c->s = NULL;
 	c->tag = NULL;
@@ -341,15 +366,36 @@ static void release(struct mcp_call *c)
 
 static void on_deadline(void *arg);
 
+/* c takes a running slot: the tool starts, or continues after a sleep. */
 static void start_call(struct mcp_call *c)
 {
 	c->state = C_RUNNING;
 	S.running++;
 	c->s->running++;
 	loop_timer_set(&c->timer, c->deadline + MCP_BACKSTOP_MS, on_deadline, c);
+	if (c->started) {
+		c->tool->resume(c, c->state_buf, NULL);
+		return;
+	}
+	c->started = 1;
 	int r = c->tool->start(c, c->state_buf, c->deadline);
 	if (r < 0 && c->state == C_RUNNING) /* nothing started, nothing answered */
 		mcp_call_fail(c, "Internal error: the tool could not start the request.");
+}
+
+/* Start c now when a running slot is free and nobody is ahead; else it waits its turn. */
+static void run_or_queue(struct mcp_call *c)
+{
+	c->seq = ++S.seq;
+	if (S.running < LIMIT_CONCURRENT_CALLS && S.queued == 0 && !c->s->throttled) {
+		start_call(c);
+		return;
+	}
+	c->state = C_QUEUED;
+	S.queued++;
+	c->s->queued++;
+	loop_timer_set(&c->timer, c->deadline, on_deadline, c);
+	schedule_pump();
 }
 
 static void pump(void *arg)
@@ -370,10 +416,78 @@ static void pump(void *arg)
 	}
 }
 
+/* A call that slept ends its wait now, without a running slot: the tool
+ * answers with what it has (from inside resume). */
+static void hurry_call(struct mcp_call *c, const char *why)
+{
+	unslot(c);
+	c->state = C_ENDING;
+	loop_timer_set(&c->timer, loop_now_ms() + MCP_BACKSTOP_MS, on_deadline, c); /* if it does not */
+	c->tool->resume(c, c->state_buf, why);
+}
+
+static void on_wake(void *arg)
+{
+	struct mcp_call *c = arg;
+	if (S.hurry || loop_now_ms() >= c->deadline)
+		hurry_call(c, S.hurry ? "kling-mcp is stopping" : "its deadline came");
+	else
+		run_or_queue(c);
+}
+
+const char *mcp_call_sleep(struct mcp_call *c, int64_t at_ms)
+{
+	static char why[300];
+	struct mcp_session *s = c->s;
+	if (c->state != C_RUNNING)
+		return "Internal error: only a running call can sleep.";
+	if (S.hurry)
+		return "kling-mcp is stopping, so the wait ended early.";
+	if (!c->wait && (S.waits >= LIMIT_WAITS || s->waits >= s->wait_cap)) {
+		if (S.waits >= LIMIT_WAITS)
+			snprintf(why, sizeof why,
+				 "The wait was not kept: %d get_task calls are waiting in this server, for all its "
+				 "clients, of at most %d (LIMIT_WAITS).",
+				 S.waits, LIMIT_WAITS);
+		else
+			snprintf(why, sizeof why,
+				 "The wait was not kept: %d get_task calls are waiting in this session, of at most %d "
+				 "(LIMIT_LISTEN_SESSION_CALLS).",
+				 s->waits, s->wait_cap);
+		return why;
+	}
+	if (!c->wait) { /* from now on it counts in the wait pool, not against plain calls */
+		c->wait = 1;
+		S.waits++;
+		s->waits++;
+		S.plain--;
+		s->plain--;
+	}
+	unslot(c);
+	c->state = C_SLEEPING;
+	loop_timer_set(&c->timer, at_ms < c->deadline ? at_ms : c->deadline, on_wake, c);
+	schedule_pump();
+	return NULL;
+}
+
+void mcp_hurry(void)
+{
+	S.hurry = 1;
+	for (int i = 0; i < S.ncalls; i++) {
+		struct mcp_call *c = &S.calls[i];
+		if (c->wait && (c->state == C_SLEEPING || c->state == C_QUEUED))
+			hurry_call(c, "kling-mcp is stopping");
+	}
+}
+
 static void on_deadline(void *arg)
 {
 	struct mcp_call *c = arg;
 	char text[320];
+	if (c->state == C_QUEUED && c->wait) { /* a wait that found no running slot in time */
+		hurry_call(c, "no running slot came free before its deadline");
+		return;
+	}
 	if (c->state == C_RUNNING) {
 		c->tool->cancel(c, c->state_buf);
 		snprintf(text, sizeof text,
@@ -381,6 +495,9 @@ static void on_deadline(void *arg)
 			 "try again, or raise KLING_TIMEOUT_MS if the network is slow.",
 			 c->tool->name, c->tool->extra_ms && c->tool->extra_ms(c->state_buf) ? "its wait plus " : "",
 			 S.cfg->timeout_ms);
+	} else if (c->state == C_ENDING) { /* a tool that did not answer when hurried */
+		c->tool->cancel(c, c->state_buf);
+		snprintf(text, sizeof text, "Internal error: %s did not answer when its wait ended.", c->tool->name);
 	} else if (c->s->throttled) {
 		snprintf(text, sizeof text,
 			 "%s waited %d ms (KLING_TIMEOUT_MS) without starting: earlier answers were still unread "
@@ -488,6 +605,7 @@ void *mcp_call_state(struct mcp_call *c)
 
 int mcp_calls_running(void) { return S.running; }
 int mcp_calls_queued(void) { return S.queued; }
+int mcp_calls_waiting(void) { return S.waits; }
 
 /* The comparable form of an id: a string's unescaped bytes, an integer's
  * digits. Returns 0, or -1 when it does not fit. */
@@ -518,7 +636,7 @@ static struct mcp_call *find_call(const struct mcp_session *s, enum json_type ty
 
 static void cancel_call(struct mcp_call *c)
 {
-	if (c->state == C_RUNNING)
+	if (c->started) /* running, or a wait between two steps */
 		c->tool->cancel(c, c->state_buf);
 	release(c);
 }
@@ -699,6 +817,32 @@ static void unknown_tool(const struct jsonrpc_msg *m, const struct dest *d, int 
 	send_error(d, &m->id, JSONRPC_INVALID_PARAMS, msg);
 }
 
+/* The one admission rule: plain calls (running or waiting their turn; a
+ * get_task wait between look-ups is counted apart, in the wait pool), per
+ * session and in all. Returns 1 with the refusal in err (the limit that
+ * applied and its own numbers), else 0. */
+static int admission_refused(const struct mcp_session *s, char *err, size_t cap)
+{
+	if (S.plain >= LIMIT_CALL_SLOTS && !(s->plain >= s->cap && s->cap < SESSION_CALLS)) {
+		snprintf(err, cap,
+			 "Too many calls at once%s: %d calls in progress, of at most %d (LIMIT_CALL_SLOTS: "
+			 "LIMIT_CONCURRENT_CALLS %d running, LIMIT_QUEUED_CALLS %d waiting their turn); waiting "
+			 "get_task calls are counted apart. Try again when earlier calls have answered.",
+			 s->plain >= S.plain ? "" : " in this server, for all its clients", S.plain, LIMIT_CALL_SLOTS,
+			 LIMIT_CONCURRENT_CALLS, LIMIT_QUEUED_CALLS);
+		return 1;
+	}
+	if (s->plain >= s->cap) {
+		snprintf(err, cap,
+			 "Too many calls at once in this session: %d calls in progress, of at most %d "
+			 "(LIMIT_LISTEN_SESSION_CALLS); waiting get_task calls are counted apart. Try again when "
+			 "earlier calls have answered.",
+			 s->plain, s->cap);
+		return 1;
+	}
+	return 0;
+}
+
 static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enum mcp_version v)
 {
 	struct mcp_session *s = d->s;
@@ -749,19 +893,12 @@ static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enu
 		send_tool_error(d, &m->id, v, err[0] ? err : "Invalid arguments.");
 		return;
 	}
-	/* the one admission rule: running + waiting, per session and in all */
-	int full = s->running + s->queued >= s->cap;
-	if (full || S.running + S.queued >= LIMIT_CALL_SLOTS) {
-		if (full && s->cap < SESSION_CALLS)
-			snprintf(err, sizeof err,
-				 "Too many calls at once in this session: %d running and %d waiting, of at most %d "
-				 "(LIMIT_LISTEN_SESSION_CALLS). Try again when earlier calls have answered.",
-				 s->running, s->queued, s->cap);
-		else
-			snprintf(err, sizeof err,
-				 "Too many calls at once: %d running (LIMIT_CONCURRENT_CALLS) and %d waiting "
-				 "(LIMIT_QUEUED_CALLS)%s. Try again when earlier calls have answered.",
-				 s->running, s->queued, full ? "" : " in this server, for all its clients");
+	/* a call that will wait takes a place in the wait pool from the start
+	 * when there is one; otherwise it is a plain call (and answers after its
+	 * first step, saying why it could not wait) */
+	int wait = tool->resume && tool->extra_ms && tool->extra_ms(c->state_buf) > 0 && !S.hurry &&
+		   S.waits < LIMIT_WAITS && s->waits < s->wait_cap;
+	if (!wait && admission_refused(s, err, sizeof err)) {
 		send_tool_error(d, &m->id, v, err);
 		return;
 	}
@@ -769,7 +906,15 @@ static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enu
 	c->s = s;
 	c->tag = d->tag;
 	c->version = v;
-	c->seq = ++S.seq;
+	c->started = 0;
+	c->wait = wait;
+	if (wait) {
+		S.waits++;
+		s->waits++;
+	} else {
+		S.plain++;
+		s->plain++;
+	}
 	memcpy(c->id_raw, m->id.raw, m->id.len);
 	c->id.kind = m->id.kind;
 	c->id.raw = c->id_raw;
@@ -792,15 +937,7 @@ static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enu
 		d->b->pending++;
 	c->deadline = loop_now_ms() + S.cfg->timeout_ms + (tool->extra_ms ? tool->extra_ms(c->state_buf) : 0);
 	memset(&c->timer, 0, sizeof c->timer);
-	if (S.running < LIMIT_CONCURRENT_CALLS && S.queued == 0 && !s->throttled) {
-		start_call(c);
-	} else {
-		c->state = C_QUEUED;
-		S.queued++;
-		s->queued++;
-		loop_timer_set(&c->timer, c->deadline, on_deadline, c);
-		schedule_pump();
-	}
+	run_or_queue(c);
 }
 
 /* The 2026-07-28 per-request metadata. Returns 0, or -1 after answering. */
@@ -1062,6 +1199,7 @@ struct mcp_session *mcp_session_new(const struct mcp_sink *sink, void *ctx)
 		s->sink = sink;
 		s->ctx = ctx;
 		s->cap = SESSION_CALLS;
+		s->wait_cap = LIMIT_WAITS;
 	}
 	return s;
 }
@@ -1069,6 +1207,7 @@ struct mcp_session *mcp_session_new(const struct mcp_sink *sink, void *ctx)
 void mcp_session_cap(struct mcp_session *s, int calls)
 {
 	s->cap = calls < 1 ? 1 : calls > SESSION_CALLS ? SESSION_CALLS : calls;
+	s->wait_cap = s->cap < LIMIT_WAITS ? s->cap : LIMIT_WAITS;
 }
 
 void mcp_session_modern(struct mcp_session *s)
@@ -1091,7 +1230,7 @@ enum mcp_version mcp_session_version(const struct mcp_session *s)
 
 int mcp_session_calls(const struct mcp_session *s)
 {
-	return s->running + s->queued;
+	return s->plain + s->waits;
 }
 
 int mcp_init(const struct config *cfg, const struct tool_registry *reg)

@@ -25,16 +25,30 @@
  * answered and starts the session afresh (bridges serve many clients through
  * one stdio process); calls already accepted still answer.
  *
- * Tool calls: one admission rule, per session: a call is accepted while the
- * session has fewer than LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS calls
- * running or waiting (and the process-wide pool of LIMIT_CALL_SLOTS has room);
- * otherwise an isError result names the limits. At most LIMIT_CONCURRENT_CALLS
- * run at once in the whole process; the rest wait in arrival order. Each call
- * has a deadline of config timeout_ms from its arrival, given to the tool; if
- * the tool has not answered MCP_BACKSTOP_MS after it, the call is cancelled
- * and answered with isError. notifications/cancelled drops a waiting or
- * running call and nothing is ever sent for it. A session whose output is
- * held up (mcp_session_throttle) starts none of its waiting calls.
+ * Tool calls: one admission rule for plain calls: a call is accepted while
+ * its session has fewer than its cap (LIMIT_CONCURRENT_CALLS +
+ * LIMIT_QUEUED_CALLS, or less: mcp_session_cap) and the process fewer than
+ * LIMIT_CALL_SLOTS, running or waiting their turn; otherwise an isError result
+ * names the limit that applied with its own numbers (the session's, or the
+ * server's). At most LIMIT_CONCURRENT_CALLS run at once in the whole process;
+ * the rest wait in the order they became ready. Each call has a deadline of
+ * config timeout_ms (plus the tool's extra_ms) from its arrival, given to the
+ * tool; if the tool has not answered MCP_BACKSTOP_MS after it, the call is
+ * cancelled and answered with isError. notifications/cancelled drops a
+ * waiting, running or sleeping call and nothing is ever sent for it. A
+ * session whose output is held up (mcp_session_throttle) starts none of its
+ * waiting calls.
+ *
+ * Waits (get_task's wait_seconds): a running slot is held only while the
+ * tool works upstream. Between two steps the tool sleeps (mcp_call_sleep):
+ * its slot goes to the next call, and the call moves from the plain calls to
+ * the wait pool (LIMIT_WAITS in the process; a listener session's share is
+ * its cap), so waits never keep plain calls from being admitted or from
+ * running. When the sleep ends the call queues for a running slot like any
+ * other (at the back) and the core calls tool->resume. When the pool is full
+ * mcp_call_sleep refuses and the tool answers at once with what it has.
+ * mcp_hurry (shutdown) ends every wait: sleeping and queued waits are resumed
+ * at once to answer with what they have, and no call sleeps again.
  *
  * Completions: a tool answers from the loop, never from inside start().
  * Answers that need no I/O (errors, ping, tools/list) are sent from inside
@@ -100,6 +114,12 @@ struct mcp_tool {
 	 * take (get_task's wait), in ms; its deadline grows by that much. NULL:
 	 * none. */
 	int64_t (*extra_ms)(const void *state);
+	/* Continue a call that slept (mcp_call_sleep). end NULL: the call holds
+	 * a running slot again; take the next step. end not NULL: it holds none
+	 * and must answer now, from inside resume, with what it has; end says
+	 * why the wait ended ("kling-mcp is stopping", "its deadline came", ...).
+	 * NULL for a tool that never sleeps. */
+	void (*resume)(struct mcp_call *call, void *state, const char *end);
 };
 
 /* The tools a server offers (tools.c builds the product's). */
@@ -121,6 +141,15 @@ void mcp_call_fail(struct mcp_call *call, const char *text);
 
 /* The protocol version the call was made under. */
 enum mcp_version mcp_call_version(const struct mcp_call *call);
+
+/* Sleep until at_ms (loop clock; at most the call's deadline) without
+ * holding a running slot: the call counts in the wait pool from now until it
+ * answers (see the top of this file), then queues again and tool->resume
+ * continues it. Only from a running call, and return at once after. Returns
+ * NULL, or, when the call cannot sleep (the wait pool or the session's share
+ * of it is full, with their numbers; the server is stopping), a sentence
+ * saying why: the call keeps its slot and should answer now with what it has. */
+const char *mcp_call_sleep(struct mcp_call *call, int64_t at_ms);
 
 /* The call's private state (as given to prepare/start/cancel). */
 void *mcp_call_state(struct mcp_call *call);
@@ -182,10 +211,11 @@ void mcp_session_cancel_tag(struct mcp_session *s, void *tag);
  * until it is called again with 0. Running calls still finish. */
 void mcp_session_throttle(struct mcp_session *s, int on);
 
-/* At most this many of the session's calls running and waiting together
- * (1 to LIMIT_CALL_SLOTS, which is also a new session's cap), so that one
- * client of many cannot take every slot; beyond it a call gets an isError
- * naming the cap. */
+/* At most this many of the session's plain calls running and waiting
+ * together (1 to LIMIT_CALL_SLOTS, which is also a new session's cap), and
+ * as many of its waits in the wait pool (a new session: LIMIT_WAITS), so that
+ * one client of many cannot take every slot; beyond it a call gets an isError
+ * naming the cap (a wait: one look-up, answered at once). */
 void mcp_session_cap(struct mcp_session *s, int calls);
 
 /* The session speaks 2026-07-28 only (an HTTP request that named it): every
@@ -199,11 +229,19 @@ void mcp_session_free(struct mcp_session *s);
 /* The version negotiated (2025 flow) or 2026-07-28 (modern flow), or NONE. */
 enum mcp_version mcp_session_version(const struct mcp_session *s);
 
-/* The session's calls running + waiting. */
+/* The session's calls in progress: plain ones and waits. */
 int mcp_session_calls(const struct mcp_session *s);
 
-/* Calls running and waiting in the whole process (for tests and logs). */
+/* Calls running, waiting for a running slot, and holding a place in the
+ * wait pool, in the whole process (for tests and logs). */
 int mcp_calls_running(void);
 int mcp_calls_queued(void);
+int mcp_calls_waiting(void);
+
+/* Shutdown: end every call's waiting early. Waits between two steps answer
+ * at once with what they have (get_task: the task as last seen, finished
+ * false); a step in progress (an upstream request) finishes first, then the
+ * call answers instead of sleeping. Calls admitted after still run, none sleeps. */
+void mcp_hurry(void);
 
 #endif

@@ -1137,7 +1137,7 @@ static void on_error(struct httpd_conn *conn, int status, const char *detail, co
 
 static void on_stopping(void)
 {
-	/* mcp_hurry(): added by the fair-calls branch; called here once merged */
+	mcp_hurry(); /* waits answer now with what they have */
 }
 
 /* the body is 95 bytes */

@@ -12,6 +12,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -43,7 +44,9 @@ const char gt_output_schema[] =
 	"\"task\":" TASK_RENDER_SCHEMA ","
 	"\"finished\":{\"type\":\"boolean\",\"description\":\"the task is succeed or failed\"},"
 	"\"waited_ms\":{\"type\":\"integer\",\"minimum\":0,"
-	"\"description\":\"from the first look-up to the last\"}},"
+	"\"description\":\"from the first look-up to the last\"},"
+	"\"failed_lookups\":{\"type\":\"integer\",\"minimum\":1,"
+	"\"description\":\"look-ups that failed during the wait (the task is as last seen)\"}},"
 	"\"required\":[\"backend\",\"task\",\"finished\",\"waited_ms\"],\"additionalProperties\":false}";
 
 /* ---- the per-call state ---- */
@@ -56,7 +59,12 @@ struct gt_state {
 	int64_t deadline;         /* the call's, for every look-up */
 	int64_t first, last;      /* loop ms when the first and the latest look-up began */
 	int64_t backoff;          /* the next pause */
+	int64_t timeout;          /* KLING_TIMEOUT_MS: each look-up's own bound */
 	int polls;
+	int failed;               /* look-ups that failed after one answered */
+	char last_error[160];     /* the latest of them, cut */
+	struct kling_task *seen;  /* the task as last seen, while waiting (task_keep) */
+	enum kling_api backend_seen; /* which API answered it */
 	const struct kling_backend *backend;
 	struct kling_op *op;      /* the look-up in flight, or NULL */
 	struct loop_timer timer;  /* the pause before the next look-up */
@@ -135,7 +143,22 @@ static int finished(const struct kling_task *t)
 	return t->status == KLING_SUCCEED || t->status == KLING_FAILED;
 }
 
-static void render_text(struct json_w *w, const struct gt_state *st, const struct kling_task *t)
+/* What the wait adds to the text: the look-ups that failed, and why it ended early. */
+static void render_wait_notes(struct json_w *w, const struct gt_state *st, const char *note)
+{
+	char failed[sizeof st->last_error + 120];
+	if (st->failed) {
+		snprintf(failed, sizeof failed, " %d later look-up%s failed (the last: %s)%s", st->failed,
+			 st->failed == 1 ? "" : "s", st->last_error, note || !st->seen ? "." : "; this is the task as last seen.");
+		json_w_str_addc(w, failed);
+	}
+	if (note) {
+		json_w_str_addc(w, " ");
+		json_w_str_addc(w, note);
+	}
+}
+
+static void render_text(struct json_w *w, const struct gt_state *st, const struct kling_task *t, const char *note)
 {
 	char secs[32];
 	snprintf(secs, sizeof secs, "%lld.%lld s", (long long)((st->last - st->first) / 1000),
@@ -150,13 +173,16 @@ static void render_text(struct json_w *w, const struct gt_state *st, const struc
 			json_w_str_addc(w, ") after waiting ");
 			json_w_str_addc(w, secs);
 			json_w_str_addc(w, ".");
+			render_wait_notes(w, st, note);
 		}
 	} else if (st->wait_ms) {
 		json_w_str_addc(w, "\n\nNot finished after waiting ");
 		json_w_str_addc(w, secs);
 		json_w_str_addc(w, ": the task is ");
 		json_w_str_addc(w, kling_status_name(t->status));
-		json_w_str_addc(w, ". Call get_task again with wait_seconds to keep waiting.");
+		json_w_str_addc(w, ".");
+		render_wait_notes(w, st, note);
+		json_w_str_addc(w, " Call get_task again with wait_seconds to keep waiting.");
 	} else {
 		json_w_str_addc(w, "\n\nNot finished: the task is ");
 		json_w_str_addc(w, kling_status_name(t->status));
@@ -169,10 +195,10 @@ static void render_text(struct json_w *w, const struct gt_state *st, const struc
 /* The result's members: the text, the links (when the protocol knows
  * resource_link), structuredContent. */
 static void gt_render(struct json_w *w, const struct gt_state *st, enum kling_api backend,
-		      const struct kling_task *t, int links)
+		      const struct kling_task *t, const char *note, int links)
 {
 	mcp_write_text_open(w);
-	render_text(w, st, t);
+	render_text(w, st, t, note);
 	json_w_obj_end(w);
 	for (size_t k = 0; links && k < t->noutputs; k++) {
 		const struct kling_output *o = &t->outputs[k];
@@ -203,12 +229,100 @@ static void gt_render(struct json_w *w, const struct gt_state *st, enum kling_ap
 	json_w_bool(w, finished(t));
 	json_w_key(w, "waited_ms");
 	json_w_int(w, st->last - st->first);
+	if (st->failed) {
+		json_w_key(w, "failed_lookups");
+		json_w_int(w, st->failed);
+	}
 	json_w_obj_end(w);
 }
 
 /* ---- the wait ---- */
 
 static void look(void *arg);
+
+/* The task as last seen, kept between look-ups: a copy of t in one
+ * allocation of at most LIMIT_WAIT_TASK_BYTES (NULL when larger or out of
+ * memory: the wait then answers at once). */
+static struct kling_task *task_keep(const struct kling_task *t)
+{
+	struct kling_str *strs[4 + 4 * 8], *d;
+	size_t need = sizeof *t + t->noutputs * sizeof *t->outputs;
+	for (size_t k = 0; k < t->noutputs; k++)
+		need += t->outputs[k].type.len + t->outputs[k].url.len + t->outputs[k].watermark_url.len +
+			t->outputs[k].duration.len;
+	need += t->task_id.len + t->status_message.len + t->task_type.len + t->model_name.len + t->external_task_id.len;
+	struct kling_task *c = need <= LIMIT_WAIT_TASK_BYTES ? malloc(need) : NULL;
+	if (!c)
+		return NULL;
+	*c = *t;
+	struct kling_output *o = (struct kling_output *)(c + 1);
+	memcpy(o, t->outputs, t->noutputs * sizeof *o);
+	c->outputs = t->noutputs ? o : NULL;
+	char *p = (char *)(o + t->noutputs);
+	size_t n = 0;
+	strs[n++] = &c->task_id, strs[n++] = &c->status_message, strs[n++] = &c->task_type;
+	strs[n++] = &c->model_name, strs[n++] = &c->external_task_id;
+	for (size_t k = 0; k < t->noutputs; k++) {
+		for (int f = 0; f < 4; f++) {
+			d = f == 0 ? &o[k].type : f == 1 ? &o[k].url : f == 2 ? &o[k].watermark_url : &o[k].duration;
+			memcpy(p, d->ptr, d->len);
+			d->ptr = p;
+			p += d->len;
+		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		memcpy(p, strs[i]->ptr, strs[i]->len);
+		strs[i]->ptr = p;
+		p += strs[i]->len;
+	}
+	return c;
+}
+
+static void seen_drop(struct gt_state *st)
+{
+	free(st->seen);
+	st->seen = NULL;
+}
+
+/* Answer with the task as last seen (st->seen), note (or NULL) said after
+ * the status. */
+static void answer_seen(struct gt_state *st, const char *note)
+{
+	struct json_w *w = mcp_call_result_begin(st->call);
+	gt_render(w, st, st->backend_seen, st->seen, note, mcp_call_version(st->call) >= MCP_V_2025_06_18);
+	seen_drop(st);
+	mcp_call_result_end(st->call);
+}
+
+/* Between two look-ups: sleep without a running slot until the next, or
+ * answer when the wait is over or cannot go on. */
+static void wait_more(struct gt_state *st)
+{
+	int64_t now = loop_now_ms(), end = st->first + st->wait_ms;
+	if (finished(st->seen) || now >= end || now >= st->deadline) {
+		answer_seen(st, NULL);
+		return;
+	}
+	int64_t at = now + st->backoff < end ? now + st->backoff : end;
+	st->backoff = st->backoff * 3 / 2 > GT_BACKOFF_MAX_MS ? GT_BACKOFF_MAX_MS : st->backoff * 3 / 2;
+	const char *why = mcp_call_sleep(st->call, at);
+	if (why)
+		answer_seen(st, why);
+}
+
+/* A look-up failed after an earlier one answered: counted, and the wait
+ * goes on with the task as last seen. */
+static void lookup_failed(struct gt_state *st, const char *error)
+{
+	st->failed++;
+	size_t n = strlen(error), cut = n < sizeof st->last_error - 1 ? n : sizeof st->last_error - 1;
+	while (cut < n && cut > 0 && ((unsigned char)error[cut] & 0xC0) == 0x80)
+		cut--; /* never inside a UTF-8 character */
+	memcpy(st->last_error, error, cut);
+	st->last_error[cut] = 0;
+	log_info("get_task: look-up %d failed, the wait goes on (%d failed)", st->polls, st->failed);
+	wait_more(st);
+}
 
 static void on_found(void *ctx, const struct kling_get_result *r, const char *error)
 {
@@ -217,48 +331,48 @@ static void on_found(void *ctx, const struct kling_get_result *r, const char *er
 	st->op = NULL;
 	st->polls++;
 	const char *why;
-	if (error || !r) {
-		mcp_call_fail(call, error ? error : "Internal error: the backend gave neither a result nor an error.");
-		return;
-	}
-	if (!r->task) {
-		char text[GT_ID_MAX + 400];
+	char text[GT_ID_MAX + 400];
+	if (error || !r)
+		snprintf(text, sizeof text, "%s",
+			 error ? error : "Internal error: the backend gave neither a result nor an error.");
+	else if (!r->task)
 		snprintf(text, sizeof text,
 			 "No task with %s \"%s\" was found (asked the %s API). Check the id: list_tasks shows the "
 			 "account's tasks and their ids.",
 			 st->q.by_external ? "external_task_id" : "task_id", st->id, kling_api_name(r->backend));
-		mcp_call_fail(call, text);
-		return;
-	}
-	if (task_render_check(r->task, &why) < 0) {
-		char text[200];
+	else if (task_render_check(r->task, &why) < 0)
 		snprintf(text, sizeof text, "Internal error: the %s backend returned an unusable task (%s).",
 			 kling_api_name(r->backend), why);
-		mcp_call_fail(call, text);
+	else
+		text[0] = 0;
+	if (text[0]) { /* an error only when no look-up ever answered */
+		if (st->seen)
+			lookup_failed(st, text);
+		else
+			mcp_call_fail(call, text);
 		return;
 	}
 	st->q.product = r->product; /* legacy: later look-ups ask only the product that has it */
 	const struct kling_task *t = r->task;
 	int64_t now = loop_now_ms();
-	int more = !finished(t) && st->wait_ms && now < st->first + st->wait_ms;
 	char msg[160];
 	snprintf(msg, sizeof msg, "%s (look-up %d, %lld.%lld s)", kling_status_name(t->status), st->polls,
 		 (long long)((now - st->first) / 1000), (long long)((now - st->first) % 1000 / 100));
 	mcp_call_progress(call, st->polls, -1, msg);
-	if (more) {
-		int64_t at = now + st->backoff;
-		if (at > st->first + st->wait_ms)
-			at = st->first + st->wait_ms;
-		st->backoff = st->backoff * 3 / 2 > GT_BACKOFF_MAX_MS ? GT_BACKOFF_MAX_MS : st->backoff * 3 / 2;
-		loop_timer_set(&st->timer, at, look, st);
+	seen_drop(st);
+	st->backend_seen = r->backend;
+	st->seen = st->wait_ms && !finished(t) ? task_keep(t) : NULL;
+	if (!st->seen) { /* answered now: finished, no wait, or too large to keep */
+		struct json_w *w = mcp_call_result_begin(call);
+		gt_render(w, st, r->backend, t, NULL, mcp_call_version(call) >= MCP_V_2025_06_18);
+		mcp_call_result_end(call);
 		return;
 	}
-	struct json_w *w = mcp_call_result_begin(call);
-	gt_render(w, st, r->backend, t, mcp_call_version(call) >= MCP_V_2025_06_18);
-	mcp_call_result_end(call);
+	wait_more(st);
 }
 
-/* One look-up (from the loop: a timer, or start). */
+/* One look-up (from the loop: a timer, start or resume). The first gets
+ * KLING_TIMEOUT_MS; a later one as much, never past the call's deadline. */
 static void look(void *arg)
 {
 	struct gt_state *st = arg;
@@ -267,8 +381,11 @@ static void look(void *arg)
 		mcp_call_fail(st->call, "Internal error: this backend has no look-up of one task.");
 		return;
 	}
-	st->op = st->backend->get_start(&st->q, st->deadline, on_found, st);
-	if (!st->op)
+	int64_t until = st->last + st->timeout < st->deadline ? st->last + st->timeout : st->deadline;
+	st->op = st->backend->get_start(&st->q, until, on_found, st);
+	if (!st->op && st->seen)
+		lookup_failed(st, "kling-mcp is out of memory: the look-up could not start.");
+	else if (!st->op)
 		mcp_call_fail(st->call, "kling-mcp is out of memory: the look-up could not start.");
 }
 
@@ -280,9 +397,23 @@ static int gt_start(struct mcp_call *call, void *state, int64_t deadline_ms)
 	st->deadline = deadline_ms;
 	st->backend = kling_backend_get();
 	st->first = st->last = loop_now_ms();
+	st->timeout = g_cfg ? g_cfg->timeout_ms : deadline_ms - st->first - st->wait_ms;
 	st->backoff = GT_BACKOFF_FIRST_MS;
 	loop_timer_set(&st->timer, st->first, look, st); /* never answer from inside start */
 	return 0;
+}
+
+static void gt_resume(struct mcp_call *call, void *state, const char *end)
+{
+	(void)call;
+	struct gt_state *st = state;
+	char note[200];
+	if (!end) {
+		look(st);
+		return;
+	}
+	snprintf(note, sizeof note, "The wait ended early: %s.", end);
+	answer_seen(st, note);
 }
 
 static void gt_cancel(struct mcp_call *call, void *state)
@@ -293,6 +424,7 @@ static void gt_cancel(struct mcp_call *call, void *state)
 	if (st->op)
 		st->backend->cancel(st->op);
 	st->op = NULL;
+	seen_drop(st);
 }
 
 static int64_t gt_wait(const void *state)
@@ -379,4 +511,5 @@ static void gt_describe(struct json_w *w)
 		      gt_output_schema, sizeof gt_output_schema - 1);
 }
 
-const struct mcp_tool gt_tool = {TOOL_NAME, gt_init, gt_describe, gt_prepare, gt_start, gt_cancel, gt_wait};
+const struct mcp_tool gt_tool = {TOOL_NAME, gt_init,  gt_describe, gt_prepare,
+				 gt_start,  gt_cancel, gt_wait,     gt_resume};

@@ -183,7 +183,7 @@ static void lt_describe(struct json_w *w)
 		      lt_output_schema, sizeof lt_output_schema - 1);
 }
 
-const struct mcp_tool lt_tool = {TOOL_NAME, lt_init, lt_describe, lt_prepare, lt_start, lt_cancel, NULL};
+const struct mcp_tool lt_tool = {TOOL_NAME, lt_init, lt_describe, lt_prepare, lt_start, lt_cancel, NULL, NULL};
 
 /* ---- rendering ---- */
 
