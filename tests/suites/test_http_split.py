@@ -165,7 +165,8 @@ def alive(settle=2.0):
     err = ST["srv"].stderr()
     ST["srv"].stop()
     start()
-    return f"the server died (exit status {rc}): {err[-500:]}"
+    report = [ln for ln in err.splitlines() if "Sanitizer" in ln or ln.lstrip().startswith(("#0 ", "#1 ", "#2 "))]
+    return f"the server died (exit status {rc}): " + (" | ".join(report[:6]) if report else err[-500:])
 
 
 def run_cuttings(data, wants, cuttings, keep_open_ok=True):
