@@ -163,22 +163,15 @@ $(B)/tools/%: tests/tools/%.c $(LIB_OBJS) $(MBED_LIB)
 	@$(CC) $(KFLAGS) -o $@ $< $(LIB_OBJS) $(MBED_LIB) $(LINK)
 
 # The listener's timers are minutes long (idle sessions live 30 min, SSE
-<<<<<<< HEAD
 # keep-alive comments every 15 s, a 10 s drain at stop):
 # tests/suites/test_listen_timers.py runs $(B)/short/kling-mcp, the same
-# product with short ones and a small session table. Only the sources that name those limits are compiled again; every
-# other object, and the mbedTLS archive, is the product's.
-SHORT_DEFS := -DLISTEN_SESSION_IDLE_MS=1500 -DLISTEN_SSE_KEEPALIVE_MS=300 -DLIMIT_LISTEN_SESSIONS=8 -DLISTEN_DRAIN_MS=2000
-SHORT_SRCS := $(shell grep -lE 'LISTEN_SESSION_IDLE_MS|LISTEN_SSE_KEEPALIVE_MS|LIMIT_LISTEN_SESSIONS|LISTEN_DRAIN_MS' $(SRCS))
-=======
-# keep-alive comments every 15 s): tests/suites/test_listen_timers.py runs
-# $(B)/short/kling-mcp, the same product with short ones and a small session
-# table (and a small wait pool, for tests/suites/test_fair_calls.py). Only
-# the sources that name those limits are compiled again; every other object,
-# and the mbedTLS archive, is the product's.
-SHORT_DEFS := -DLISTEN_SESSION_IDLE_MS=1500 -DLISTEN_SSE_KEEPALIVE_MS=300 -DLIMIT_LISTEN_SESSIONS=8 -DLIMIT_WAITS=8
-SHORT_SRCS := $(shell grep -lE 'LISTEN_SESSION_IDLE_MS|LISTEN_SSE_KEEPALIVE_MS|LIMIT_LISTEN_SESSIONS|LIMIT_WAITS' $(SRCS))
->>>>>>> fair
+# product with short ones, a small session table and a small wait pool (for
+# tests/suites/test_fair_calls.py). Only the sources that name those limits
+# are compiled again; every other object, and the mbedTLS archive, is the
+# product's.
+SHORT_DEFS := -DLISTEN_SESSION_IDLE_MS=1500 -DLISTEN_SSE_KEEPALIVE_MS=300 -DLIMIT_LISTEN_SESSIONS=8 \
+              -DLISTEN_DRAIN_MS=2000 -DLIMIT_WAITS=8
+SHORT_SRCS := $(shell grep -lE 'LISTEN_SESSION_IDLE_MS|LISTEN_SSE_KEEPALIVE_MS|LIMIT_LISTEN_SESSIONS|LISTEN_DRAIN_MS|LIMIT_WAITS' $(SRCS))
 SHORT_OBJS := $(SHORT_SRCS:src/%.c=$(B)/short/obj/%.o)
 $(B)/short/obj/%.o: src/%.c $(DEPS) $(B)/gen/embed_ca.$(EMBED_CA)
 	@mkdir -p $(@D)
