@@ -1066,7 +1066,7 @@ static int on_head(struct httpd_conn *conn, const struct http_header *h, size_t 
 				      r->auth.off ? "wrong bearer token" : "Authorization: Bearer <KLING_MCP_TOKEN> needed",
 				      "WWW-Authenticate: Bearer realm=\"kling-mcp\"\r\n");
 	}
-	if (H.cfg->mcp_token || strcmp(q->method, "OPTIONS") != 0)
+	if (!H.cfg->mcp_token || strcmp(q->method, "OPTIONS") != 0) /* a preflight shows no token */
 		httpd_authorized(conn);
 	return 0;
 }
