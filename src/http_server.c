@@ -628,14 +628,17 @@ static void on_conn_timer(void *arg)
 	conn_close(c); /* idle too long, a last answer not read, lingering over */
 }
 
-/* Every slot is taken: close the oldest connection that has not passed the
- * token check and is not being answered, so the token holder gets in. */
+/* Every slot is taken: close a lingering connection (its answer is out), or
+ * else the oldest that has not passed the token check and is not being
+ * answered, so the token holder gets in. */
 static void evict_unauthorized(void)
 {
 	struct httpd_conn *old = NULL;
 	for (int i = 0; i < S.nconns; i++) {
 		struct httpd_conn *c = S.conns[i];
-		if (!c->authed && c->st != CS_WAIT && c->st != CS_DONE && (!old || c->seq < old->seq))
+		int done = c->st == CS_LINGER, unauth = !c->authed && c->st != CS_WAIT && c->st != CS_DONE;
+		if ((done || unauth) && (!old || (done && old->st != CS_LINGER) ||
+					 ((done || old->st != CS_LINGER) && c->seq < old->seq)))
 			old = c;
 	}
 	if (old) {

@@ -34,6 +34,8 @@
 #define V2026 "2026-07-28"
 /* The 2026-07-28 error for a mirrored header missing or not matching. */
 #define ERR_HEADER_MISMATCH (-32020)
+/* The shared answer buffer grown past this is freed after use. */
+#define IBUF_KEEP 65536
 
 /* ---- pure helpers ---- */
 
@@ -276,6 +278,7 @@ struct mreq {
 	int listed;     /* in H.waiting */
 	char *jbuf;     /* the answers gathered for one reply */
 	size_t jlen, jcap;
+	int shared;     /* jbuf is H.sync (answers inside the call: no malloc) */
 	char *rid;      /* a waiting request's id (JSON), to answer it at stop */
 	size_t rid_len;
 	struct loop_timer timer; /* SSE switch, then keep-alive comments */
@@ -299,6 +302,8 @@ static struct listener {
 	struct json_doc doc;
 	struct loop_timer sweep;
 	char port_text[8];
+	char *sync; /* gathers the answers given inside mcp_session_input */
+	size_t sync_cap;
 	/* Last, and never cleared: only sess[0..nsess) and waiting[0..nwaiting)
 	 * are ever read, so the pages of entries never used stay untouched. */
 	struct hsess *sess[LIMIT_LISTEN_SESSIONS];
@@ -725,6 +730,10 @@ static int jbuf_add(struct mreq *c, const char *p, size_t n)
 			return -1;
 		c->jbuf = nb;
 		c->jcap = cap;
+		if (c->shared) {
+			H.sync = nb;
+			H.sync_cap = cap;
+		}
 	}
 	memcpy(c->jbuf + c->jlen, p, n);
 	c->jlen += n;
@@ -816,6 +825,24 @@ static void waiting_remove(struct mreq *c)
 	c->listed = 0;
 }
 
+/* c's answers leave H.sync: copied to a buffer of its own when it will
+ * gather more from the loop. */
+static void unshare(struct mreq *c)
+{
+	char *own = NULL;
+	if (c->jlen && !c->complete && (own = malloc(c->jlen + 1)))
+		memcpy(own, c->jbuf, c->jlen);
+	c->shared = 0;
+	c->jbuf = own;
+	c->jcap = own ? c->jlen + 1 : 0;
+	c->jlen = own ? c->jlen : 0;
+	if (H.sync_cap > IBUF_KEEP) { /* a big answer's memory goes back */
+		free(H.sync);
+		H.sync = NULL;
+		H.sync_cap = 0;
+	}
+}
+
 /* Send the body to the session and wait for its answers. */
 static void feed(struct mreq *c, struct hsess *s, const char *body, size_t len, const struct jsonrpc_id *id)
 {
@@ -823,6 +850,9 @@ static void feed(struct mreq *c, struct hsess *s, const char *body, size_t len, 
 	s->inflight++;
 	s->last = loop_now_ms();
 	waiting_add(c);
+	c->jbuf = H.sync; /* most answers come inside the call: no buffer of its own */
+	c->jcap = H.sync_cap;
+	c->shared = 1;
 	c->in_input = 1;
 	int owed = mcp_session_input(s->m, body, len, c);
 	c->in_input = 0;
@@ -830,8 +860,10 @@ static void feed(struct mreq *c, struct hsess *s, const char *body, size_t len, 
 	if (c->input_done || c->owed == 0) { /* answered inside the call: reply now */
 		c->complete = 1;
 		reply_answers(c);
+		unshare(c);
 		return;
 	}
+	unshare(c);
 	keep_id(c, id);
 	if (c->mode == R_SSE) { /* the stream opens now; answers follow */
 		sse_open(c);
@@ -1034,7 +1066,7 @@ static int on_head(struct httpd_conn *conn, const struct http_header *h, size_t 
 				      r->auth.off ? "wrong bearer token" : "Authorization: Bearer <KLING_MCP_TOKEN> needed",
 				      "WWW-Authenticate: Bearer realm=\"kling-mcp\"\r\n");
 	}
-	if (H.cfg->mcp_token || strcmp(q->method, "OPTIONS") != 0)
+	if (!H.cfg->mcp_token || strcmp(q->method, "OPTIONS") != 0) /* a preflight shows no token */
 		httpd_authorized(conn);
 	return 0;
 }
@@ -1095,7 +1127,8 @@ static void on_end(struct httpd_conn *conn, int abandoned)
 		if (s->stateless || (c->initialize && !s->listed))
 			sess_free(s);
 	}
-	free(c->jbuf);
+	if (!c->shared)
+		free(c->jbuf);
 	free(c->rid);
 	c->jbuf = c->rid = NULL;
 }
@@ -1215,6 +1248,9 @@ static void mcp_http_teardown(void)
 		sess_free(H.sess[H.nsess - 1]);
 	loop_timer_clear(&H.sweep);
 	json_doc_free(&H.doc);
+	free(H.sync);
+	H.sync = NULL;
+	H.sync_cap = 0;
 }
 
 int http_server_run(const struct config *cfg, int stop_fd)

@@ -2,8 +2,13 @@
 
 Every status code the transport answers, sessions (2025) and the stateless
 2026-07-28 flow, the token, Origin/Host, limits, slow clients, many clients
-at once, SSE replies, cancellation by closing, and SIGTERM with calls in
-flight. Each check is one entry of TESTS: PLAN is their number.
+at once, SSE replies, a client gone mid-call, and SIGTERM with calls in
+flight; then the defects of issue 20, each delivered the way networks do
+(a body in a later read than its head, one byte per read, half-closes,
+HTTP/1.0, Expect): no crash, every request answered once, checks before the
+body, the body total, the token holder let in when slots are full, HEAD,
+501's phrase, Origin with the port, /health, slow calls as SSE. Each check
+is one entry of TESTS: PLAN is their number.
 """
 import json
 import os
