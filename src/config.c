@@ -302,7 +302,7 @@ void config_wipe_environment(void)
 
 const char *config_help(void)
 {
-	return "usage: kling-mcp [--listen [ADDR:]PORT | --help | --version | --check |\n"
+	return "usage: kling-mcp [--listen [ADDR:]PORT | --help | --version | --check | --probe URL |\n"
 	       "                  call TOOL [ARGS_JSON] [--json]]\n"
 	       "\n"
 	       "An MCP server whose tools list the generation tasks of a Kling AI account\n"
@@ -313,6 +313,7 @@ const char *config_help(void)
 	       "  --help     this text\n"
 	       "  --version  program version, mbedTLS version, build target\n"
 	       "  --check    diagnose configuration, clock, DNS, TLS and credentials; exit 0 or 1\n"
+	       "  --probe URL  GET an http:// URL (the listener's /health): exit 0 on 2xx, else 1\n"
 	       "  call TOOL [ARGS_JSON] [--json]\n"
 	       "             one tool call, e.g. call list_tasks '{\"status\":\"failed\"}': its text\n"
 	       "             (or with --json its structuredContent) on stdout; exit 0, 1 when the\n"

@@ -14,6 +14,7 @@
 #include "kling.h"
 #include "kling_list.h"
 #include "mcp.h"
+#include "probe.h"
 #include "server.h"
 #include "tools.h"
 #include "transport_http.h"
@@ -115,6 +116,8 @@ int main(int argc, char **argv)
 {
 	const char *call_tool = NULL, *call_args = NULL, *listen = NULL;
 	int call_json = 0;
+	if (argc == 3 && strcmp(argv[1], "--probe") == 0)
+		return probe_run(argv[2]); /* before any configuration: it reads none */
 	if (argc >= 2 && strcmp(argv[1], "call") == 0) {
 		if (parse_call(argc, argv, &call_tool, &call_args, &call_json) < 0)
 			return 2;
