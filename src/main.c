@@ -154,6 +154,13 @@ int main(int argc, char **argv)
 		cfg.listen = listen;
 	if (cfg.error[0])
 		log_warn("configuration: %s", cfg.error);
+	const char *token_file = getenv("KLING_MCP_TOKEN_FILE");
+	if (cfg.listen && !cfg.mcp_token && token_file && *token_file && argc != 2) {
+		/* a token was meant but not read: never serve without it */
+		log_error("--listen: no token from KLING_MCP_TOKEN_FILE (%s): not starting", cfg.error);
+		config_wipe(&cfg);
+		return 2;
+	}
 	http_client_init(&cfg); /* a bad HTTPS_PROXY is logged here and named by every call */
 	kling_init(&cfg);
 	int rc;
