@@ -223,6 +223,15 @@ install: $(B)/kling-mcp
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/kling-mcp $(DESTDIR)$(PREFIX)/bin/kling-mcp
 
+# The systemd unit (packaging/systemd), its ExecStart at the installed binary,
+# and the example environment file (0600: it will hold the credentials).
+.PHONY: install-systemd
+install-systemd:
+	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/kling-mcp
+	sed 's|^ExecStart=.*|ExecStart=$(PREFIX)/bin/kling-mcp|' packaging/systemd/kling-mcp.service \
+	  >$(DESTDIR)/etc/systemd/system/kling-mcp.service
+	install -m 0600 packaging/systemd/kling-mcp.env.example $(DESTDIR)/etc/kling-mcp/kling-mcp.env.example
+
 clean:
 	rm -rf build
 
