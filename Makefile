@@ -9,7 +9,9 @@
 #   make EMBED_CA=0        leave the embedded CA bundle out
 #   make ARCH=aarch64|armv7|mipsel|mips   build/<arch>/kling-mcp; make cross: all four (mk/cross.mk)
 #   make dist              every architecture built twice, compared byte for byte, into dist/ with
-#                          SHA256SUMS (mk/dist.mk)
+#                          SHA256SUMS (mk/dist.mk), with the packages below
+#   make ipk | oci | server-json   OpenWrt packages, OCI image archive, MCP Registry entry (mk/pkg.mk)
+#   make install-systemd   the systemd unit and an example environment file (packaging/systemd)
 # Sources are listed by wildcard: a new src/*.c or tests/unit/test_*.c needs no edit here.
 
 VERSION    := 0.1.0
@@ -226,6 +228,15 @@ install: $(B)/kling-mcp
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(B)/kling-mcp $(DESTDIR)$(PREFIX)/bin/kling-mcp
 
+# The systemd unit (packaging/systemd), its ExecStart at the installed binary,
+# and the example environment file (0600: it will hold the credentials).
+.PHONY: install-systemd
+install-systemd:
+	install -d $(DESTDIR)/etc/systemd/system $(DESTDIR)/etc/kling-mcp
+	sed 's|^ExecStart=.*|ExecStart=$(PREFIX)/bin/kling-mcp|' packaging/systemd/kling-mcp.service \
+	  >$(DESTDIR)/etc/systemd/system/kling-mcp.service
+	install -m 0600 packaging/systemd/kling-mcp.env.example $(DESTDIR)/etc/kling-mcp/kling-mcp.env.example
+
 clean:
 	rm -rf build
 
@@ -235,6 +246,7 @@ distclean: clean
 include tests/reliability.mk
 ifeq ($(ARCH),)
 include mk/dist.mk
+include mk/pkg.mk
 endif
 
 -include $(OBJS:.o=.d) $(SHORT_OBJS:.o=.d)

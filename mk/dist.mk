@@ -1,7 +1,8 @@
 # make dist: the release files, each built twice and compared byte for byte.
 #
 #   dist/kling-mcp-<version>-linux-<arch>   x86_64 aarch64 armv7 mipsel mips
-#   dist/SHA256SUMS                         `cd dist && sha256sum -c SHA256SUMS` checks them
+#   dist/kling-mcp_<VERSION>_<arch>.ipk     OpenWrt packages; kling-mcp-<VERSION>-oci.tar, server.json (mk/pkg.mk)
+#   dist/SHA256SUMS                         every other file; `cd dist && sha256sum -c SHA256SUMS` checks them
 #   dist/BUILDINFO                          commit, date, and the Debian packages that decide the bytes
 #
 # <version> is the Makefile's VERSION; in a git checkout, `git describe` adds
@@ -55,12 +56,13 @@ dist:
 	  d=build/$$a; [ $$a = "$(shell uname -m)" ] && d=build; \
 	  cp $(DIST_SRC)/$$d/kling-mcp dist/kling-mcp-$(DIST_VERSION)-linux-$$a; chmod 0755 dist/kling-mcp-$(DIST_VERSION)-linux-$$a; \
 	done
-	@cd dist && export LC_ALL=C && sha256sum kling-mcp-$(DIST_VERSION)-linux-* >SHA256SUMS && sha256sum -c --quiet SHA256SUMS
+	@$(MAKE) --no-print-directory -s $(REPRO_VARS) PKG_DIR=dist BIN_DIR=dist packages
 	@{ echo "kling-mcp $(DIST_VERSION)"; \
 	   echo "commit $(or $(shell git rev-parse HEAD 2>/dev/null),none) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH)"; \
 	   echo "built on Debian $$(cat /etc/debian_version 2>/dev/null || echo '?'), EMBED_CA=$(EMBED_CA)"; \
 	   [ "$(EMBED_CA)" != 1 ] || echo "CA bundle $(CA_BUNDLE) sha256 $$(sha256sum <$(CA_BUNDLE) | cut -d' ' -f1)"; \
 	   echo "packages:"; dpkg-query -W $(DIST_PACKAGES) 2>/dev/null | sed 's/^/  /'; } >dist/BUILDINFO
+	@cd dist && export LC_ALL=C && sha256sum $$(ls | grep -vx SHA256SUMS) >SHA256SUMS && sha256sum -c --quiet SHA256SUMS
 	@rm -rf $(DIST_SRC)
-	@echo "  DIST    dist/ ($(words $(DIST_ARCHS)) binaries, byte-identical in both builds; SHA256SUMS verified; BUILDINFO):"
-	@cd dist && ls -l kling-mcp-* | awk '{ printf "          %-52s %9s bytes\n", $$9, $$5 }'
+	@echo "  DIST    dist/ ($(words $(DIST_ARCHS)) binaries, byte-identical in both builds, packages; SHA256SUMS verified; BUILDINFO):"
+	@cd dist && ls -l | awk 'NR > 1 { printf "          %-52s %9s bytes\n", $$9, $$5 }'

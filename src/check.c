@@ -8,6 +8,7 @@
 #include "kling_list.h"
 #include "loop.h"
 #include "tls_store.h"
+#include "transport_http.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -58,6 +59,27 @@ static void check_config(const struct config *c)
 		return;
 	}
 	line(1, "configuration", buf, NULL);
+}
+
+/* Only with --listen/KLING_MCP_LISTEN: the address parses, and off loopback
+ * a token is set (else the listener refuses to start). */
+static void check_listener(const struct config *c)
+{
+	struct http_listen_addr a;
+	const char *why = NULL;
+	char buf[256], t[64];
+	if (!c->listen)
+		return;
+	if (http_listen_parse(c->listen, &a, &why) < 0) {
+		snprintf(buf, sizeof buf, "KLING_MCP_LISTEN \"%.60s\": %s", c->listen, why);
+		line(0, "listener", buf, "[ADDR:]PORT, e.g. 8080, 127.0.0.1:8080 or [::]:8080");
+		return;
+	}
+	snprintf(buf, sizeof buf, "http://%s:%u/mcp, %s%s", a.host, a.port,
+		 c->mcp_token ? "KLING_MCP_TOKEN " : a.loopback ? "loopback, no token" : "no token",
+		 c->mcp_token ? masked(c->mcp_token, t, sizeof t) : "");
+	line(a.loopback || c->mcp_token, "listener", buf,
+	     "not loopback: set KLING_MCP_TOKEN (or KLING_MCP_TOKEN_FILE), or the listener will not start");
 }
 
 static void check_clock(void)
@@ -158,6 +180,7 @@ int check_run(const struct config *cfg)
 {
 	printf("kling-mcp %s --check\n", KLING_VERSION);
 	check_config(cfg);
+	check_listener(cfg);
 	check_clock();
 	check_store();
 	check_connection(cfg);

@@ -3,10 +3,13 @@
 
 #include "kling_limits.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define HOST_GLOBAL "api-singapore.klingai.com"
 #define HOST_CN "api-beijing.klingai.com"
@@ -42,10 +45,38 @@ static const char *env(const char *name)
 	return v && *v ? v : NULL;
 }
 
-static char *secret_copy(const char *name)
+/* NAME's value, or the content of the file NAME_FILE names (how Docker
+ * secrets and systemd's LoadCredential hand secrets over), read once here
+ * with its trailing line end removed. Both set is an error naming both. */
+static char *secret_copy(struct config *c, const char *name)
 {
-	const char *v = env(name);
-	return v ? strdup(v) : NULL;
+	char fname[32], buf[CONFIG_SECRET_FILE_MAX + 2];
+	snprintf(fname, sizeof fname, "%s_FILE", name);
+	const char *v = env(name), *path = env(fname);
+	if (!path)
+		return v ? strdup(v) : NULL;
+	if (v) {
+		set_error(c, "%s and %s are both set: keep one", name, fname);
+		return NULL;
+	}
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1); /* raw read: no stdio buffer keeps a copy */
+	int err = errno;
+	if (fd >= 0)
+		close(fd);
+	if (n < 0 || n > CONFIG_SECRET_FILE_MAX) {
+		set_error(c, "%s: cannot read \"%.200s\": %s", fname, path,
+			  n < 0 ? strerror(err) : "longer than " CONFIG_SECRET_FILE_MAX_S " bytes");
+		n = 0;
+	}
+	while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
+		n--;
+	buf[n] = 0;
+	char *copy = n ? strdup(buf) : NULL;
+	explicit_bzero(buf, sizeof buf);
+	if (!n && !c->error[0])
+		set_error(c, "%s: \"%.200s\" is empty", fname, path);
+	return copy;
 }
 
 /* A credential with a control character cannot be sent (a header value);
@@ -226,10 +257,10 @@ static void load_misc(struct config *c)
 void config_load(struct config *c)
 {
 	memset(c, 0, sizeof *c);
-	c->api_key = secret_copy("KLING_API_KEY");
-	c->access_key = secret_copy("KLING_ACCESS_KEY");
-	c->secret_key = secret_copy("KLING_SECRET_KEY");
-	c->mcp_token = secret_copy("KLING_MCP_TOKEN");
+	c->api_key = secret_copy(c, "KLING_API_KEY");
+	c->access_key = secret_copy(c, "KLING_ACCESS_KEY");
+	c->secret_key = secret_copy(c, "KLING_SECRET_KEY");
+	c->mcp_token = secret_copy(c, "KLING_MCP_TOKEN");
 	check_secret(c, "KLING_API_KEY", c->api_key);
 	check_secret(c, "KLING_ACCESS_KEY", c->access_key);
 	check_secret(c, "KLING_SECRET_KEY", c->secret_key);
@@ -302,7 +333,7 @@ void config_wipe_environment(void)
 
 const char *config_help(void)
 {
-	return "usage: kling-mcp [--listen [ADDR:]PORT | --help | --version | --check |\n"
+	return "usage: kling-mcp [--listen [ADDR:]PORT | --help | --version | --check | --probe URL |\n"
 	       "                  call TOOL [ARGS_JSON] [--json]]\n"
 	       "\n"
 	       "An MCP server whose tools list the generation tasks of a Kling AI account\n"
@@ -313,6 +344,7 @@ const char *config_help(void)
 	       "  --help     this text\n"
 	       "  --version  program version, mbedTLS version, build target\n"
 	       "  --check    diagnose configuration, clock, DNS, TLS and credentials; exit 0 or 1\n"
+	       "  --probe URL  GET an http:// URL (the listener's /health): exit 0 on 2xx, else 1\n"
 	       "  call TOOL [ARGS_JSON] [--json]\n"
 	       "             one tool call, e.g. call list_tasks '{\"status\":\"failed\"}': its text\n"
 	       "             (or with --json its structuredContent) on stdout; exit 0, 1 when the\n"
@@ -337,5 +369,7 @@ const char *config_help(void)
 	       "  NO_PROXY, no_proxy     hosts (suffixes, or *) reached without the proxy\n"
 	       "  KLING_MCP_LISTEN       same as --listen\n"
 	       "  KLING_MCP_TOKEN        bearer token HTTP clients must send (needed off loopback)\n"
-	       "  KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_ALLOWED_HOSTS  more Origin, Host values (commas)\n";
+	       "  KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_ALLOWED_HOSTS  more Origin, Host values (commas)\n"
+	       "  KLING_API_KEY_FILE, KLING_ACCESS_KEY_FILE, KLING_SECRET_KEY_FILE, KLING_MCP_TOKEN_FILE\n"
+	       "                         read that variable's value from this file instead (one line)\n";
 }

@@ -18,6 +18,9 @@
 /* Longest KLING_API_KEY: it travels whole in one Authorization value (kling.c
  * sizes its copy from this); real keys are tens of bytes. */
 #define CONFIG_API_KEY_MAX 2048
+/* Longest file a secret is read from (KLING_*_FILE): one key or token. */
+#define CONFIG_SECRET_FILE_MAX 4096
+#define CONFIG_SECRET_FILE_MAX_S "4096"
 
 struct config {
 	/* Credentials: heap copies, wiped by config_wipe(); NULL when unset. */

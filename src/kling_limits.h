@@ -279,6 +279,12 @@
 #define LIMIT_LISTEN_BACKLOG (LIMIT_RESPONSE_BYTES + 1024 * 1024)
 #endif
 
+/* kling-mcp --probe: each step (connect, send, the answer's first bytes) must
+ * finish in this long; a health check that hangs is a failed one. */
+#ifndef PROBE_TIMEOUT_MS
+#define PROBE_TIMEOUT_MS 5000
+#endif
+
 /* On SIGTERM/SIGINT/SIGHUP the listener stops accepting, asks every call to
  * end its waiting early, and waits this long at most for the calls in
  * progress; a call still running then is answered with an error (503, or an

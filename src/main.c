@@ -14,6 +14,7 @@
 #include "kling.h"
 #include "kling_list.h"
 #include "mcp.h"
+#include "probe.h"
 #include "server.h"
 #include "tools.h"
 #include "mcp_http.h"
@@ -115,6 +116,8 @@ int main(int argc, char **argv)
 {
 	const char *call_tool = NULL, *call_args = NULL, *listen = NULL;
 	int call_json = 0;
+	if (argc == 3 && strcmp(argv[1], "--probe") == 0)
+		return probe_run(argv[2]); /* before any configuration: it reads none */
 	if (argc >= 2 && strcmp(argv[1], "call") == 0) {
 		if (parse_call(argc, argv, &call_tool, &call_args, &call_json) < 0)
 			return 2;
@@ -151,6 +154,13 @@ int main(int argc, char **argv)
 		cfg.listen = listen;
 	if (cfg.error[0])
 		log_warn("configuration: %s", cfg.error);
+	const char *token_file = getenv("KLING_MCP_TOKEN_FILE");
+	if (cfg.listen && !cfg.mcp_token && token_file && *token_file && argc != 2) {
+		/* a token was meant but not read: never serve without it */
+		log_error("--listen: no token from KLING_MCP_TOKEN_FILE (%s): not starting", cfg.error);
+		config_wipe(&cfg);
+		return 2;
+	}
 	http_client_init(&cfg); /* a bad HTTPS_PROXY is logged here and named by every call */
 	kling_init(&cfg);
 	int rc;
