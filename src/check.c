@@ -8,7 +8,7 @@
 #include "kling_list.h"
 #include "loop.h"
 #include "tls_store.h"
-#include "transport_http.h"
+#include "mcp_http.h"
 
 #include <stdio.h>
 #include <string.h>
