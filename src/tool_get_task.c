@@ -412,6 +412,12 @@ static void gt_resume(struct mcp_call *call, void *state, const char *end)
 		look(st);
 		return;
 	}
+	if (!st->seen) /* the first look-up is still to answer: it will (and cannot sleep after) */
+		return;
+	loop_timer_clear(&st->timer);
+	if (st->op) /* a later look-up in progress: the task as last seen is the answer */
+		st->backend->cancel(st->op);
+	st->op = NULL;
 	snprintf(note, sizeof note, "The wait ended early: %s.", end);
 	answer_seen(st, note);
 }
