@@ -8,7 +8,8 @@
 set -eu
 need_build="musl-gcc:musl-tools python3:python3 sha256sum:coreutils dpkg-deb:dpkg apt-get:apt
 file:file readelf:binutils bzip2:bzip2"
-need_test="openssl:openssl node:nodejs npm:npm clang:clang valgrind:valgrind"
+need_test="openssl:openssl node:nodejs npm:npm clang:clang valgrind:valgrind busybox:busybox skopeo:skopeo umoci:umoci
+	   systemd-analyze:systemd"
 
 missing=""
 foreign="" # Debian architectures to add with dpkg --add-architecture
@@ -53,6 +54,8 @@ if [ "$mode" = test ]; then
 	# clang's sanitizer and libFuzzer runtimes
 	ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.asan-*.a >/dev/null 2>&1 ||
 		missing="$missing libclang-rt-dev"
+	# server.json is validated with it (tests/suites/test_packages.py)
+	python3 -c 'import jsonschema' 2>/dev/null || missing="$missing python3-jsonschema"
 fi
 [ -z "$missing" ] && [ -z "$foreign" ] && exit 0
 
