@@ -7,6 +7,7 @@
 #include "kling.h"
 #include "kling_list.h"
 #include "loop.h"
+#include "text.h"
 #include "tls_store.h"
 
 #include <stdio.h>
@@ -19,9 +20,12 @@
 
 static int g_failed;
 
+/* One result; detail (which may quote the service) gets text.h's rule. */
 static void line(int ok, const char *what, const char *detail, const char *hint)
 {
-	printf("[%s] %-13s %s\n", ok ? " OK " : "FAIL", what, detail);
+	char safe[1200 * TEXT_REP_MAX];
+	text_clean(detail, strlen(detail), safe, sizeof safe);
+	printf("[%s] %-13s %s\n", ok ? " OK " : "FAIL", what, safe);
 	if (!ok && hint && *hint)
 		printf("       %-13s hint: %s\n", "", hint);
 	g_failed |= !ok;

@@ -46,7 +46,7 @@ void task_render_text_add(struct json_w *w, struct kling_str s)
 	while (p < end) {
 		unsigned char c = (unsigned char)*p;
 		size_t skip = 0;
-		if (c < 0x20 || c == 0x7F)
+		if (c == '\n' || c == '\t') /* one field, one line; other controls: the writer's rule */
 			skip = 1;
 		else if (c == 0xE2 && end - p >= 3 && (unsigned char)p[1] == 0x80 &&
 			 ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9))

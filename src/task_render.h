@@ -48,9 +48,10 @@ struct kling_str task_render_type(const struct kling_task *t);
  * "\n   Label: value". */
 void task_render_text(struct json_w *w, const struct kling_task *t, int64_t number);
 
-/* Add s to the open text string of w with control characters and line
+/* Add s to the open text string of w with newlines, tabs and line
  * separators turned into spaces (a value cannot break the layout or forge
- * lines; structuredContent keeps the exact value). */
+ * lines; structuredContent keeps them); other controls get the writer's
+ * rule (text.h), in the text and in structuredContent alike. */
 void task_render_text_add(struct json_w *w, struct kling_str s);
 
 /* Write t as the structured task object (optional members left out when
