@@ -153,6 +153,8 @@ static void check_credentials(const struct config *c)
 		snprintf(buf, sizeof buf, "list_tasks of one task answered (%zu task%s, backend %s)", w.ntasks,
 			 w.ntasks == 1 ? "" : "s", w.backend);
 		line(1, "credentials", buf, NULL);
+		if (config_effective_backend(c) == KLING_API_LEGACY)
+			printf("       %-13s note: %s\n", "", KLING_LEGACY_3_0_NOTE);
 	} else {
 		line(0, "credentials", w.done ? w.text : "the call did not finish", NULL);
 	}

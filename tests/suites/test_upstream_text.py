@@ -17,7 +17,7 @@ import kt  # noqa: E402
 
 # an API key with characters that URL-encoding and JSON escaping change
 KEY = "sk-Ab3/Zx9+Qw7=Lm2/Pp5+Rr8=Tt1\"Uu4"
-PLAN = 15
+PLAN = 18
 BAD = ("\x1b", "\x07", "\x9b", "\x90", "\x7f", "\r")  # ESC, BEL (ends OSC), CSI, DCS, DEL, CR
 
 
@@ -171,6 +171,22 @@ def unwritable(s):
              r.returncode == 1 and "could not be written" in err and os.strerror(9) in err, err[-300:])
 
 
+def legacy_3_0():
+    """Item 7: an AK/SK user (legacy backend) is told, where they look, that
+    tasks of Kling 3.0 models are not in the legacy lists."""
+    with harness.Stack(access_key="ak-21-access", secret_key="sk-21-secret-0123456789",
+                       mock_args=("--fixture-n", "0"), start_mcp=False) as s:
+        res, text, _ = stdio_call(s.env)
+        kt.check("legacy-3.0/stdio: the empty listing says 3.0 tasks are invisible to the legacy lists",
+                 "No tasks found." in text and "Kling 3.0" in text and "KLING_API_KEY" in text, text)
+        rc, out, err = cli(s.env)
+        kt.check("legacy-3.0/call: the same note", rc == 0 and "Kling 3.0" in out, out + err)
+        r = subprocess.run([kt.binary(), "--check"], env=s.env, capture_output=True, text=True, timeout=60)
+        kt.check("legacy-3.0/--check: a note under the credentials line",
+                 r.returncode == 0 and "note: The legacy per-product lists do not show tasks of Kling 3.0" in r.stdout,
+                 r.stdout)
+
+
 def main():
     kt.plan(PLAN)
     s = harness.Stack(api_key=KEY, start_mcp=False)
@@ -182,6 +198,10 @@ def main():
                 kt.fail(f"upstream-text/{part.__name__}", repr(e))
     finally:
         s.close()
+    try:
+        legacy_3_0()
+    except Exception as e:
+        kt.fail("upstream-text/legacy_3_0", repr(e))
     kt.done()
 
 
