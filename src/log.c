@@ -181,6 +181,7 @@ static void redact_one(char *text, size_t len, const char *secret, size_t n)
 
 void log_redact(char *text, size_t len)
 {
+	mask_pieces(text, len); /* first: it must see the text as it came */
 	for (int i = 0; i < g_nsecrets; i++) {
 		size_t n = strlen(g_secrets[i]);
 		if (n < LOG_SECRET_MIN)
@@ -190,7 +191,6 @@ void log_redact(char *text, size_t len)
 		if (sig && strlen(sig + 1) >= LOG_SECRET_PREFIX)
 			redact_one(text, len, sig + 1, strlen(sig + 1));
 	}
-	mask_pieces(text, len);
 }
 
 static void write_all(int fd, const char *p, size_t n)
