@@ -24,15 +24,21 @@ struct cli {
 	struct json_doc doc; /* for reading the answer */
 };
 
-/* Write all of buf to fd (retrying on EINTR and short writes). */
+/* Write all of buf to fd (retrying on EINTR and short writes). On failure,
+ * says on stderr that the result could not be written, and why (once). */
 static int write_all(int fd, const char *buf, size_t len)
 {
+	static int told;
 	while (len) {
 		ssize_t n = write(fd, buf, len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			if (fd == 1 && !told++)
+				fprintf(stderr, "kling-mcp: the result could not be written to stdout: %s\n",
+					n < 0 ? strerror(errno) : "nothing was written");
 			return -1;
+		}
 		buf += n;
 		len -= (size_t)n;
 	}

@@ -7,6 +7,7 @@
 #include "kling.h"
 #include "kling_list.h"
 #include "loop.h"
+#include "text.h"
 #include "tls_store.h"
 #include "mcp_http.h"
 
@@ -20,9 +21,12 @@
 
 static int g_failed;
 
+/* One result; detail (which may quote the service) gets text.h's rule. */
 static void line(int ok, const char *what, const char *detail, const char *hint)
 {
-	printf("[%s] %-13s %s\n", ok ? " OK " : "FAIL", what, detail);
+	char safe[1200 * TEXT_REP_MAX];
+	text_clean(detail, strlen(detail), safe, sizeof safe);
+	printf("[%s] %-13s %s\n", ok ? " OK " : "FAIL", what, safe);
 	if (!ok && hint && *hint)
 		printf("       %-13s hint: %s\n", "", hint);
 	g_failed |= !ok;
@@ -171,6 +175,8 @@ static void check_credentials(const struct config *c)
 		snprintf(buf, sizeof buf, "list_tasks of one task answered (%zu task%s, backend %s)", w.ntasks,
 			 w.ntasks == 1 ? "" : "s", w.backend);
 		line(1, "credentials", buf, NULL);
+		if (config_effective_backend(c) == KLING_API_LEGACY)
+			printf("       %-13s note: %s\n", "", KLING_LEGACY_3_0_NOTE);
 	} else {
 		line(0, "credentials", w.done ? w.text : "the call did not finish", NULL);
 	}

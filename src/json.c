@@ -3,6 +3,7 @@
 #include "json.h"
 
 #include "hex.h"
+#include "text.h"
 
 #include <limits.h>
 #include <stdint.h>
@@ -62,7 +63,7 @@ struct vstate {
 	const unsigned char *s;
 	size_t n, i;
 	size_t err_pos;
-	int repair; /* accept bad UTF-8 and unpaired surrogates inside strings */
+	int repair; /* accept bad UTF-8, raw controls and unpaired surrogates inside strings */
 	int dirty;  /* ... and some string held them */
 };
 
@@ -87,40 +88,6 @@ static long hex4(const unsigned char *s, size_t n, size_t i)
 	return v;
 }
 
-/* Length of the valid UTF-8 sequence starting at s[i] (lead byte >= 0x80),
- * or 0 if invalid (RFC 3629: no overlongs, no surrogates, <= U+10FFFF). */
-static size_t utf8_seq(const unsigned char *s, size_t n, size_t i)
-{
-	unsigned char c = s[i];
-	size_t need;
-	unsigned char lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-	if (c >= 0xC2 && c <= 0xDF) {
-		need = 1;
-	} else if (c >= 0xE0 && c <= 0xEF) {
-		need = 2;
-		if (c == 0xE0)
-			lo = 0xA0; /* overlong below U+0800 */
-		else if (c == 0xED)
-			hi = 0x9F; /* U+D800..DFFF are surrogates */
-	} else if (c >= 0xF0 && c <= 0xF4) {
-		need = 3;
-		if (c == 0xF0)
-			lo = 0x90; /* overlong below U+10000 */
-		else if (c == 0xF4)
-			hi = 0x8F; /* above U+10FFFF */
-	} else {
-		return 0; /* continuation byte, C0/C1 overlong lead, F5..FF */
-	}
-	if (n - i - 1 < need)
-		return 0;
-	if (s[i + 1] < lo || s[i + 1] > hi)
-		return 0;
-	for (size_t k = 2; k <= need; k++)
-		if ((s[i + k] & 0xC0) != 0x80)
-			return 0;
-	return need + 1;
-}
-
 /* A string starting at the opening quote v->i; leaves v->i after the close. */
 static int scan_string(struct vstate *v)
 {
@@ -139,8 +106,13 @@ static int scan_string(struct vstate *v)
 			v->i = i + 1;
 			return 0;
 		}
-		if (c < 0x20)
-			return fail_at(v, i, JSON_E_STRING);
+		if (c < 0x20) {
+			if (!v->repair)
+				return fail_at(v, i, JSON_E_STRING);
+			v->dirty = 1; /* a raw control: read as U+FFFD, like a bad byte */
+			i++;
+			continue;
+		}
 		if (c == '\\') {
 			if (i + 1 >= n)
 				return fail_at(v, i, JSON_E_STRING);
@@ -175,7 +147,7 @@ static int scan_string(struct vstate *v)
 			continue;
 		}
 		if (c >= 0x80) {
-			size_t k = utf8_seq(s, n, i);
+			size_t k = text_utf8_seq(s, n, i);
 			if (!k) {
 				if (!v->repair)
 					return fail_at(v, i, JSON_E_UTF8);
@@ -563,14 +535,14 @@ static size_t put_fffd(unsigned char *o)
 
 /* Decode the next character of a validated string body p[0..end) at *pp into
  * out (1-4 bytes: a raw UTF-8 sequence is kept whole), advancing *pp. What a
- * repairing parse let through becomes U+FFFD: each invalid byte, each \u
- * escape of an unpaired surrogate. */
+ * repairing parse let through becomes U+FFFD: each invalid byte, each raw
+ * control byte, each \u escape of an unpaired surrogate. */
 static size_t next_char(const char **pp, const char *end, unsigned char out[4])
 {
 	const unsigned char *p = (const unsigned char *)*pp;
 	size_t left = (size_t)(end - *pp);
 	if (p[0] != '\\') {
-		size_t k = p[0] < 0x80 ? 1 : utf8_seq(p, left, 0);
+		size_t k = p[0] < 0x20 ? 0 : p[0] < 0x80 ? 1 : text_utf8_seq(p, left, 0);
 		*pp += k ? k : 1;
 		if (!k)
 			return put_fffd(out);
@@ -996,44 +968,34 @@ void json_w_obj_end(struct json_w *w) { close_(w, '{', '}'); }
 void json_w_arr(struct json_w *w) { open_(w, '['); }
 void json_w_arr_end(struct json_w *w) { close_(w, '[', ']'); }
 
-/* The escape for the byte that is not plain at s[i] of s[0..n) (a control,
- * '"', '\\', DEL, or UTF-8): written to w unless it is valid UTF-8 other
- * than U+2028/U+2029, which is copied as it is. Returns the bytes consumed. */
+/* The byte that is not plain at s[i] of s[0..n) (a control, '"', '\\',
+ * DEL, or UTF-8), written to w: the quote and the backslash escaped, newline
+ * and tab as \n and \t, U+2028/U+2029 as \u escapes (they end a line in
+ * JavaScript source), valid UTF-8 as it is, and whatever text.h's rule does not
+ * show as its replacement (\u001b as six visible characters, U+FFFD).
+ * Returns the bytes consumed. */
 static size_t put_special(struct json_w *w, const unsigned char *s, size_t n, size_t i)
 {
-	static const char hexd[] = "0123456789abcdef";
 	unsigned char c = s[i];
-	if (c >= 0x80) {
-		size_t k = utf8_seq(s, n, i);
-		if (k == 3 && c == 0xE2 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
-			/* U+2028/U+2029 end a line in JavaScript source: escape */
-			put(w, s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
-			return 3;
-		}
-		if (k) {
-			put(w, (const char *)s + i, k);
-			return k;
-		}
-		put(w, "\xEF\xBF\xBD", 3); /* U+FFFD for each invalid byte */
+	const char *esc = c == '"' ? "\\\"" : c == '\\' ? "\\\\" : c == '\n' ? "\\n" : c == '\t' ? "\\t" : NULL;
+	if (esc) {
+		put(w, esc, 2);
 		return 1;
 	}
-	const char *esc;
-	switch (c) {
-	case '"': esc = "\\\""; break;
-	case '\\': esc = "\\\\"; break;
-	case '\b': esc = "\\b"; break;
-	case '\f': esc = "\\f"; break;
-	case '\n': esc = "\\n"; break;
-	case '\r': esc = "\\r"; break;
-	case '\t': esc = "\\t"; break;
-	default: { /* other controls and DEL */
-		char u[6] = {'\\', 'u', '0', '0', hexd[c >> 4], hexd[c & 15]};
-		put(w, u, 6);
-		return 1;
+	if (c == 0xE2 && n - i >= 3 && s[i + 1] == 0x80 && (s[i + 2] == 0xA8 || s[i + 2] == 0xA9)) {
+		put(w, s[i + 2] == 0xA8 ? "\\u2028" : "\\u2029", 6);
+		return 3;
 	}
+	char rep[TEXT_REP_MAX] = {0};
+	size_t rn, k = text_char(s, n, i, rep, &rn);
+	if (!rn) {
+		put(w, (const char *)s + i, k);
+	} else {
+		if (rep[0] == '\\')
+			put(w, "\\", 1); /* the replacement's backslash, escaped */
+		put(w, rep, rn);
 	}
-	put(w, esc, 2);
-	return 1;
+	return k;
 }
 
 /* Escape s[0..n) as the inside of a JSON string. The hot loop of writing:
@@ -1101,7 +1063,8 @@ void json_w_int(struct json_w *w, int64_t v)
 	if (before_value(w) < 0)
 		return;
 	char buf[24];
-	put(w, buf, fmt_int(v, buf));
+	size_t n = fmt_int(v, buf); /* before put reads buf (cppcheck cannot tell) */
+	put(w, buf, n);
 	after_value(w);
 }
 

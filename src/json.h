@@ -13,9 +13,9 @@
  * LIMIT_JSON_DEPTH, more tokens than the document's capacity, and anything
  * after the one top-level value but spaces, tabs, CR and LF.
  * json_parse_repair() is the reader for upstream replies: the same, except
- * that inside strings it lets invalid UTF-8 and \u escapes of unpaired
- * surrogates through, and every accessor reads each such byte or escape as
- * U+FFFD — one bad string does not cost the whole document. (A client's
+ * that inside strings it lets invalid UTF-8, raw control bytes and \u escapes
+ * of unpaired surrogates through, and every accessor reads each such byte or
+ * escape as U+FFFD — one bad string does not cost the whole document. (A client's
  * request is read strictly, with json_parse.)
  *
  * Tokens are named by int handles: 0 is the top-level value, -1 means "none",
@@ -25,8 +25,10 @@
  * while that text is unchanged and until the next json_parse() on the doc.
  *
  * Writing. struct json_w builds one JSON value into a bounded buffer, inserts
- * commas itself, escapes every string (", \, controls, DEL, U+2028, U+2029),
- * replaces invalid UTF-8 by U+FFFD so output is always valid UTF-8, and keeps
+ * commas itself, escapes every string (", \, newline, tab, U+2028, U+2029),
+ * applies text.h's rule to it (other controls, DEL and C1 controls written as
+ * the visible text \u00XX, invalid UTF-8 as U+FFFD: nothing a reader of the
+ * decoded string would obey, and always valid UTF-8), and keeps
  * its first error (sticky): write everything, then check json_w_error() once.
  */
 #ifndef KLING_JSON_H
@@ -92,8 +94,8 @@ void json_doc_free(struct json_doc *d);
  * d->err_pos set (JSON_E_TOKENS and JSON_E_DEPTH stop at the limit). */
 int json_parse(struct json_doc *d, const char *buf, size_t len);
 
-/* Like json_parse, but a string holding invalid UTF-8 or an unpaired
- * surrogate escape is accepted (d->dirty is then 1) and read with each bad
+/* Like json_parse, but a string holding invalid UTF-8, a raw control byte or
+ * an unpaired surrogate escape is accepted (d->dirty is then 1) and read with each bad
  * byte or escape replaced by U+FFFD. For text from upstream servers. */
 int json_parse_repair(struct json_doc *d, const char *buf, size_t len);
 
@@ -214,7 +216,7 @@ void json_w_arr_end(struct json_w *w);
 /* A member name inside an object; the next call writes its value. */
 void json_w_keyn(struct json_w *w, const char *key, size_t n);
 static inline void json_w_key(struct json_w *w, const char *key) { json_w_keyn(w, key, strlen(key)); }
-/* A string value from n bytes (escaped; invalid UTF-8 becomes U+FFFD). */
+/* A string value from n bytes (escaped, with text.h's rule applied). */
 void json_w_str(struct json_w *w, const char *s, size_t n);
 static inline void json_w_cstr(struct json_w *w, const char *s) { json_w_str(w, s, strlen(s)); }
 void json_w_int(struct json_w *w, int64_t v);

@@ -367,4 +367,19 @@
 #define KLING_MESSAGE_MAX 512
 #define KLING_REQUEST_ID_MAX 128
 
+/* Masking secrets (log.h): every piece of LIMIT_SECRET_PIECE bytes or more of
+ * a secret is masked wherever it starts (shorter pieces are too common in
+ * ordinary text to mask), in the secret's raw, URL-encoded and JSON-escaped
+ * forms. The pieces of all forms of all secrets are kept in a sorted table of
+ * LIMIT_SECRET_PIECES entries (8 bytes each, in .bss): room for 8 secrets of
+ * about 500 bytes in five forms; pieces beyond it, of the longest forms
+ * (added last), go unmasked. */
+#define LIMIT_SECRET_PIECE 8
+#define LIMIT_SECRET_PIECES 16384
+
+/* The longest output URL shown as a link or a result line (a signed CDN URL
+ * is 300-900 bytes); a longer one is left out with a note, as is any URL that
+ * is not https:// or http:// or holds a space or a control character. */
+#define LIMIT_URL_BYTES 4096
+
 #endif /* KLING_LIMITS_H */

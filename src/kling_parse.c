@@ -1,6 +1,8 @@
 /* kling_parse — see kling_parse.h. */
 #include "kling_parse.h"
 
+#include "log.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -54,6 +56,7 @@ static int get_str(const struct json_doc *d, int obj, const char *key, struct ar
 	char *p = arena_alloc(a, n + 1);
 	if (!p || json_unescape(d, t, p, n + 1, &out->len) != 0)
 		return -1;
+	log_redact(p, out->len); /* an upstream may echo a credential in any string */
 	out->ptr = p;
 	return 0;
 }

@@ -2,7 +2,8 @@
  * kling_parse — the Kling API's replies, read into the normalized tasks of
  * kling_task.h. Pure functions over a parsed document: no I/O; strings
  * are copied into the caller's arena, so the reply body may be released as
- * soon as a function returns.
+ * soon as a function returns, with log.h's masking of secrets applied (an
+ * upstream may echo a credential in a task's message).
  *
  * The three listing shapes, and the two look-ups (see the team's API notes):
  *   tasks   POST /tasks       data: {result:[TASK], next_cursor, has_more}

@@ -134,4 +134,10 @@ struct kling_backend {
 const struct kling_backend *kling_backend_get(void);
 void kling_use_backend(const struct kling_backend *b);
 
+/* Said where an AK/SK (legacy backend) user looks for tasks: the empty
+ * listing and --check. Tasks of Kling 3.0 models exist only in /tasks. */
+#define KLING_LEGACY_3_0_NOTE                                                                                  \
+	"The legacy per-product lists do not show tasks of Kling 3.0 models (made through the path-style "     \
+	"endpoints): only the tasks backend lists those, and it needs KLING_API_KEY."
+
 #endif

@@ -1,7 +1,9 @@
 /*
  * log — leveled messages to stderr, never to stdout (stdout carries only
- * JSON-RPC). Registered secrets are replaced by "***" in every message, so a
- * key or token that reaches a log line by accident is still not written.
+ * JSON-RPC). Registered secrets, and every piece of 8 bytes or more of one,
+ * are masked with '*' in every message, so a key or token that reaches a log
+ * line by accident is still not written; text.h's rule keeps terminal
+ * escapes out.
  */
 #ifndef KLING_LOG_H
 #define KLING_LOG_H
@@ -26,10 +28,14 @@ void log_add_secret(const char *secret);
 /* Forget all registered secrets (call before wiping them). */
 void log_clear_secrets(void);
 
-/* Overwrite every registered secret found in text[0..len) with '*' (same
- * length), and every piece of one that is a prefix of 6 bytes or more (a
- * message cut in the middle of a key), and a JWT's signature alone. For text that leaves the process other than through the log:
- * an upstream error message that echoes a credential back. */
+/* Overwrite with '*' (same length) every piece of LIMIT_SECRET_PIECE (8)
+ * bytes or more of a registered secret found in text[0..len), wherever it
+ * starts in the secret and in the text, in the secret's raw, URL-encoded
+ * (%XX in either case) and JSON-escaped (\" \\ and \/) forms; also the whole
+ * of a shorter secret, and a piece of 6 bytes or more that starts a secret or
+ * a JWT's signature (a message cut in the middle of a key). The one masking
+ * of the program: log lines, and text that leaves it other than through the
+ * log (upstream error messages and task strings that echo a credential). */
 void log_redact(char *text, size_t len);
 
 /* Write one line "kling-mcp: <level>: <message>\n" to stderr if enabled. */

@@ -15,6 +15,7 @@
 #include "kling_list.h"
 #include "mcp.h"
 #include "probe.h"
+#include "proxy.h"
 #include "server.h"
 #include "tools.h"
 #include "mcp_http.h"
@@ -150,6 +151,9 @@ int main(int argc, char **argv)
 	log_add_secret(cfg.api_key);
 	log_add_secret(cfg.secret_key);
 	log_add_secret(cfg.mcp_token);
+	static char proxy_pass[256]; /* decoded, as a proxy's page might echo it */
+	if (cfg.https_proxy && proxy_password(cfg.https_proxy, proxy_pass, sizeof proxy_pass))
+		log_add_secret(proxy_pass);
 	if (listen)
 		cfg.listen = listen;
 	if (cfg.error[0])
@@ -179,6 +183,7 @@ int main(int argc, char **argv)
 	kling_shutdown();
 	http_client_shutdown();
 	log_clear_secrets();
+	explicit_bzero(proxy_pass, sizeof proxy_pass);
 	config_wipe(&cfg);
 	exit(rc);
 }

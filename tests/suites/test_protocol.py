@@ -625,12 +625,13 @@ def calls():
              sc.get("page_size") == 4 and sc.get("total") == 137 and sc.get("has_more") is True and
              sc.get("next_cursor") == "page:2" and len(sc.get("tasks", [])) == 4, repr(sc)[:300])
     tasks = sc.get("tasks") or [{}, {}, {}, {}]
-    kt.eq("result/unicode, quotes, backslashes and controls survive exactly", tasks[1].get("status_message"), NASTY)
+    kt.eq("result/unicode, quotes, backslashes, newline and tab survive exactly; a control shows as \\u0001",
+          tasks[1].get("status_message"), NASTY.replace("\x01", "\\u0001"))
     kt.check("result/optional fields left out, never empty",
              "updated_at" not in tasks[1] and "model_name" not in tasks[2] and "status_message" not in tasks[2] and
              all(v != "" for t in tasks for v in t.values()), repr(tasks)[:300])
     kt.eq("result/a failed task's message is in the text on one line",
-          "   Failure: Fehler: \"quota\" \\ \u00fcberschritten  tab  \u2014" in text_of(r), True)
+          "   Failure: Fehler: \"quota\" \\ \u00fcberschritten  tab\\u0001 \u2014" in text_of(r), True)
     r2 = s.call({"cursor": "page:14", "page_size": 10})
     sc2 = ((r2 or {}).get("result") or {}).get("structuredContent") or {}
     kt.check("result/the last page has no next_cursor", sc2.get("has_more") is False and "next_cursor" not in sc2 and

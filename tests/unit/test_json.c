@@ -3,6 +3,7 @@
  * input sits flush against an unreadable page. */
 #include "json.h"
 #include "t.h"
+#include "text.h"
 
 #include <stdint.h>
 #include <stdlib.h>
@@ -270,12 +271,13 @@ static void test_writer(void)
 	json_w_arr_end(&w);
 	json_w_arr_end(&w);
 	json_w_key(&w, "k\"\\");
-	json_w_cstr(&w, "q\"b\\s/\n\r\t\b\f\x01\x1f\x7f");
+	json_w_cstr(&w, "q\"b\\s/\n\r\t\b\f\x01\x1f\x7f\xC2\x9B\xC2\xA0");
 	json_w_obj_end(&w);
 	T_CHECK("json/w complete value has no error", json_w_error(&w) == 0);
 	T_STREQ("json/w commas, literals, extremes, escapes", wout(&w),
 		"{\"a\":1,\"b\":[true,false,null,-9223372036854775808,9223372036854775807,{},[]],"
-		"\"k\\\"\\\\\":\"q\\\"b\\\\s/\\n\\r\\t\\b\\f\\u0001\\u001f\\u007f\"}");
+		"\"k\\\"\\\\\":\"q\\\"b\\\\s/\\n\\\\u000d\\t\\\\u0008\\\\u000c\\\\u0001\\\\u001f\\\\u007f"
+		"\\\\u009b\xC2\xA0\"}");
 
 	json_w_reset(&w);
 	json_w_cstr(&w, "\xE2\x80\xA8 \xE2\x80\xA9 \xC3\xA9 \xF0\x9F\x98\x80 \xC3 \xC0\xAF \xED\xA0\x80 \xFF end");
@@ -286,7 +288,7 @@ static void test_writer(void)
 		char zero[] = {'a', 0, 'b'};
 		json_w_reset(&w);
 		json_w_str(&w, zero, 3);
-		T_STREQ("json/w NUL byte escaped", wout(&w), "\"a\\u0000b\"");
+		T_STREQ("json/w NUL byte written as the visible text \\u0000", wout(&w), "\"a\\\\u0000b\"");
 	}
 
 	json_w_reset(&w);
@@ -390,25 +392,16 @@ static void test_writer_roundtrip(void)
 				all_parse = 0;
 				continue;
 			}
-			/* Valid UTF-8 input must come back unchanged: check validity with
-			 * our reader on a copy whose controls (single bytes) became 'x'. */
-			char wrapped[8] = "\"";
-			for (size_t k = 0; k < len; k++)
-				wrapped[k + 1] = in[k] < 0x20 ? 'x' : (char)in[k];
-			wrapped[len + 1] = '"';
-			struct json_doc d2;
-			json_doc_init(&d2, 4);
-			int utf8_ok = json_parse(&d2, wrapped, len + 2) == 0;
-			json_doc_free(&d2);
-			size_t bn;
-			if (json_unescape(&D, 0, back, sizeof back, &bn) != 0)
-				all_roundtrip = 0;
-			else if (utf8_ok && (bn != len || memcmp(back, in, len) != 0))
+			/* What comes back is the input with text.h's rule applied: valid
+			 * text unchanged, controls as \u00XX, bad bytes as U+FFFD. */
+			char want[64];
+			size_t wn = text_clean((const char *)in, len, want, sizeof want), bn;
+			if (json_unescape(&D, 0, back, sizeof back, &bn) != 0 || bn != wn || memcmp(back, want, wn) != 0)
 				all_roundtrip = 0;
 		}
 	}
 	T_CHECK("json/w every short byte string is written as valid JSON", all_parse);
-	T_CHECK("json/w valid text round-trips through write and unescape", all_roundtrip);
+	T_CHECK("json/w text round-trips through write and unescape as text.h's rule has it", all_roundtrip);
 	json_w_free(&w);
 }
 
@@ -438,6 +431,8 @@ static void test_repair(void)
 		{"\"\xED\xA0\x80\"", FFFD FFFD FFFD},
 		{"\"\xE2\x82\"", FFFD FFFD},
 		{"\"\xC3\xA9\\n\xFF\"", "\xC3\xA9\n" FFFD},
+		{"\"a\x01\"", "a" FFFD},
+		{"\"\x1b[31mred\x7f\t\"", FFFD "[31mred\x7f" FFFD},
 	};
 	char out[64], name[96];
 	for (size_t i = 0; i < sizeof fix / sizeof fix[0]; i++) {
@@ -460,6 +455,10 @@ static void test_repair(void)
 	T_CHECK("json/the bad string is repaired", json_streq(&D, json_get(&D, t1, "task_status_msg"), "bad " FFFD " " FFFD));
 	T_CHECK("json/the next task's strings are intact", json_streq(&D, json_get(&D, t2, "task_id"), "2") &&
 							       json_streq(&D, json_get(&D, t2, "task_status_msg"), "fine \xC3\xA9"));
+	T_CHECK("json/a raw ESC in one task's message costs that byte, not the page",
+		repair("{\"data\":[{\"m\":\"a\x1b[31m\"},{\"m\":\"b\"}]}") == 0 && D.dirty &&
+			json_streq(&D, json_get(&D, json_first(&D, json_get(&D, 0, "data")), "m"), "a" FFFD "[31m") &&
+			json_streq(&D, json_get(&D, json_next(&D, json_first(&D, json_get(&D, 0, "data"))), "m"), "b"));
 	/* a repaired key is found by its repaired name */
 	T_CHECK("json/a key with a bad byte is looked up by its repaired name",
 		repair("{\"k\xFF\":1,\"k\":2}") == 0 && json_get(&D, 0, "k" FFFD) == 2 && json_get(&D, 0, "k") == 4);
@@ -481,7 +480,7 @@ static void test_repair(void)
 	} still[] = {
 		{"\xFF", JSON_E_UTF8},          {"[1,\xFF]", JSON_E_UTF8},
 		{"{\"a\":1,}", JSON_E_SYNTAX}, {"\"\\ud800\\uZZZZ\"", JSON_E_STRING},
-		{"\"\\ud800\\u12\"", JSON_E_STRING}, {"\"a\x01\"", JSON_E_STRING},
+		{"\"\\ud800\\u12\"", JSON_E_STRING}, {"[\x01]", JSON_E_SYNTAX},
 		{"\"\\q\"", JSON_E_STRING},    {"\"\xFF", JSON_E_STRING},
 	};
 	for (size_t i = 0; i < sizeof still / sizeof still[0]; i++) {
@@ -492,7 +491,7 @@ static void test_repair(void)
 
 int main(void)
 {
-	t_plan(236);
+	t_plan(241);
 	json_doc_init(&D, LIMIT_JSON_TOKENS);
 	test_accepts();
 	test_rejects();

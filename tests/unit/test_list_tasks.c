@@ -181,7 +181,7 @@ static void test_text(void)
 		"\n\n2. Task ID: 866533"
 		"\n   Type: N/A"
 		"\n   Status: failed"
-		"\n   Failure: Fehler: \"quota\" \\ \xC3\xBC" "berschritten  next  \xE2\x80\x94 \xE5\xAD\x97 \xF0\x9F\x98\x80  sep  end"
+		"\n   Failure: Fehler: \"quota\" \\ \xC3\xBC" "berschritten  next\\u0001 \xE2\x80\x94 \xE5\xAD\x97 \xF0\x9F\x98\x80  sep\\u007f end"
 		"\n   Created: 2026-11-29T03:20:00.000Z"
 		"\n\n3. Task ID: t \"3"
 		"\n   Type: N/A"
@@ -227,13 +227,16 @@ static void test_structured(void)
 	T_CHECK("lt/structured: outputs", str_is(json_get(&D, o1, "url"), OUTS[0].url.ptr, OUTS[0].url.len) &&
 						  str_is(json_get(&D, o1, "duration"), "5.1", 3) &&
 						  json_get(&D, o2, "watermark_url") < 0 && json_get(&D, o2, "duration") < 0);
-	T_CHECK("lt/structured: quotes, backslashes, controls, DEL, U+2028 and emoji come back exactly",
-		str_is(json_get(&D, t2, "status_message"), NASTY, sizeof NASTY - 1));
+	static const char NASTY_SHOWN[] = "Fehler: \"quota\" \\ \xC3\xBC" "berschritten\n\tnext\\u0001 \xE2\x80\x94 "
+					  "\xE5\xAD\x97 \xF0\x9F\x98\x80 \xE2\x80\xA8sep\\u007f end";
+	T_CHECK("lt/structured: quotes, backslashes, newline, tab, U+2028 and emoji come back exactly; controls and "
+		"DEL as the visible \\u00XX",
+		str_is(json_get(&D, t2, "status_message"), NASTY_SHOWN, sizeof NASTY_SHOWN - 1));
 	size_t n;
 	const char *raw = json_str_raw(&D, json_get(&D, t2, "status_message"), &n);
 	T_CHECK("lt/structured: the message is escaped as JSON wants",
-		raw && memmem(raw, n, "\\\"quota\\\" \\\\ ", 13) && memmem(raw, n, "\\n\\tnext\\u0001", 14) &&
-			memmem(raw, n, "\\u2028sep\\u007f", 15));
+		raw && memmem(raw, n, "\\\"quota\\\" \\\\ ", 13) && memmem(raw, n, "\\n\\tnext\\\\u0001", 15) &&
+			memmem(raw, n, "\\u2028sep\\\\u007f", 16));
 	T_CHECK("lt/structured: absent fields are left out, never empty strings",
 		json_get(&D, t2, "task_type") < 0 && json_get(&D, t2, "model_name") < 0 && json_get(&D, t2, "updated_at") < 0 &&
 			json_get(&D, t3, "status_message") < 0 && json_get(&D, t3, "task_type") < 0 &&
