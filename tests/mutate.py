@@ -76,7 +76,7 @@ MUTATIONS = [
     ("SIGINT: the default action (death by signal)",
      "sigaction(SIGINT, &sa, NULL);", "sigaction(SIGINT, NULL, NULL);", ["suite/test_binary_paths.py"]),
     ("listener: no SSE keep-alive comment on a long call",
-     "if (out_put(c, ka, sizeof ka - 1) == 0) {", "if (out_put(c, ka, 0 * sizeof ka) == 0) {",
+     'struct iovec ka = {": keepalive\\n\\n", 13};', 'struct iovec ka = {": keepalive\\n\\n", 0};',
      ["suite/test_listen_timers.py"]),
     ("listener: idle sessions never expire",
      'sess_end(s, "Session expired");', "(void)s;", ["suite/test_listen_timers.py"]),
@@ -92,7 +92,7 @@ MUTATIONS = [
      "if (st->seen)\n\t\t\tlookup_failed(st, fail);", "if (0)\n\t\t\tlookup_failed(st, fail);",
      ["suite/test_fair_calls.py"]),
     ("listener: any bearer token accepted",
-     "ok = http_secret_equal(t, n, H.cfg->mcp_token, strlen(H.cfg->mcp_token));", "ok = 1;",
+     "return http_secret_equal(t, n, H.cfg->mcp_token, strlen(H.cfg->mcp_token));", "return 1;",
      ["suite/test_inspector_http.py"]),
 ]
 
