@@ -56,7 +56,7 @@ static int get_str(const struct json_doc *d, int obj, const char *key, struct ar
 	char *p = arena_alloc(a, n + 1);
 	if (!p || json_unescape(d, t, p, n + 1, &out->len) != 0)
 		return -1;
-	log_redact(p, out->len); /* an upstream may echo a credential in any string */
+	log_redact_whole(p, out->len); /* an upstream may echo a credential in any string */
 	out->ptr = p;
 	return 0;
 }

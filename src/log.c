@@ -193,6 +193,16 @@ void log_redact(char *text, size_t len)
 	}
 }
 
+void log_redact_whole(char *text, size_t len)
+{
+	mask_pieces(text, len);
+	for (int i = 0; i < g_nsecrets; i++) {
+		size_t n = strlen(g_secrets[i]);
+		if (n >= LOG_SECRET_MIN && n < LIMIT_SECRET_PIECE)
+			redact_one(text, len, g_secrets[i], n); /* whole only: min is n */
+	}
+}
+
 static void write_all(int fd, const char *p, size_t n)
 {
 	while (n > 0) {

@@ -38,6 +38,13 @@ void log_clear_secrets(void);
  * log (upstream error messages and task strings that echo a credential). */
 void log_redact(char *text, size_t len);
 
+/* The same for a whole string, never cut (a value read from a Kling reply):
+ * only pieces of LIMIT_SECRET_PIECE bytes or more (and a whole short secret)
+ * are masked. A run of 6 or 7 bytes equal to a secret's start is not: that
+ * rule is for a message cut inside a key, and in a whole value it would mask
+ * a task id that merely shares a key's first bytes. */
+void log_redact_whole(char *text, size_t len);
+
 /* Write one line "kling-mcp: <level>: <message>\n" to stderr if enabled. */
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));

@@ -54,6 +54,15 @@ static void test_mask(void)
 	T_STREQ("mask/JSON-escaped with \\/", redact("{\"k\":\"sk-Ab3\\/Zx9+Q\"}"), "{\"k\":\"*************\"}");
 	T_STREQ("mask/two pieces apart, the text between kept", redact("Ab3/Zx9+ and Lm2/Pp5 and Qw7=Lm2/"),
 		"******** and Lm2/Pp5 and ********");
+	char id[] = "sk-Ab3-task-0001";
+	log_redact_whole(id, strlen(id));
+	T_STREQ("mask/a whole value sharing only a key's first 6 bytes is kept (a task id)", id, "sk-Ab3-task-0001");
+	char cut[] = "x sk-Ab3/";
+	log_redact(cut, strlen(cut));
+	T_STREQ("mask/...while a cut message still hides them", cut, "x *******");
+	char whole[] = "id Zx9+Qw7=Lm end";
+	log_redact_whole(whole, strlen(whole));
+	T_STREQ("mask/a whole value: an 8-byte piece is masked", whole, "id ********** end");
 	key[3] = 'Q'; /* rewritten in place, as the cached JWT is */
 	T_STREQ("mask/a secret rewritten in place: the new pieces, not the old",
 		redact("sk-Qb3/Zx9 sk-Ab3/Zx"), "********** sk-Ab3/Zx");
@@ -63,7 +72,7 @@ static void test_mask(void)
 
 int main(void)
 {
-	t_plan(17);
+	t_plan(20);
 	test_rule();
 	test_mask();
 	return t_done();
