@@ -18,6 +18,7 @@
 /* Longest KLING_API_KEY: it travels whole in one Authorization value (kling.c
  * sizes its copy from this); real keys are tens of bytes. */
 #define CONFIG_API_KEY_MAX 2048
+#define CONFIG_TASK_KEY_MIN 16 /* KLING_MCP_TASK_KEY: bytes, as HMAC-SHA256 needs to resist guessing */
 
 struct config {
 	/* Credentials: heap copies, wiped by config_wipe(); NULL when unset. */
@@ -44,6 +45,7 @@ struct config {
 	/* The HTTP listener (kling-mcp --listen). */
 	const char *listen;               /* --listen or KLING_MCP_LISTEN; NULL = stdio */
 	char *mcp_token;                  /* KLING_MCP_TOKEN (heap copy, wiped); NULL when unset */
+	char *task_key;                   /* KLING_MCP_TASK_KEY (heap copy, wiped): signs 2026 task ids; NULL: random */
 	const char *allowed_origins;      /* KLING_MCP_ALLOWED_ORIGINS, comma list */
 	const char *allowed_hosts;        /* KLING_MCP_ALLOWED_HOSTS, comma list */
 

@@ -147,6 +147,7 @@ int main(int argc, char **argv)
 	log_add_secret(cfg.api_key);
 	log_add_secret(cfg.secret_key);
 	log_add_secret(cfg.mcp_token);
+	log_add_secret(cfg.task_key);
 	if (listen)
 		cfg.listen = listen;
 	if (cfg.error[0])
