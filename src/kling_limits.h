@@ -265,7 +265,7 @@
  * process. A wait holds a running slot (LIMIT_CONCURRENT_CALLS) only while a
  * look-up is in progress; in between it is a timer in this pool, counted
  * apart from LIMIT_CALL_SLOTS, so waits never keep other calls from being
- * admitted or from running. Memory per wait: its call slot (about 4.8 KiB,
+ * admitted or from running. Memory per wait: its call slot (about 4.7 KiB,
  * static: pages of slots never used are never touched) and its task as last
  * seen (a few hundred bytes; at most LIMIT_WAIT_TASK_BYTES). Half of
  * LIMIT_LISTEN_CONNS, so waiting streams never hold every connection. When the

@@ -521,7 +521,6 @@ static int become_task(struct mcp_call *c)
 
 const char *mcp_call_sleep(struct mcp_call *c, int64_t at_ms)
 {
-	static char why[300];
 	struct mcp_session *s = c->s;
 	if (c->state != C_RUNNING)
 		return "Internal error: only a running call can sleep.";
@@ -530,6 +529,7 @@ const char *mcp_call_sleep(struct mcp_call *c, int64_t at_ms)
 	if (S.hurry)
 		return "kling-mcp is stopping, so the wait ended early.";
 	if (!c->wait && (S.waits >= LIMIT_WAITS || s->waits >= s->wait_cap)) {
+		static char why[300];
 		if (S.waits >= LIMIT_WAITS)
 			snprintf(why, sizeof why,
 				 "The wait was not kept: %d get_task calls are waiting in this server, for all its "

@@ -149,10 +149,11 @@ static int finished(const struct kling_task *t)
 /* What the wait adds to the text: the look-ups that failed, and why it ended early. */
 static void render_wait_notes(struct json_w *w, const struct gt_state *st, const char *note)
 {
-	char failed[sizeof st->last_error + 120];
 	if (st->failed) {
+		char failed[sizeof st->last_error + 120];
 		snprintf(failed, sizeof failed, " %d later look-up%s failed (the last: %s)%s", st->failed,
-			 st->failed == 1 ? "" : "s", st->last_error, note || !st->seen ? "." : "; this is the task as last seen.");
+			 st->failed == 1 ? "" : "s", st->last_error,
+			 note || !st->seen ? "." : "; this is the task as last seen.");
 		json_w_str_addc(w, failed);
 	}
 	if (note) {
@@ -336,24 +337,23 @@ static void on_found(void *ctx, const struct kling_get_result *r, const char *er
 	st->polls++;
 	const char *why;
 	char text[GT_ID_MAX + 400];
-	if (error || !r)
-		snprintf(text, sizeof text, "%s",
-			 error ? error : "Internal error: the backend gave neither a result nor an error.");
-	else if (!r->task)
+	const char *fail = error ? error : !r ? "Internal error: the backend gave neither a result nor an error." : NULL;
+	if (!fail && !r->task) {
 		snprintf(text, sizeof text,
 			 "No task with %s \"%s\" was found (asked the %s API). Check the id: list_tasks shows the "
 			 "account's tasks and their ids.",
 			 st->q.by_external ? "external_task_id" : "task_id", st->id, kling_api_name(r->backend));
-	else if (task_render_check(r->task, &why) < 0)
+		fail = text;
+	} else if (!fail && task_render_check(r->task, &why) < 0) {
 		snprintf(text, sizeof text, "Internal error: the %s backend returned an unusable task (%s).",
 			 kling_api_name(r->backend), why);
-	else
-		text[0] = 0;
-	if (text[0]) { /* an error only when no look-up ever answered */
+		fail = text;
+	}
+	if (fail) { /* an error only when no look-up ever answered */
 		if (st->seen)
-			lookup_failed(st, text);
+			lookup_failed(st, fail);
 		else
-			mcp_call_fail(call, text);
+			mcp_call_fail(call, fail);
 		return;
 	}
 	st->q.product = r->product; /* legacy: later look-ups ask only the product that has it */

@@ -12,12 +12,19 @@
  * from GT_BACKOFF_FIRST_MS by half each time up to GT_BACKOFF_MAX_MS, the
  * last one exactly at the wait's end. The call may take the wait plus
  * KLING_TIMEOUT_MS (the tool's wait_ms hook extends the core's deadline).
- * Cancellation drops the pause or the look-up in flight at once.
+ * Between look-ups the call sleeps in the core's wait pool (mcp_call_sleep)
+ * holding no running slot, keeping a copy of the task as last seen; the
+ * core resumes it for the next look-up, or to answer at once with that task
+ * (finished false, saying why) when the server stops or the pool is full.
+ * Each look-up gets KLING_TIMEOUT_MS, never past the call's deadline; one
+ * that fails or hangs after an earlier one answered is counted and the wait
+ * goes on; an error only when no look-up ever answered. Cancellation drops
+ * the pause or the look-up in flight at once.
  *
  * Result: text (the task as list_tasks prints it, and whether it finished),
  * one resource_link per result URL (protocol 2025-06-18 and later: the
  * content type is not known before), and structuredContent
- * {backend, task, finished, waited_ms}.
+ * {backend, task, finished, waited_ms} (and failed_lookups when some failed).
  */
 #ifndef KLING_TOOL_GET_TASK_H
 #define KLING_TOOL_GET_TASK_H

@@ -83,6 +83,14 @@ MUTATIONS = [
     ("listener: a session expired while a call of it runs",
      "if (s->inflight == 0 && now - s->last >= LISTEN_SESSION_IDLE_MS) {",
      "if (now - s->last >= LISTEN_SESSION_IDLE_MS) {", ["suite/test_listen_timers.py"]),
+    ("waits: a sleeping get_task wait keeps its running slot",
+     "\tunslot(c);\n\tc->state = C_SLEEPING;", "\tc->state = C_SLEEPING;",
+     ["unit/test_mcp_session", "suite/test_fair_calls.py"]),
+    ("waits: mcp_hurry (shutdown) leaves the waits sleeping",
+     "\tS.hurry = 1;\n", "\treturn;\n", ["unit/test_mcp_session", "suite/test_fair_calls.py"]),
+    ("get_task: a look-up failing mid-wait ends the call with an error",
+     "if (st->seen)\n\t\t\tlookup_failed(st, fail);", "if (0)\n\t\t\tlookup_failed(st, fail);",
+     ["suite/test_fair_calls.py"]),
     ("listener: any bearer token accepted",
      "ok = http_secret_equal(t, n, H.cfg->mcp_token, strlen(H.cfg->mcp_token));", "ok = 1;",
      ["suite/test_inspector_http.py"]),
@@ -90,7 +98,7 @@ MUTATIONS = [
 
 # What each suite needs built (besides build/kling-mcp).
 NEEDS = {"suite/test_protocol.py": ["build/tests/test_server"], "suite/test_http.py": ["build/tools/httpget"],
-         "suite/test_listen_timers.py": ["build/short/kling-mcp"]}
+         "suite/test_listen_timers.py": ["build/short/kling-mcp"], "suite/test_fair_calls.py": ["build/short/kling-mcp"]}
 
 
 def say(*a):
