@@ -10,7 +10,8 @@ with the result inline, update and cancel acknowledged, result and list -32601,
 KLING_MCP_TASK_KEY resolves and that forged ids, another key or other
 credentials do not), and subscriptions/listen (acknowledged with an empty set,
 held open, cancelled by the client, capped, answered "complete" on SIGTERM).
-Against the mock Kling API's live tasks. Prints PLAN first."""
+Against the mock Kling API's live tasks; the stateless form also across two
+--listen processes sharing the key. Prints PLAN first."""
 import json
 import os
 import signal
@@ -21,8 +22,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import kt  # noqa: E402
 import harness  # noqa: E402
 from harness import Stack, text_of  # noqa: E402
+from listen import Listener  # noqa: E402
 
-kt.plan(47)
+kt.plan(50)
 
 KEY = "tasks-api-key-0123456789"
 TASK_KEY = "shared-task-key-0123456789abcdef"
@@ -351,8 +353,41 @@ def listen(s):
         c.close()
 
 
+# --------------------------------------------------------------------------- 2026 over HTTP, two listeners
+
+def http_replicas(s):
+    """The stateless form over --listen: a task made by one listener is read on
+    another sharing KLING_MCP_TASK_KEY (no state is kept in either)."""
+    env = dict(s.env, KLING_MCP_TASK_KEY=TASK_KEY)
+    decl = {"io.modelcontextprotocol/clientCapabilities": {"extensions": {EXT: {}}}}
+    a, b = Listener(env), Listener(env)
+    try:
+        tid = succeeds_after(s, 3000)
+        r = a.post2026("tools/call", {"name": "get_task", "arguments": {"task_id": tid, "wait_seconds": 60},
+                                      "_meta": decl}, name="get_task")
+        t = r.json().get("result", {}) if r.status == 200 else {}
+        kt.check("http/2026 declaring tools/call on listener A: a task", r.status == 200 and t.get("resultType") == "task",
+                 repr(r)[:300])
+        got, deadline = {}, time.monotonic() + 30
+        while time.monotonic() < deadline:
+            g = b.post2026("tasks/get", {"taskId": t.get("taskId", ""), "_meta": decl}, rid=2, name=t.get("taskId", ""))
+            got = g.json().get("result", {}) if g.status == 200 else {}
+            if got.get("status") != "working":
+                break
+            time.sleep(0.5)
+        kt.check("http/2026 tasks/get on listener B (same key): completed with the result inline",
+                 got.get("status") == "completed" and sc(got.get("result")).get("finished") is True, json.dumps(got)[:300])
+        nd = b.post2026("tasks/get", {"taskId": t.get("taskId", "")}, rid=3, name=t.get("taskId", ""))
+        kt.check("http/2026 tasks/get without the declaration: -32021 (HTTP 400)",
+                 nd.status == 400 and nd.json().get("error", {}).get("code") == -32021, repr(nd)[:300])
+    finally:
+        a.stop()
+        b.stop()
+
+
 with Stack(api_key=KEY, start_mcp=False) as s:
     form_a(s)
     form_b(s)
     listen(s)
+    http_replicas(s)
 kt.done()
