@@ -569,6 +569,8 @@ void mcp_hurry(void)
 		struct mcp_call *c = &S.calls[i];
 		if (c->wait && (c->state == C_SLEEPING || c->state == C_QUEUED))
 			hurry_call(c, "kling-mcp is stopping");
+		else if (c->wait && c->state == C_RUNNING) /* a step in progress: answer now if it can */
+			c->tool->resume(c, c->state_buf, "kling-mcp is stopping");
 	}
 }
 

@@ -144,6 +144,9 @@ struct mcp_tool {
 	 * a running slot again; take the next step. end not NULL: it holds none
 	 * and must answer now, from inside resume, with what it has; end says
 	 * why the wait ended ("kling-mcp is stopping", "its deadline came", ...).
+	 * mcp_hurry also calls it, with end, for a waiting call that is running
+	 * a step: answer now (stopping that step) if there is something to answer
+	 * with, else let the step finish (the call cannot sleep after it).
 	 * NULL for a tool that never sleeps. */
 	void (*resume)(struct mcp_call *call, void *state, const char *end);
 	/* Tasks (see "Tasks" above). A tool that can run as a task has all three;
@@ -281,11 +284,12 @@ int mcp_calls_running(void);
 int mcp_calls_queued(void);
 int mcp_calls_waiting(void);
 
-/* Shutdown: end every call's waiting early. Waits between two steps answer
- * at once with what they have (get_task: the task as last seen, finished
- * false); a step in progress (an upstream request) finishes first, then the
- * call answers instead of sleeping. Calls admitted after still run, none sleeps.
- * Every subscriptions/listen held open is answered (resultType "complete"). */
+/* Shutdown: end every call's waiting early. Waits answer at once with what
+ * they have (get_task: the task as last seen, finished false), a step in
+ * progress (an upstream request) stopped; a wait that has nothing yet (its
+ * first look-up) finishes that step and answers instead of sleeping. Plain
+ * calls go on. Calls admitted after still run; none sleeps. Every
+ * subscriptions/listen held open is answered (resultType "complete"). */
 void mcp_hurry(void);
 
 #endif

@@ -77,16 +77,16 @@ int server_run(int in_fd, int out_fd, int stop_fd)
 	if (stop_fd >= 0)
 		loop_watch(stop_fd, POLLIN, on_stop, &sv);
 	/* done: output failed, or input ended with every call answered and written;
-	 * on a signal, the calls in progress are hurried (waits answer with what
-	 * they have) and answered within LISTEN_DRAIN_MS, as the listener does */
+	 * on a signal, waits answer at once with what they have (mcp_hurry) and
+	 * the output is written (within LISTEN_DRAIN_MS); other calls in progress
+	 * are not waited for (a hung API must not hold up the stop) */
 	int64_t drain = -1;
 	while (!wire_failed(sv.wire) && !(wire_done(sv.wire) && mcp_session_calls(sv.session) == 0)) {
 		if (sv.stop && drain < 0) {
 			drain = loop_now_ms() + LISTEN_DRAIN_MS;
 			mcp_hurry();
 		}
-		if (drain >= 0 && ((mcp_session_calls(sv.session) == 0 && wire_backlog(sv.wire) == 0) ||
-				   loop_now_ms() >= drain))
+		if (drain >= 0 && (wire_backlog(sv.wire) == 0 || loop_now_ms() >= drain))
 			break;
 		if (!loop_pending()) { /* nothing can happen any more: do not spin */
 			log_error("internal error: the server has nothing to wait for");
@@ -99,8 +99,6 @@ int server_run(int in_fd, int out_fd, int stop_fd)
 			break;
 		}
 	}
-	if (drain >= 0 && mcp_session_calls(sv.session))
-		log_warn("%d calls dropped (LISTEN_DRAIN_MS)", mcp_session_calls(sv.session));
 	if (stop_fd >= 0)
 		loop_unwatch(stop_fd);
 	mcp_session_free(sv.session); /* cancels what is left, answers nothing */

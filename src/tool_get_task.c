@@ -248,9 +248,17 @@ static void look(void *arg);
 /* The task as last seen, kept between look-ups: a copy of t in one
  * allocation of at most LIMIT_WAIT_TASK_BYTES (NULL when larger or out of
  * memory: the wait then answers at once). */
+/* Move string *s's bytes to *p (memcpy is not given the NULL of an absent one). */
+static void keep_str(struct kling_str *s, char **p)
+{
+	if (s->len)
+		memcpy(*p, s->ptr, s->len);
+	s->ptr = *p;
+	*p += s->len;
+}
+
 static struct kling_task *task_keep(const struct kling_task *t)
 {
-	struct kling_str *strs[4 + 4 * 8], *d;
 	size_t need = sizeof *t + t->noutputs * sizeof *t->outputs;
 	for (size_t k = 0; k < t->noutputs; k++)
 		need += t->outputs[k].type.len + t->outputs[k].url.len + t->outputs[k].watermark_url.len +
@@ -261,25 +269,21 @@ static struct kling_task *task_keep(const struct kling_task *t)
 		return NULL;
 	*c = *t;
 	struct kling_output *o = (struct kling_output *)(c + 1);
-	memcpy(o, t->outputs, t->noutputs * sizeof *o);
+	if (t->noutputs)
+		memcpy(o, t->outputs, t->noutputs * sizeof *o);
 	c->outputs = t->noutputs ? o : NULL;
 	char *p = (char *)(o + t->noutputs);
-	size_t n = 0;
-	strs[n++] = &c->task_id, strs[n++] = &c->status_message, strs[n++] = &c->task_type;
-	strs[n++] = &c->model_name, strs[n++] = &c->external_task_id;
 	for (size_t k = 0; k < t->noutputs; k++) {
-		for (int f = 0; f < 4; f++) {
-			d = f == 0 ? &o[k].type : f == 1 ? &o[k].url : f == 2 ? &o[k].watermark_url : &o[k].duration;
-			memcpy(p, d->ptr, d->len);
-			d->ptr = p;
-			p += d->len;
-		}
+		keep_str(&o[k].type, &p);
+		keep_str(&o[k].url, &p);
+		keep_str(&o[k].watermark_url, &p);
+		keep_str(&o[k].duration, &p);
 	}
-	for (size_t i = 0; i < n; i++) {
-		memcpy(p, strs[i]->ptr, strs[i]->len);
-		strs[i]->ptr = p;
-		p += strs[i]->len;
-	}
+	keep_str(&c->task_id, &p);
+	keep_str(&c->status_message, &p);
+	keep_str(&c->task_type, &p);
+	keep_str(&c->model_name, &p);
+	keep_str(&c->external_task_id, &p);
 	return c;
 }
 
@@ -416,6 +420,12 @@ static void gt_resume(struct mcp_call *call, void *state, const char *end)
 		look(st);
 		return;
 	}
+	if (!st->seen) /* the first look-up is still to answer: it will (and cannot sleep after) */
+		return;
+	loop_timer_clear(&st->timer);
+	if (st->op) /* a later look-up in progress: the task as last seen is the answer */
+		st->backend->cancel(st->op);
+	st->op = NULL;
 	snprintf(note, sizeof note, "The wait ended early: %s.", end);
 	answer_seen(st, note);
 }

@@ -24,10 +24,11 @@ import harness  # noqa: E402
 from harness import Stack, text_of  # noqa: E402
 from listen import Listener  # noqa: E402
 
-kt.plan(19)
+kt.plan(21)
 
 KEY = "fair-api-key-0123456789"
-TIMEOUT_MS = "2000"
+SLOW = 4.0 if os.environ.get("SANITIZE") == "1" else 1.0  # sanitizer builds run several times slower
+TIMEOUT_MS = str(int(2000 * SLOW))
 NWAITS = 70  # more than LIMIT_CALL_SLOTS (68): stateless waits used to fill it
 SHORT_WAITS = 8  # LIMIT_WAITS of build/short/kling-mcp
 
@@ -163,6 +164,23 @@ def stdio_lookup_faults(s):
         s.mock.reset()
         kt.check("stdio/the first look-up hangs: isError (a timeout naming KLING_TIMEOUT_MS)",
                  r and r.get("isError") is True and "KLING_TIMEOUT_MS" in text_of(r), json.dumps(r)[:300])
+        # SIGTERM while a later look-up hangs: the task as last seen, at once (the look-up is stopped)
+        c.progress.clear()
+        rid = c.start("get_task", {"task_id": tid, "wait_seconds": 60}, token="t")
+        c.pump(lambda: len(c.progress) >= 1, 10)
+        s.mock.fault(mode="hang", count=-1, path_prefix="/tasks", seconds=30)
+        wait_until(lambda: any(q.get("fault") == "hang" for q in s.mock.requests()), 15)
+        c.mcp.proc.send_signal(signal.SIGTERM)
+        r = c.result(rid, 10)
+        s.mock.reset()
+        kt.check("stdio/SIGTERM while a later look-up hangs: answered finished:false, as last seen, saying so",
+                 r and not r.get("isError") and sc(r).get("finished") is False
+                 and sc(r).get("task", {}).get("status") == "processing" and "stopping" in text_of(r), json.dumps(r)[:400])
+        try:
+            rc = c.mcp.proc.wait(10)
+        except Exception:  # noqa: BLE001
+            rc = None
+        kt.eq("stdio/...then exit 0", rc, 0)
     finally:
         c.mcp.close()
 
