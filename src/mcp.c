@@ -140,14 +140,14 @@ static struct core {
 enum hold_kind { H_FREE, H_RESULT, H_LISTEN };
 
 struct hold {
-	enum hold_kind kind;
 	struct mcp_session *s;
 	void *tag;
 	struct mtask *task;              /* H_RESULT */
+	size_t id_key_len;
 	struct jsonrpc_id id;            /* raw points into id_raw */
+	enum hold_kind kind;
 	char id_raw[LIMIT_ID_BYTES];
 	char id_key[LIMIT_ID_BYTES + 1];
-	size_t id_key_len;
 };
 
 #define NHOLDS (LIMIT_TASK_WAITERS + LIMIT_LISTENS)
@@ -1417,16 +1417,20 @@ static void missing_tasks_capability(const struct jsonrpc_msg *m, const struct d
  * cancelling is cooperative, and nothing of ours ever needs input). */
 static void do_task_modern(const struct jsonrpc_msg *m, const struct dest *d, enum method meth)
 {
-	char id[MTASK_ID_MAX + 1], msg[160];
+	char id[MTASK_ID_MAX + 1];
 	size_t n;
 	struct mtask_ref r;
 	const char *why;
 	if (task_id_param(m, d, id, sizeof id, &n) < 0)
 		return;
-	if (mtask_id_read(id, n, mtask_now(), &r, &why) < 0 || (size_t)r.tool >= S.reg->n ||
-	    !S.reg->tools[r.tool]->task_lookup) {
-		snprintf(msg, sizeof msg, "Failed to retrieve task: Task not found (%s)",
-			 r.tool >= 0 && why ? why : "not a task id of this server");
+	int bad = mtask_id_read(id, n, mtask_now(), &r, &why) < 0;
+	if (!bad && ((size_t)r.tool >= S.reg->n || !S.reg->tools[r.tool]->task_lookup)) {
+		bad = 1;
+		why = "not a task id of this server";
+	}
+	if (bad) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "Failed to retrieve task: Task not found (%s)", why);
 		send_error(d, &m->id, JSONRPC_INVALID_PARAMS, msg);
 		return;
 	}
@@ -1467,9 +1471,9 @@ static void do_listen(const struct jsonrpc_msg *m, const struct dest *d)
 		missing_tasks_capability(m, d);
 		return;
 	}
-	char err[200];
 	struct hold *h = d->s->listens < LIMIT_SESSION_LISTENS && !S.hurry ? hold_new(H_LISTEN, m, d) : NULL;
 	if (!h) {
+		char err[200];
 		snprintf(err, sizeof err,
 			 "Too many subscriptions/listen streams open: at most %d per client (LIMIT_SESSION_LISTENS) "
 			 "and %d in all (LIMIT_LISTENS)%s",

@@ -138,7 +138,7 @@ struct mtask *mtask_new(const void *owner, int64_t now, char *err, size_t errcap
 		snprintf(err, errcap, "Internal error: no random bytes for a task id.");
 		return NULL;
 	}
-	memcpy(t->id, ID_A_PREFIX, 4);
+	memcpy(t->id, ID_A_PREFIX, 5); /* with its NUL */
 	jwt_b64url(r, sizeof r, t->id + 4, sizeof t->id - 4);
 	t->owner = owner;
 	t->status = MT_WORKING;
@@ -239,7 +239,7 @@ int mtask_id_make(const struct mtask_ref *r, char *out, size_t cap)
 	size_t n = ID_B_FIXED + r->key_len;
 	if (mac_of(b, n, b + n) != 0)
 		return -1;
-	memcpy(out, ID_B_PREFIX, 4);
+	memcpy(out, ID_B_PREFIX, 5); /* with its NUL (cap >= 5) */
 	int k = jwt_b64url(b, n + MAC_BYTES, out + 4, cap - 4);
 	return k < 0 ? -1 : k + 4;
 }
