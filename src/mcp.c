@@ -74,6 +74,7 @@ struct mcp_session {
 	void *in_tag;
 	int detached;             /* calls of 2025 tasks, answered already (in plain or waits) */
 	int untagged;             /* messages tied to no input may be sent (tag NULL) */
+	int streams;              /* an input's stream may stay open (subscriptions/listen) */
 	int held_results, listens; /* requests held: tasks/result, subscriptions/listen */
 };
 
@@ -1623,6 +1624,8 @@ static void handle_request(const struct jsonrpc_msg *m, const struct dest *d)
 		return;
 	if (meth == M_DISCOVER)
 		do_discover(m, d);
+	else if (meth == M_LISTEN && !s->streams)
+		method_not_found(m, d);
 	else if (meth == M_LISTEN)
 		do_listen(m, d);
 	else if (meth >= M_TASKS_GET && !declares_tasks(m))
@@ -1798,6 +1801,11 @@ void mcp_session_cap(struct mcp_session *s, int calls)
 void mcp_session_untagged(struct mcp_session *s)
 {
 	s->untagged = 1;
+}
+
+void mcp_session_streams(struct mcp_session *s)
+{
+	s->streams = 1;
 }
 
 void mcp_session_modern(struct mcp_session *s)

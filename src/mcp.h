@@ -69,8 +69,9 @@
  * end; tasks/update and tasks/cancel are acknowledged; tasks/result and
  * tasks/list are -32601; tasks/get, update and cancel without the
  * declaration -32021.
- * subscriptions/listen (2026-07-28) is acknowledged with an empty
- * notifications set and held open until the client cancels it or leaves;
+ * subscriptions/listen (2026-07-28), where the transport can hold a stream
+ * (mcp_session_streams), is acknowledged with an empty notifications set and
+ * held open until the client cancels it or leaves;
  * mcp_hurry answers it (resultType "complete"). Capped: LIMIT_TASKS,
  * LIMIT_SESSION_TASKS, LIMIT_TASK_WAITERS, LIMIT_LISTENS, LIMIT_SESSION_LISTENS.
  *
@@ -262,6 +263,13 @@ void mcp_session_cap(struct mcp_session *s, int calls);
  * Otherwise they are dropped (HTTP today: the POST stream has closed and GET
  * /mcp is refused). */
 void mcp_session_untagged(struct mcp_session *s);
+
+/* The transport keeps an unanswered request's stream open as long as it
+ * likes and delivers messages on it before the answer (stdio): then
+ * subscriptions/listen is served (acknowledged, held open). Otherwise it is
+ * answered -32601 as a method this server does not offer (HTTP until its
+ * listener streams 2026-07-28 requests: see src/README.md). */
+void mcp_session_streams(struct mcp_session *s);
 
 /* The session speaks 2026-07-28 only (an HTTP request that named it): every
  * request needs the _meta version and capabilities, and initialize and ping
