@@ -261,6 +261,10 @@ void config_load(struct config *c)
 	c->access_key = secret_copy(c, "KLING_ACCESS_KEY");
 	c->secret_key = secret_copy(c, "KLING_SECRET_KEY");
 	c->mcp_token = secret_copy(c, "KLING_MCP_TOKEN");
+	c->task_key = secret_copy(c, "KLING_MCP_TASK_KEY");
+	if (c->task_key && strlen(c->task_key) < CONFIG_TASK_KEY_MIN)
+		set_error(c, "KLING_MCP_TASK_KEY is %zu bytes: use at least %d random ones (e.g. head -c 32 /dev/urandom "
+			  "| base64)", strlen(c->task_key), CONFIG_TASK_KEY_MIN);
 	check_secret(c, "KLING_API_KEY", c->api_key);
 	check_secret(c, "KLING_ACCESS_KEY", c->access_key);
 	check_secret(c, "KLING_SECRET_KEY", c->secret_key);
@@ -305,13 +309,15 @@ void config_wipe(struct config *c)
 	wipe_free(&c->access_key);
 	wipe_free(&c->secret_key);
 	wipe_free(&c->mcp_token);
+	wipe_free(&c->task_key);
 	explicit_bzero(g_proxy_buf, sizeof g_proxy_buf);
 	c->https_proxy = NULL;
 }
 
 void config_wipe_environment(void)
 {
-	static const char *const names[] = {"KLING_API_KEY", "KLING_SECRET_KEY", "KLING_MCP_TOKEN"};
+	static const char *const names[] = {"KLING_API_KEY", "KLING_SECRET_KEY", "KLING_MCP_TOKEN",
+						    "KLING_MCP_TASK_KEY"};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		char *v = getenv(names[i]); /* points into the environment block itself */
 		if (v)
@@ -369,7 +375,10 @@ const char *config_help(void)
 	       "  NO_PROXY, no_proxy     hosts (suffixes, or *) reached without the proxy\n"
 	       "  KLING_MCP_LISTEN       same as --listen\n"
 	       "  KLING_MCP_TOKEN        bearer token HTTP clients must send (needed off loopback)\n"
+	       "  KLING_MCP_TASK_KEY     key (16+ bytes) signing task ids of protocol 2026-07-28, shared by\n"
+	       "                         replicas that answer each other's tasks; random per process if unset\n"
 	       "  KLING_MCP_ALLOWED_ORIGINS, KLING_MCP_ALLOWED_HOSTS  more Origin, Host values (commas)\n"
-	       "  KLING_API_KEY_FILE, KLING_ACCESS_KEY_FILE, KLING_SECRET_KEY_FILE, KLING_MCP_TOKEN_FILE\n"
+	       "  KLING_API_KEY_FILE, KLING_ACCESS_KEY_FILE, KLING_SECRET_KEY_FILE, KLING_MCP_TOKEN_FILE,\n"
+	       "  KLING_MCP_TASK_KEY_FILE\n"
 	       "                         read that variable's value from this file instead (one line)\n";
 }

@@ -21,6 +21,7 @@
 /* Longest file a secret is read from (KLING_*_FILE): one key or token. */
 #define CONFIG_SECRET_FILE_MAX 4096
 #define CONFIG_SECRET_FILE_MAX_S "4096"
+#define CONFIG_TASK_KEY_MIN 16 /* KLING_MCP_TASK_KEY: bytes, as HMAC-SHA256 needs to resist guessing */
 
 struct config {
 	/* Credentials: heap copies, wiped by config_wipe(); NULL when unset. */
@@ -47,6 +48,7 @@ struct config {
 	/* The HTTP listener (kling-mcp --listen). */
 	const char *listen;               /* --listen or KLING_MCP_LISTEN; NULL = stdio */
 	char *mcp_token;                  /* KLING_MCP_TOKEN (heap copy, wiped); NULL when unset */
+	char *task_key;                   /* KLING_MCP_TASK_KEY (heap copy, wiped): signs 2026 task ids; NULL: random */
 	const char *allowed_origins;      /* KLING_MCP_ALLOWED_ORIGINS, comma list */
 	const char *allowed_hosts;        /* KLING_MCP_ALLOWED_HOSTS, comma list */
 

@@ -317,6 +317,42 @@
 #define LIMIT_WAIT_TASK_BYTES (16 * 1024)
 #endif
 
+/* Tool calls made as tasks (protocol 2025-11-25: the task is kept here, in
+ * the process). A task lives from its creation until its ttl: the longest
+ * wait (KLING_WAIT_MAX_S) plus KLING_TIMEOUT_MS plus LIMIT_TASK_KEEP_MS for
+ * reading the result (VS Code abandons a task at its ttl, so the ttl must
+ * outlast the wait). Memory per task: its record (about 300 bytes, static)
+ * and, once it ended, its result (at most LIMIT_TASK_RESULT_BYTES, heap;
+ * get_task's are a few KiB); while working it holds a call slot in the wait
+ * pool like a plain wait. Per session (a stdio client, an HTTP session) and
+ * in the whole process; beyond either a task call is refused (-32603 naming
+ * the limit). LIMIT_TASK_WAITERS tasks/result requests may block at once. */
+#ifndef LIMIT_TASKS
+#define LIMIT_TASKS 64
+#endif
+#ifndef LIMIT_SESSION_TASKS
+#define LIMIT_SESSION_TASKS 16
+#endif
+#ifndef LIMIT_TASK_KEEP_MS
+#define LIMIT_TASK_KEEP_MS (10 * 60 * 1000)
+#endif
+#ifndef LIMIT_TASK_RESULT_BYTES
+#define LIMIT_TASK_RESULT_BYTES (64 * 1024)
+#endif
+#ifndef LIMIT_TASK_WAITERS
+#define LIMIT_TASK_WAITERS LIMIT_TASKS
+#endif
+
+/* subscriptions/listen requests (2026-07-28) held open: each is a request
+ * kept unanswered (its id, about 1 KiB) until the client leaves or the
+ * server stops; per session and in the whole process, -32603 beyond. */
+#ifndef LIMIT_LISTENS
+#define LIMIT_LISTENS 32
+#endif
+#ifndef LIMIT_SESSION_LISTENS
+#define LIMIT_SESSION_LISTENS 4
+#endif
+
 /* The MCP core's own deadline fires this long after the one given to the
  * tool, so the tool's timeout (which names where the call stuck) is what the
  * client reads; the core's answers only if the tool gives none. */

@@ -154,6 +154,7 @@ int main(int argc, char **argv)
 	static char proxy_pass[256]; /* decoded, as a proxy's page might echo it */
 	if (cfg.https_proxy && proxy_password(cfg.https_proxy, proxy_pass, sizeof proxy_pass))
 		log_add_secret(proxy_pass);
+	log_add_secret(cfg.task_key);
 	if (listen)
 		cfg.listen = listen;
 	if (cfg.error[0])

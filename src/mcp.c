@@ -6,6 +6,7 @@
 #include "log.h"
 #include "loop.h"
 #include "text.h"
+#include "mcp_tasks.h"
 
 #include <stdalign.h>
 #include <stddef.h>
@@ -18,6 +19,10 @@
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
 #define META_CAPS "io.modelcontextprotocol/clientCapabilities"
 #define META_SERVERINFO "io.modelcontextprotocol/serverInfo"
+#define META_RELATED_TASK "io.modelcontextprotocol/related-task"
+#define META_SUBSCRIPTION "io.modelcontextprotocol/subscriptionId"
+#define EXT_TASKS "io.modelcontextprotocol/tasks"
+#define JSONRPC_MISSING_CAPABILITY (-32021)
 /* Cache hints of 2026-07-28: what we list never changes while the process
  * runs and holds nothing user-specific. */
 #define CACHE_TTL_MS 3600000
@@ -68,6 +73,10 @@ struct mcp_session {
 	int wait_cap;             /* waits allowed: LIMIT_WAITS, or cap when the listener set one */
 	int in_input;             /* inside mcp_session_input for in_tag */
 	void *in_tag;
+	int detached;             /* calls of 2025 tasks, answered already (in plain or waits) */
+	int untagged;             /* messages tied to no input may be sent (tag NULL) */
+	int streams;              /* an input's stream may stay open (subscriptions/listen) */
+	int held_results, listens; /* requests held: tasks/result, subscriptions/listen */
 };
 
 struct mcp_call {
@@ -87,6 +96,14 @@ struct mcp_call {
 	char progress[LIMIT_ID_BYTES];   /* params._meta.progressToken's JSON text */
 	size_t progress_len;             /* 0: no token */
 	int64_t deadline;                /* given to the tool; the backstop fires later */
+	int64_t arrival;                 /* loop ms */
+	int failed;                      /* answered with isError */
+	char note[200];                  /* the last progress message, or the error text */
+	struct mtask *task;              /* a 2025 task's call: answered already, detached */
+	int modern_task;                 /* 2026: the request declared the tasks extension */
+	int task_get;                    /* a 2026 tasks/get: the answer is a DetailedTask */
+	int64_t task_created, task_wait_end;
+	char task_id[MTASK_ID_MAX + 1];  /* task_get: the id asked for */
 	struct loop_timer timer;
 	alignas(max_align_t) unsigned char state_buf[MCP_TOOL_STATE_BYTES];
 };
@@ -104,6 +121,7 @@ static struct core {
 	struct json_doc doc;
 	struct json_w w; /* every message is built here, one at a time */
 	unsigned long seq;
+	size_t res_at;       /* where the result object S.w holds begins */
 	int running, queued; /* calls holding a running slot, and waiting for one */
 	int plain, waits;    /* calls admitted as plain ones, and holding a wait place */
 	int hurry;           /* mcp_hurry was called: no call sleeps any more */
@@ -118,6 +136,25 @@ static struct core {
 } S;
 
 #define NBATCHES ((int)(sizeof S.batches / sizeof *S.batches))
+
+/* Requests answered later, outside any call: tasks/result until the task
+ * ends, subscriptions/listen until the server stops. */
+enum hold_kind { H_FREE, H_RESULT, H_LISTEN };
+
+struct hold {
+	struct mcp_session *s;
+	void *tag;
+	struct mtask *task;              /* H_RESULT */
+	size_t id_key_len;
+	struct jsonrpc_id id;            /* raw points into id_raw */
+	enum hold_kind kind;
+	char id_raw[LIMIT_ID_BYTES];
+	char id_key[LIMIT_ID_BYTES + 1];
+};
+
+#define NHOLDS (LIMIT_TASK_WAITERS + LIMIT_LISTENS)
+static struct hold g_holds[NHOLDS];
+static int g_nholds; /* holds[0..g_nholds) were ever used */
 
 /* ---- output ---- */
 
@@ -159,6 +196,7 @@ static struct json_w *result_begin(const struct jsonrpc_id *id)
 {
 	json_w_reset(&S.w);
 	jsonrpc_result_begin(&S.w, id);
+	S.res_at = S.w.len;
 	json_w_obj(&S.w);
 	return &S.w;
 }
@@ -216,10 +254,13 @@ static void send_tool_error(const struct dest *d, const struct jsonrpc_id *id, e
 static int tag_busy(const struct mcp_session *s, const void *tag)
 {
 	for (int i = 0; i < S.ncalls; i++)
-		if (S.calls[i].state != C_FREE && S.calls[i].s == s && S.calls[i].tag == tag)
+		if (S.calls[i].state != C_FREE && !S.calls[i].task && S.calls[i].s == s && S.calls[i].tag == tag)
 			return 1;
 	for (int i = 0; i < S.nbatches; i++)
 		if (S.batches[i].used && S.batches[i].s == s && S.batches[i].tag == tag)
+			return 1;
+	for (int i = 0; i < g_nholds; i++)
+		if (g_holds[i].kind != H_FREE && g_holds[i].s == s && g_holds[i].tag == tag)
 			return 1;
 	return 0;
 }
@@ -351,12 +392,22 @@ static void release(struct mcp_call *c)
 		s->plain--;
 	}
 	struct batch *b = c->batch;
+	int detached = c->task != NULL;
+	if (detached) {
+		s->detached--;
+		if (c->task->work == c) /* cancelled while working (tasks/cancel, session gone) */
+			c->task->work = NULL;
+	}
 	c->state = C_FREE;
 	c->started = c->wait = 0;
+	c->task = NULL;
+	c->modern_task = c->task_get = 0;
 	c->batch = NULL;
 	c->s = NULL;
 	c->tag = NULL;
-	if (b) {
+	if (detached) {
+		/* its request was answered with the task: no input is owed anything */
+	} else if (b) {
 		b->pending--;
 		batch_maybe_flush(b);
 	} else {
@@ -436,11 +487,47 @@ static void on_wake(void *arg)
 		run_or_queue(c);
 }
 
+static int tool_index(const struct mcp_tool *tool)
+{
+	for (size_t i = 0; i < S.reg->n; i++)
+		if (S.reg->tools[i] == tool)
+			return (int)i;
+	return -1;
+}
+
+/* A 2026 call that declared the tasks extension and would now wait: answer
+ * with the task (its id carries everything a later tasks/get needs) and end
+ * the call. Returns 0, or -1 when no id can be made (the wait goes on as a
+ * plain one). */
+static int become_task(struct mcp_call *c)
+{
+	struct mtask_ref r;
+	char id[MTASK_ID_MAX + 1];
+	r.key_len = c->tool->task_key(c->state_buf, r.key, sizeof r.key);
+	r.tool = tool_index(c->tool);
+	r.created = mtask_now();
+	r.wait_end = r.created + (c->arrival + c->tool->extra_ms(c->state_buf) - loop_now_ms());
+	if (r.key_len == 0 || mtask_id_make(&r, id, sizeof id) < 0)
+		return -1;
+	struct json_w *w = result_begin(&c->id);
+	json_w_key(w, "resultType");
+	json_w_cstr(w, "task");
+	mtask_write(w, id, MT_WORKING, c->note, r.created, r.created, 1);
+	json_w_obj_end(w);
+	jsonrpc_result_end(w);
+	emit(c->s, c->batch, c->tag);
+	c->tool->cancel(c, c->state_buf);
+	release(c);
+	return 0;
+}
+
 const char *mcp_call_sleep(struct mcp_call *c, int64_t at_ms)
 {
 	struct mcp_session *s = c->s;
 	if (c->state != C_RUNNING)
 		return "Internal error: only a running call can sleep.";
+	if (c->modern_task && !S.hurry && become_task(c) == 0)
+		return NULL;
 	if (S.hurry)
 		return "kling-mcp is stopping, so the wait ended early.";
 	if (!c->wait && (S.waits >= LIMIT_WAITS || s->waits >= s->wait_cap)) {
@@ -471,9 +558,15 @@ const char *mcp_call_sleep(struct mcp_call *c, int64_t at_ms)
 	return NULL;
 }
 
+static void hold_free(struct hold *h);
+static void answer_listen(struct hold *h);
+
 void mcp_hurry(void)
 {
 	S.hurry = 1;
+	for (int i = 0; i < g_nholds; i++)
+		if (g_holds[i].kind == H_LISTEN)
+			answer_listen(&g_holds[i]);
 	for (int i = 0; i < S.ncalls; i++) {
 		struct mcp_call *c = &S.calls[i];
 		if (c->wait && (c->state == C_SLEEPING || c->state == C_QUEUED))
@@ -520,7 +613,69 @@ static void on_deadline(void *arg)
 
 struct json_w *mcp_call_result_begin(struct mcp_call *c)
 {
-	return result_begin(&c->id);
+	struct json_w *w = result_begin(&c->id);
+	if (c->task) { /* kept for tasks/result, whose answer MUST carry it */
+		json_w_key(w, "_meta");
+		json_w_obj(w);
+		json_w_key(w, META_RELATED_TASK);
+		json_w_obj(w);
+		json_w_key(w, "taskId");
+		json_w_cstr(w, c->task->id);
+		json_w_obj_end(w);
+		json_w_obj_end(w);
+	}
+	return w;
+}
+
+/* Remember a status or error text (a task's statusMessage), cut. */
+static void call_note(struct mcp_call *c, const char *text)
+{
+	size_t n = strlen(text), cut = n < sizeof c->note - 1 ? n : sizeof c->note - 1;
+	while (cut < n && cut > 0 && ((unsigned char)text[cut] & 0xC0) == 0x80)
+		cut--; /* never inside a UTF-8 character */
+	memmove(c->note, text, cut);
+	c->note[cut] = 0;
+}
+
+static void answer_held_results(struct mtask *t);
+
+/* A 2025 task's call answered: the result object S.w holds becomes the task's. */
+static void task_answered(struct mcp_call *c)
+{
+	struct mtask *t = c->task;
+	size_t n;
+	const char *p = json_w_data(&S.w, &n);
+	if (mtask_end(t, c->failed ? MT_FAILED : MT_COMPLETED, p + S.res_at, n - S.res_at - 1,
+		      c->failed ? c->note : NULL, mtask_now()) < 0)
+		mtask_note(t, "The result could not be kept (larger than LIMIT_TASK_RESULT_BYTES, or memory is short).",
+			   mtask_now());
+	answer_held_results(t);
+}
+
+/* A 2026 tasks/get's look-up answered: S.w becomes the DetailedTask, with
+ * the result inline once the work ended or the wait is over. */
+static void task_get_answered(struct mcp_call *c)
+{
+	size_t n, len;
+	int64_t now = mtask_now();
+	const char *p = json_w_data(&S.w, &n);
+	len = n - S.res_at - 1; /* the envelope's closing brace */
+	char *res = malloc(len ? len : 1);
+	int done = c->failed || c->tool->task_done(c->state_buf) || now >= c->task_wait_end;
+	if (!res) {
+		json_w_reset(&S.w);
+		jsonrpc_error(&S.w, &c->id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+		return;
+	}
+	memcpy(res, p + S.res_at, len);
+	struct json_w *w = result_begin(&c->id);
+	mtask_write(w, c->task_id, done ? MT_COMPLETED : MT_WORKING, c->note, c->task_created, now, 1);
+	if (done) {
+		json_w_key(w, "result");
+		json_w_raw(w, res, len);
+	}
+	free(res);
+	result_close(1);
 }
 
 /* Send what S.w holds as the call's answer, then free the call. */
@@ -530,7 +685,12 @@ static void call_answered(struct mcp_call *c)
 		log_error("internal error: %s answered a call that was already finished", c->tool ? c->tool->name : "?");
 		return;
 	}
-	emit(c->s, c->batch, c->tag);
+	if (c->task)
+		task_answered(c);
+	else if (c->task_get)
+		task_get_answered(c);
+	if (!c->task)
+		emit(c->s, c->batch, c->tag);
 	release(c);
 }
 
@@ -548,7 +708,9 @@ void mcp_call_result_end(struct mcp_call *c)
 		else
 			snprintf(text, sizeof text, "Internal error: the result of %s could not be written (%d).",
 				 c->tool->name, err);
-		mcp_write_tool_error(result_begin(&c->id), text);
+		c->failed = 1;
+		call_note(c, text);
+		mcp_write_tool_error(mcp_call_result_begin(c), text);
 		result_close(c->version >= MCP_V_2026_07_28);
 	}
 	call_answered(c);
@@ -556,14 +718,23 @@ void mcp_call_result_end(struct mcp_call *c)
 
 void mcp_call_fail(struct mcp_call *c, const char *text)
 {
-	mcp_write_tool_error(result_begin(&c->id), text);
+	c->failed = 1;
+	call_note(c, text);
+	mcp_write_tool_error(mcp_call_result_begin(c), text);
 	result_close(c->version >= MCP_V_2026_07_28);
 	call_answered(c);
 }
 
 void mcp_call_progress(struct mcp_call *c, int64_t progress, int64_t total, const char *message)
 {
-	if (c->state != C_RUNNING || !c->progress_len)
+	if (message) { /* a task's statusMessage */
+		call_note(c, message);
+		if (c->task)
+			mtask_note(c->task, c->note, mtask_now());
+	}
+	/* 2026 tasks carry no progress (statusMessage only); a 2025 task's goes
+	 * on after its CreateTaskResult where a stream is open for it */
+	if (c->state != C_RUNNING || !c->progress_len || c->modern_task || (c->task && !c->s->untagged))
 		return;
 	char buf[LIMIT_ID_BYTES + 1024];
 	struct json_w w;
@@ -592,7 +763,9 @@ void mcp_call_progress(struct mcp_call *c, int64_t progress, int64_t total, cons
 	json_w_obj_end(&w);
 	size_t n;
 	const char *p = json_w_data(&w, &n);
-	if (!json_w_error(&w) && c->s->sink->send(c->s->ctx, c->tag, p, n) < 0)
+	if (json_w_error(&w))
+		return;
+	if (c->s->sink->send(c->s->ctx, c->tag, p, n) < 0)
 		log_debug("a progress notification could not be queued");
 }
 
@@ -630,7 +803,7 @@ static struct mcp_call *find_call(const struct mcp_session *s, enum json_type ty
 	enum jsonrpc_id_kind kind = type == JSON_STRING ? JSONRPC_ID_STRING : JSONRPC_ID_INT;
 	for (int i = 0; i < S.ncalls; i++) {
 		struct mcp_call *c = &S.calls[i];
-		if (c->state != C_FREE && c->s == s && c->id.kind == kind && c->id_key_len == len &&
+		if (c->state != C_FREE && !c->task && c->s == s && c->id.kind == kind && c->id_key_len == len &&
 		    memcmp(c->id_key, key, len) == 0)
 			return c;
 	}
@@ -646,7 +819,20 @@ static void cancel_call(struct mcp_call *c)
 
 /* ---- methods ---- */
 
-enum method { M_UNKNOWN, M_INITIALIZE, M_PING, M_TOOLS_LIST, M_TOOLS_CALL, M_DISCOVER };
+enum method {
+	M_UNKNOWN,
+	M_INITIALIZE,
+	M_PING,
+	M_TOOLS_LIST,
+	M_TOOLS_CALL,
+	M_DISCOVER,
+	M_TASKS_GET,
+	M_TASKS_RESULT,
+	M_TASKS_CANCEL,
+	M_TASKS_UPDATE,
+	M_TASKS_LIST,
+	M_LISTEN
+};
 
 static enum method lookup(int t)
 {
@@ -654,7 +840,10 @@ static enum method lookup(int t)
 		const char *name;
 		enum method m;
 	} table[] = {{"initialize", M_INITIALIZE}, {"ping", M_PING}, {"tools/list", M_TOOLS_LIST},
-		     {"tools/call", M_TOOLS_CALL}, {"server/discover", M_DISCOVER}};
+		     {"tools/call", M_TOOLS_CALL}, {"server/discover", M_DISCOVER}, {"tasks/get", M_TASKS_GET},
+		     {"tasks/result", M_TASKS_RESULT}, {"tasks/cancel", M_TASKS_CANCEL},
+		     {"tasks/update", M_TASKS_UPDATE}, {"tasks/list", M_TASKS_LIST},
+		     {"subscriptions/listen", M_LISTEN}};
 	for (size_t i = 0; i < sizeof table / sizeof *table; i++)
 		if (json_streq(&S.doc, t, table[i].name))
 			return table[i].m;
@@ -679,7 +868,18 @@ static void method_not_found(const struct jsonrpc_msg *m, const struct dest *d)
 	send_error(d, &m->id, JSONRPC_METHOD_NOT_FOUND, msg);
 }
 
-static void write_capabilities(struct json_w *w)
+/* {} as the value of key (capabilities are declared by presence). */
+static void write_empty(struct json_w *w, const char *key)
+{
+	json_w_key(w, key);
+	json_w_obj(w);
+	json_w_obj_end(w);
+}
+
+/* Tasks exist in 2025-11-25 (the tasks capability; no list: tasks are bound
+ * to their session, not to an authorization context) and 2026-07-28 (the
+ * extension). */
+static void write_capabilities(struct json_w *w, enum mcp_version v)
 {
 	json_w_key(w, "capabilities");
 	json_w_obj(w);
@@ -688,6 +888,24 @@ static void write_capabilities(struct json_w *w)
 	json_w_key(w, "listChanged");
 	json_w_bool(w, 0);
 	json_w_obj_end(w);
+	if (v == MCP_V_2025_11_25) {
+		json_w_key(w, "tasks");
+		json_w_obj(w);
+		write_empty(w, "cancel");
+		json_w_key(w, "requests");
+		json_w_obj(w);
+		json_w_key(w, "tools");
+		json_w_obj(w);
+		write_empty(w, "call");
+		json_w_obj_end(w);
+		json_w_obj_end(w);
+		json_w_obj_end(w);
+	} else if (v == MCP_V_2026_07_28) {
+		json_w_key(w, "extensions");
+		json_w_obj(w);
+		write_empty(w, EXT_TASKS);
+		json_w_obj_end(w);
+	}
 	json_w_obj_end(w);
 }
 
@@ -734,7 +952,7 @@ static void do_initialize(const struct jsonrpc_msg *m, const struct dest *d)
 	struct json_w *w = result_begin(&m->id);
 	json_w_key(w, "protocolVersion");
 	json_w_cstr(w, g_version_names[v]);
-	write_capabilities(w);
+	write_capabilities(w, v);
 	json_w_key(w, "serverInfo");
 	write_server_info(w, v >= MCP_V_2025_06_18);
 	json_w_key(w, "instructions");
@@ -753,7 +971,7 @@ static void do_discover(const struct jsonrpc_msg *m, const struct dest *d)
 	struct json_w *w = result_begin(&m->id);
 	json_w_key(w, "supportedVersions");
 	write_supported(w);
-	write_capabilities(w);
+	write_capabilities(w, MCP_V_2026_07_28);
 	json_w_key(w, "instructions");
 	json_w_cstr(w, S.reg->instructions);
 	json_w_key(w, "ttlMs");
@@ -780,7 +998,7 @@ static void do_tools_list(const struct jsonrpc_msg *m, const struct dest *d, enu
 	json_w_key(w, "tools");
 	json_w_arr(w);
 	for (size_t i = 0; i < S.reg->n; i++)
-		S.reg->tools[i]->describe(w);
+		S.reg->tools[i]->describe(w, v == MCP_V_2025_11_25 && S.reg->tools[i]->task_key);
 	json_w_arr_end(w);
 	if (v >= MCP_V_2026_07_28) {
 		json_w_key(w, "ttlMs");
@@ -829,70 +1047,48 @@ static int admission_refused(const struct mcp_session *s, char *err, size_t cap)
 	return 0;
 }
 
-static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enum mcp_version v)
+/* The request's comparable id (the key find_call uses). Returns 0, or -1
+ * after answering (the id is in use by a call in progress). */
+static int request_key(const struct jsonrpc_msg *m, const struct dest *d, char *key, size_t *keylen)
 {
-	struct mcp_session *s = d->s;
-	int name = json_get(&S.doc, m->params, "name");
-	if (json_type(&S.doc, name) != JSON_STRING) {
-		send_error(d, &m->id, JSONRPC_INVALID_PARAMS,
-			   name < 0 ? "Invalid params: tools/call needs params.name, the tool to call"
-				    : "Invalid params: params.name must be a string");
-		return;
-	}
-	const struct mcp_tool *tool = NULL;
-	for (size_t i = 0; i < S.reg->n; i++)
-		if (json_streq(&S.doc, name, S.reg->tools[i]->name))
-			tool = S.reg->tools[i];
-	if (!tool) {
-		unknown_tool(m, d, name);
-		return;
-	}
-	int args = json_get(&S.doc, m->params, "arguments");
-	if (args >= 0 && json_type(&S.doc, args) != JSON_OBJECT) {
-		send_error(d, &m->id, JSONRPC_INVALID_PARAMS, "Invalid params: params.arguments must be an object");
-		return;
-	}
-	char key[LIMIT_ID_BYTES + 1];
-	size_t keylen = 0;
-	if (id_key(&S.doc, m->id_tok, key, sizeof key, &keylen) < 0) { /* cannot happen: jsonrpc checked it */
+	if (id_key(&S.doc, m->id_tok, key, LIMIT_ID_BYTES + 1, keylen) < 0) { /* cannot happen: jsonrpc checked it */
 		send_error(d, &m->id, JSONRPC_INTERNAL_ERROR, "Internal error: unusable id");
-		return;
+		return -1;
 	}
-	if (find_call(s, json_type(&S.doc, m->id_tok), key, keylen)) {
+	if (find_call(d->s, json_type(&S.doc, m->id_tok), key, *keylen)) {
 		send_error(d, &m->id, JSONRPC_INVALID_REQUEST,
 			   "Invalid Request: this id is already used by a call in progress");
-		return;
+		return -1;
 	}
+	return 0;
+}
+
+/* A free call slot with its state zeroed (never NULL: at most
+ * LIMIT_CALL_SLOTS + LIMIT_WAITS are busy, by the admission rules; the first
+ * free slot is at most S.ncalls, so no slot past the ones used is read). */
+static struct mcp_call *call_slot(void)
+{
 	struct mcp_call *c = NULL;
 	for (int i = 0; i < NSLOTS && !c; i++)
 		if (S.calls[i].state == C_FREE)
 			c = &S.calls[i];
-	/* c is never NULL: at most LIMIT_CALL_SLOTS are busy (the rule below);
-	 * the first free slot is at most S.ncalls, so the loop reads no slot
-	 * past the ones used */
 	if (c - S.calls == S.ncalls)
 		S.ncalls++;
 	memset(c->state_buf, 0, sizeof c->state_buf);
-	char err[2048];
-	err[0] = 0;
-	if (tool->prepare(&S.doc, args, c->state_buf, err, sizeof err) < 0) {
-		send_tool_error(d, &m->id, v, err[0] ? err : "Invalid arguments.");
-		return;
-	}
-	/* a call that will wait takes a place in the wait pool from the start
-	 * when there is one; otherwise it is a plain call (and answers after its
-	 * first step, saying why it could not wait) */
-	int wait = tool->resume && tool->extra_ms && tool->extra_ms(c->state_buf) > 0 && !S.hurry &&
-		   S.waits < LIMIT_WAITS && s->waits < s->wait_cap;
-	if (!wait && admission_refused(s, err, sizeof err)) {
-		send_tool_error(d, &m->id, v, err);
-		return;
-	}
+	return c;
+}
+
+/* Fill the admitted call c of request m (its id key given) and count it. */
+static void call_setup(struct mcp_call *c, const struct jsonrpc_msg *m, const struct dest *d, enum mcp_version v,
+		       const struct mcp_tool *tool, const char *key, size_t keylen, int wait)
+{
+	struct mcp_session *s = d->s;
 	c->tool = tool;
 	c->s = s;
 	c->tag = d->tag;
 	c->version = v;
-	c->started = 0;
+	c->started = c->failed = 0;
+	c->note[0] = 0;
 	c->wait = wait;
 	if (wait) {
 		S.waits++;
@@ -921,9 +1117,372 @@ static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enu
 	c->batch = d->b;
 	if (d->b)
 		d->b->pending++;
-	c->deadline = loop_now_ms() + S.cfg->timeout_ms + (tool->extra_ms ? tool->extra_ms(c->state_buf) : 0);
+	c->arrival = loop_now_ms();
+	c->deadline = c->arrival + S.cfg->timeout_ms + (tool->extra_ms ? tool->extra_ms(c->state_buf) : 0);
 	memset(&c->timer, 0, sizeof c->timer);
+}
+
+/* The request's _meta client capabilities declare the tasks extension. */
+static int declares_tasks(const struct jsonrpc_msg *m)
+{
+	int caps = json_get(&S.doc, json_get(&S.doc, m->params, "_meta"), META_CAPS);
+	int ext = json_get(&S.doc, json_get(&S.doc, caps, "extensions"), EXT_TASKS);
+	return json_type(&S.doc, ext) == JSON_OBJECT;
+}
+
+/* A 2025-11-25 tools/call with params.task: the task, answered now; the
+ * call goes on detached. Returns -1 after answering with a refusal. */
+static int task_create(struct mcp_call *c, const struct jsonrpc_msg *m, const struct dest *d)
+{
+	char err[400];
+	int64_t now = mtask_now();
+	struct mtask *t = mtask_new(d->s, now, err, sizeof err);
+	if (!t) {
+		send_error(d, &m->id, JSONRPC_INTERNAL_ERROR, err);
+		return -1;
+	}
+	t->work = c;
+	struct json_w *w = result_begin(&m->id);
+	json_w_key(w, "task");
+	json_w_obj(w);
+	mtask_write(w, t->id, MT_WORKING, NULL, now, now, 0);
+	json_w_obj_end(w);
+	result_end(d, 0);
+	c->task = t;
+	c->tag = NULL; /* its input is answered: nothing more goes to that stream */
+	d->s->detached++;
+	return 0;
+}
+
+static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enum mcp_version v)
+{
+	struct mcp_session *s = d->s;
+	int name = json_get(&S.doc, m->params, "name");
+	if (json_type(&S.doc, name) != JSON_STRING) {
+		send_error(d, &m->id, JSONRPC_INVALID_PARAMS,
+			   name < 0 ? "Invalid params: tools/call needs params.name, the tool to call"
+				    : "Invalid params: params.name must be a string");
+		return;
+	}
+	const struct mcp_tool *tool = NULL;
+	for (size_t i = 0; i < S.reg->n; i++)
+		if (json_streq(&S.doc, name, S.reg->tools[i]->name))
+			tool = S.reg->tools[i];
+	if (!tool) {
+		unknown_tool(m, d, name);
+		return;
+	}
+	int args = json_get(&S.doc, m->params, "arguments");
+	if (args >= 0 && json_type(&S.doc, args) != JSON_OBJECT) {
+		send_error(d, &m->id, JSONRPC_INVALID_PARAMS, "Invalid params: params.arguments must be an object");
+		return;
+	}
+	/* params.task exists only in 2025-11-25 (2026-07-28 servers MUST ignore it) */
+	int task = v == MCP_V_2025_11_25 ? json_get(&S.doc, m->params, "task") : -1;
+	if (task >= 0 && json_type(&S.doc, task) != JSON_OBJECT) {
+		send_error(d, &m->id, JSONRPC_INVALID_PARAMS, "Invalid params: params.task must be an object");
+		return;
+	}
+	if (task >= 0 && !tool->task_key) {
+		send_error(d, &m->id, JSONRPC_METHOD_NOT_FOUND,
+			   "This tool cannot run as a task (its execution.taskSupport is forbidden): call it without "
+			   "params.task");
+		return;
+	}
+	char key[LIMIT_ID_BYTES + 1];
+	size_t keylen = 0;
+	if (request_key(m, d, key, &keylen) < 0)
+		return;
+	struct mcp_call *c = call_slot();
+	char err[2048];
+	err[0] = 0;
+	if (tool->prepare(&S.doc, args, c->state_buf, err, sizeof err) < 0) {
+		send_tool_error(d, &m->id, v, err[0] ? err : "Invalid arguments.");
+		return;
+	}
+	/* a call that will wait takes a place in the wait pool from the start
+	 * when there is one; otherwise it is a plain call (and answers after its
+	 * first step, saying why it could not wait) */
+	int wait = tool->resume && tool->extra_ms && tool->extra_ms(c->state_buf) > 0 && !S.hurry &&
+		   S.waits < LIMIT_WAITS && s->waits < s->wait_cap;
+	if (!wait && admission_refused(s, err, sizeof err)) {
+		send_tool_error(d, &m->id, v, err);
+		return;
+	}
+	call_setup(c, m, d, v, tool, key, keylen, wait);
+	c->modern_task = v >= MCP_V_2026_07_28 && tool->task_key && declares_tasks(m);
+	if (task >= 0 && task_create(c, m, d) < 0) {
+		release(c);
+		return;
+	}
 	run_or_queue(c);
+}
+
+/* ---- tasks and subscriptions: requests answered later ---- */
+
+static void hold_free(struct hold *h)
+{
+	struct mcp_session *s = h->s;
+	void *tag = h->tag;
+	if (h->kind == H_RESULT)
+		s->held_results--;
+	else
+		s->listens--;
+	h->kind = H_FREE;
+	h->s = NULL;
+	h->task = NULL;
+	tag_settled(s, tag);
+}
+
+/* Hold request m (kind) to answer later; NULL when none is free (kind's
+ * limits: the caller checked the per-session ones). */
+static struct hold *hold_new(enum hold_kind kind, const struct jsonrpc_msg *m, const struct dest *d)
+{
+	struct hold *h = NULL;
+	int n = 0;
+	for (int i = 0; i < g_nholds; i++)
+		n += g_holds[i].kind == kind;
+	if (n >= (kind == H_RESULT ? LIMIT_TASK_WAITERS : LIMIT_LISTENS))
+		return NULL;
+	for (int i = 0; i < NHOLDS && !h; i++)
+		if (g_holds[i].kind == H_FREE)
+			h = &g_holds[i];
+	if (!h || id_key(&S.doc, m->id_tok, h->id_key, sizeof h->id_key, &h->id_key_len) < 0)
+		return NULL;
+	if (h - g_holds == g_nholds)
+		g_nholds++;
+	h->kind = kind;
+	h->s = d->s;
+	h->tag = d->tag;
+	memcpy(h->id_raw, m->id.raw, m->id.len);
+	h->id.kind = m->id.kind;
+	h->id.raw = h->id_raw;
+	h->id.len = m->id.len;
+	if (kind == H_RESULT)
+		d->s->held_results++;
+	else
+		d->s->listens++;
+	return h;
+}
+
+/* tasks/result's answer for the ended task t into S.w: exactly its call's
+ * answer (with the related-task _meta), or why it has none. */
+static void write_task_result(const struct jsonrpc_id *id, const struct mtask *t)
+{
+	json_w_reset(&S.w);
+	if (t->result) {
+		jsonrpc_result_begin(&S.w, id);
+		json_w_raw(&S.w, t->result, t->result_len);
+		jsonrpc_result_end(&S.w);
+	} else {
+		jsonrpc_error(&S.w, id, JSONRPC_INTERNAL_ERROR, t->message);
+	}
+}
+
+static void answer_held_results(struct mtask *t)
+{
+	for (int i = 0; i < g_nholds; i++) {
+		struct hold *h = &g_holds[i];
+		if (h->kind == H_RESULT && h->task == t) {
+			write_task_result(&h->id, t);
+			emit(h->s, NULL, h->tag);
+			hold_free(h);
+		}
+	}
+}
+
+static void answer_listen(struct hold *h)
+{
+	struct json_w *w = result_begin(&h->id);
+	json_w_key(w, "_meta");
+	json_w_obj(w);
+	json_w_key(w, META_SUBSCRIPTION);
+	json_w_raw(w, h->id.raw, h->id.len);
+	json_w_obj_end(w);
+	result_close(1);
+	emit(h->s, NULL, h->tag);
+	hold_free(h);
+}
+
+/* params.taskId into out (NUL-terminated). Returns 0, or -1 after answering -32602. */
+static int task_id_param(const struct jsonrpc_msg *m, const struct dest *d, char *out, size_t cap, size_t *n)
+{
+	int t = json_get(&S.doc, m->params, "taskId");
+	if (json_type(&S.doc, t) == JSON_STRING && json_unescape(&S.doc, t, out, cap - 1, n) == 0) {
+		out[*n] = 0;
+		return 0;
+	}
+	send_error(d, &m->id, JSONRPC_INVALID_PARAMS,
+		   t < 0 ? "Invalid params: params.taskId is missing" : "Failed to retrieve task: Task not found");
+	return -1;
+}
+
+/* tasks/get, tasks/result, tasks/cancel of 2025-11-25: the session's tasks. */
+static void do_task(const struct jsonrpc_msg *m, const struct dest *d, enum method meth)
+{
+	char id[MTASK_ID_MAX + 1];
+	size_t n;
+	int64_t now = mtask_now();
+	if (task_id_param(m, d, id, sizeof id, &n) < 0)
+		return;
+	struct mtask *t = mtask_find(d->s, id, n, now);
+	if (!t) {
+		send_error(d, &m->id, JSONRPC_INVALID_PARAMS,
+			   "Failed to retrieve task: Task not found (or expired: tasks are kept for their ttl)");
+		return;
+	}
+	if (meth == M_TASKS_RESULT && t->status == MT_WORKING) { /* answered when it ends */
+		struct hold *h = hold_new(H_RESULT, m, d);
+		if (h)
+			h->task = t;
+		else
+			send_error(d, &m->id, JSONRPC_INTERNAL_ERROR,
+				   "Too many tasks/result requests waiting (LIMIT_TASK_WAITERS); poll tasks/get instead");
+		return;
+	}
+	if (meth == M_TASKS_RESULT) {
+		write_task_result(&m->id, t);
+		emit(d->s, d->b, d->tag);
+		return;
+	}
+	if (meth == M_TASKS_CANCEL) {
+		if (t->status != MT_WORKING) {
+			send_error(d, &m->id, JSONRPC_INVALID_PARAMS, "Cannot cancel a task that has already ended");
+			return;
+		}
+		if (t->work)
+			cancel_call(t->work);
+		static const char text[] = "The task was cancelled (tasks/cancel) before it ended.";
+		char buf[512];
+		struct json_w w;
+		json_w_init_fixed(&w, buf, sizeof buf);
+		json_w_obj(&w);
+		json_w_key(&w, "_meta");
+		json_w_obj(&w);
+		json_w_key(&w, META_RELATED_TASK);
+		json_w_obj(&w);
+		json_w_key(&w, "taskId");
+		json_w_cstr(&w, t->id);
+		json_w_obj_end(&w);
+		json_w_obj_end(&w);
+		mcp_write_tool_error(&w, text);
+		json_w_obj_end(&w);
+		size_t len;
+		const char *p = json_w_data(&w, &len);
+		mtask_end(t, MT_CANCELLED, p, len, text, now);
+		answer_held_results(t);
+	}
+	struct json_w *w = result_begin(&m->id);
+	mtask_write(w, t->id, t->status, t->message, t->created, t->updated, 0);
+	result_end(d, 0);
+}
+
+static void missing_tasks_capability(const struct jsonrpc_msg *m, const struct dest *d)
+{
+	json_w_reset(&S.w);
+	jsonrpc_error_begin(&S.w, &m->id, JSONRPC_MISSING_CAPABILITY,
+			    "Missing required client capability: declare the extension " EXT_TASKS
+			    " in params._meta[\"" META_CAPS "\"].extensions");
+	json_w_key(&S.w, "data");
+	json_w_obj(&S.w);
+	json_w_key(&S.w, "requiredCapabilities");
+	json_w_obj(&S.w);
+	json_w_key(&S.w, "extensions");
+	json_w_obj(&S.w);
+	write_empty(&S.w, EXT_TASKS);
+	json_w_obj_end(&S.w);
+	json_w_obj_end(&S.w);
+	json_w_obj_end(&S.w);
+	jsonrpc_error_end(&S.w);
+	emit(d->s, d->b, d->tag);
+}
+
+/* tasks/get, tasks/update, tasks/cancel of 2026-07-28: the id is verified;
+ * get looks the work up again, the others are acknowledged (no state:
+ * cancelling is cooperative, and nothing of ours ever needs input). */
+static void do_task_modern(const struct jsonrpc_msg *m, const struct dest *d, enum method meth)
+{
+	char id[MTASK_ID_MAX + 1];
+	size_t n;
+	struct mtask_ref r;
+	const char *why;
+	if (task_id_param(m, d, id, sizeof id, &n) < 0)
+		return;
+	int bad = mtask_id_read(id, n, mtask_now(), &r, &why) < 0;
+	if (!bad && ((size_t)r.tool >= S.reg->n || !S.reg->tools[r.tool]->task_lookup)) {
+		bad = 1;
+		why = "not a task id of this server";
+	}
+	if (bad) {
+		char msg[160];
+		snprintf(msg, sizeof msg, "Failed to retrieve task: Task not found (%s)", why);
+		send_error(d, &m->id, JSONRPC_INVALID_PARAMS, msg);
+		return;
+	}
+	if (meth != M_TASKS_GET) {
+		result_begin(&m->id);
+		result_end(d, 1);
+		return;
+	}
+	const struct mcp_tool *tool = S.reg->tools[r.tool];
+	char key[LIMIT_ID_BYTES + 1], err[400];
+	size_t keylen;
+	if (request_key(m, d, key, &keylen) < 0)
+		return;
+	struct mcp_call *c = call_slot();
+	err[0] = 0;
+	if (tool->task_lookup(c->state_buf, r.key, r.key_len, err, sizeof err) < 0 ||
+	    admission_refused(d->s, err, sizeof err)) {
+		send_error(d, &m->id, JSONRPC_INTERNAL_ERROR, err[0] ? err : "Internal error");
+		return;
+	}
+	call_setup(c, m, d, MCP_V_2026_07_28, tool, key, keylen, 0);
+	c->task_get = 1;
+	c->task_created = r.created;
+	c->task_wait_end = r.wait_end;
+	memcpy(c->task_id, id, n + 1);
+	run_or_queue(c);
+}
+
+/* subscriptions/listen: nothing of ours ever changes (no list_changed, no
+ * resources, no task notifications), so the acknowledgement accepts no
+ * notification at all; the request is then held open until the client
+ * cancels it (stdio: notifications/cancelled; HTTP: closing the stream) or
+ * the server stops (answered resultType "complete"). */
+static void do_listen(const struct jsonrpc_msg *m, const struct dest *d)
+{
+	int ids = json_get(&S.doc, json_get(&S.doc, m->params, "notifications"), "taskIds");
+	if (json_type(&S.doc, ids) == JSON_ARRAY && json_count(&S.doc, ids) > 0 && !declares_tasks(m)) {
+		missing_tasks_capability(m, d);
+		return;
+	}
+	struct hold *h = d->s->listens < LIMIT_SESSION_LISTENS && !S.hurry ? hold_new(H_LISTEN, m, d) : NULL;
+	if (!h) {
+		char err[200];
+		snprintf(err, sizeof err,
+			 "Too many subscriptions/listen streams open: at most %d per client (LIMIT_SESSION_LISTENS) "
+			 "and %d in all (LIMIT_LISTENS)%s",
+			 LIMIT_SESSION_LISTENS, LIMIT_LISTENS, S.hurry ? ", and the server is stopping" : "");
+		send_error(d, &m->id, JSONRPC_INTERNAL_ERROR, err);
+		return;
+	}
+	json_w_reset(&S.w);
+	json_w_obj(&S.w);
+	json_w_key(&S.w, "jsonrpc");
+	json_w_cstr(&S.w, "2.0");
+	json_w_key(&S.w, "method");
+	json_w_cstr(&S.w, "notifications/subscriptions/acknowledged");
+	json_w_key(&S.w, "params");
+	json_w_obj(&S.w);
+	json_w_key(&S.w, "_meta");
+	json_w_obj(&S.w);
+	json_w_key(&S.w, META_SUBSCRIPTION);
+	json_w_raw(&S.w, m->id.raw, m->id.len);
+	json_w_obj_end(&S.w);
+	write_empty(&S.w, "notifications");
+	json_w_obj_end(&S.w);
+	json_w_obj_end(&S.w);
+	emit(d->s, NULL, d->tag);
 }
 
 /* The 2026-07-28 per-request metadata. Returns 0, or -1 after answering. */
@@ -1023,15 +1582,25 @@ static void handle_request(const struct jsonrpc_msg *m, const struct dest *d)
 		case M_TOOLS_CALL:
 			do_tools_call(m, d, s->version);
 			return;
-		default: /* server/discover is not part of the 2025 protocols */
+		case M_TASKS_GET:
+		case M_TASKS_RESULT:
+		case M_TASKS_CANCEL:
+			if (s->version == MCP_V_2025_11_25) {
+				do_task(m, d, meth);
+				return;
+			}
+			method_not_found(m, d);
+			return;
+		default: /* server/discover is not part of the 2025 protocols, nor tasks/list here */
 			method_not_found(m, d);
 			return;
 		}
 	case FLOW_MODERN:
 		break;
 	}
-	/* 2026-07-28 */
-	if (meth == M_UNKNOWN || meth == M_INITIALIZE || meth == M_PING) {
+	/* 2026-07-28 (tasks/result and tasks/list were removed with the extension) */
+	if (meth == M_UNKNOWN || meth == M_INITIALIZE || meth == M_PING || meth == M_TASKS_RESULT ||
+	    meth == M_TASKS_LIST) {
 		method_not_found(m, d);
 		return;
 	}
@@ -1039,6 +1608,14 @@ static void handle_request(const struct jsonrpc_msg *m, const struct dest *d)
 		return;
 	if (meth == M_DISCOVER)
 		do_discover(m, d);
+	else if (meth == M_LISTEN && !s->streams)
+		method_not_found(m, d);
+	else if (meth == M_LISTEN)
+		do_listen(m, d);
+	else if (meth >= M_TASKS_GET && !declares_tasks(m))
+		missing_tasks_capability(m, d);
+	else if (meth >= M_TASKS_GET)
+		do_task_modern(m, d, meth);
 	else if (meth == M_TOOLS_LIST)
 		do_tools_list(m, d, MCP_V_2026_07_28);
 	else
@@ -1060,6 +1637,11 @@ static void handle_notification(struct mcp_session *s, const struct jsonrpc_msg 
 				log_info("call cancelled by the client");
 				cancel_call(c);
 			}
+			enum jsonrpc_id_kind kind = t == JSON_STRING ? JSONRPC_ID_STRING : JSONRPC_ID_INT;
+			for (int i = 0; i < g_nholds; i++) /* a held tasks/result or subscriptions/listen */
+				if (g_holds[i].kind != H_FREE && g_holds[i].s == s && g_holds[i].id.kind == kind &&
+				    g_holds[i].id_key_len == n && memcmp(g_holds[i].id_key, key, n) == 0)
+					hold_free(&g_holds[i]);
 		}
 	} else if (json_streq(&S.doc, m->method, "notifications/initialized")) {
 		s->initialized = 1;
@@ -1156,8 +1738,12 @@ static void drop(struct mcp_session *s, int one_tag, const void *tag)
 {
 	s->dropping = 1;
 	for (int i = 0; i < S.ncalls; i++)
-		if (S.calls[i].state != C_FREE && S.calls[i].s == s && (!one_tag || S.calls[i].tag == tag))
+		if (S.calls[i].state != C_FREE && S.calls[i].s == s &&
+		    (!one_tag || (S.calls[i].tag == tag && !S.calls[i].task)))
 			cancel_call(&S.calls[i]);
+	for (int i = 0; i < g_nholds; i++)
+		if (g_holds[i].kind != H_FREE && g_holds[i].s == s && (!one_tag || g_holds[i].tag == tag))
+			hold_free(&g_holds[i]);
 	for (int i = 0; i < S.nbatches; i++)
 		if (S.batches[i].used && S.batches[i].s == s && (!one_tag || S.batches[i].tag == tag))
 			batch_free(&S.batches[i]);
@@ -1196,6 +1782,16 @@ void mcp_session_cap(struct mcp_session *s, int calls)
 	s->wait_cap = s->cap < LIMIT_WAITS ? s->cap : LIMIT_WAITS;
 }
 
+void mcp_session_untagged(struct mcp_session *s)
+{
+	s->untagged = 1;
+}
+
+void mcp_session_streams(struct mcp_session *s)
+{
+	s->streams = 1;
+}
+
 void mcp_session_modern(struct mcp_session *s)
 {
 	s->flow = FLOW_MODERN;
@@ -1206,6 +1802,7 @@ void mcp_session_free(struct mcp_session *s)
 	if (!s)
 		return;
 	drop(s, 0, NULL);
+	mtask_drop_owner(s);
 	free(s);
 }
 
@@ -1216,7 +1813,21 @@ enum mcp_version mcp_session_version(const struct mcp_session *s)
 
 int mcp_session_calls(const struct mcp_session *s)
 {
-	return s->plain + s->waits;
+	return s->plain + s->waits - s->detached + s->held_results;
+}
+
+/* Tasks are bound to the credentials they were made with (the Kling key;
+ * the listener's bearer token, which every HTTP caller presents), and live
+ * for the longest call plus LIMIT_TASK_KEEP_MS. */
+static int task_keys(const struct config *cfg)
+{
+	char who[1024];
+	const char *kling = cfg->api_key ? cfg->api_key : cfg->access_key;
+	snprintf(who, sizeof who, "%s\n%s", kling ? kling : "", cfg->mcp_token ? cfg->mcp_token : "");
+	int r = mtask_init(cfg->task_key, who,
+			   (int64_t)KLING_WAIT_MAX_S * 1000 + cfg->timeout_ms + MCP_BACKSTOP_MS + LIMIT_TASK_KEEP_MS);
+	explicit_bzero(who, sizeof who);
+	return r;
 }
 
 int mcp_init(const struct config *cfg, const struct tool_registry *reg)
@@ -1229,6 +1840,10 @@ int mcp_init(const struct config *cfg, const struct tool_registry *reg)
 	memset(&S, 0, offsetof(struct core, calls));
 	S.cfg = cfg;
 	S.reg = reg;
+	memset(g_holds, 0, (size_t)g_nholds * sizeof *g_holds);
+	g_nholds = 0;
+	if (task_keys(cfg) < 0)
+		return -1;
 	if (json_doc_init(&S.doc, LIMIT_JSON_TOKENS) < 0)
 		return -1;
 	json_w_init(&S.w, LIMIT_RESPONSE_BYTES);

@@ -50,6 +50,31 @@
  * mcp_hurry (shutdown) ends every wait: sleeping and queued waits are resumed
  * at once to answer with what they have, and no call sleeps again.
  *
+ * Tasks (mcp_tasks.h keeps them): under 2025-11-25 the initialize result
+ * declares tasks {cancel, requests.tools.call} (no list: tasks are bound to
+ * the session, not to an authorization context), tools/list marks a tool
+ * with task_key "optional", and a tools/call with params.task is answered at
+ * once with CreateTaskResult while the call goes on detached: its progress
+ * still goes out on the original token where a stream is open for it
+ * (mcp_session_untagged), its answer
+ * becomes the task's result (isError: failed, with the text as
+ * statusMessage). tasks/get, tasks/result (held until the task ends) and
+ * tasks/cancel serve it; a plain call is unchanged. Under 2026-07-28
+ * server/discover advertises the io.modelcontextprotocol/tasks extension; a
+ * tools/call whose _meta client capabilities declare it becomes a task only
+ * when the tool would sleep (mcp_call_sleep: the work has not ended), and is
+ * then answered with a flat CreateTaskResult (resultType "task") whose id
+ * carries the task (mcp_tasks.h); tasks/get looks the work up again
+ * (task_lookup) and carries the result inline once task_done or the wait's
+ * end; tasks/update and tasks/cancel are acknowledged; tasks/result and
+ * tasks/list are -32601; tasks/get, update and cancel without the
+ * declaration -32021.
+ * subscriptions/listen (2026-07-28), where the transport can hold a stream
+ * (mcp_session_streams), is acknowledged with an empty notifications set and
+ * held open until the client cancels it or leaves;
+ * mcp_hurry answers it (resultType "complete"). Capped: LIMIT_TASKS,
+ * LIMIT_SESSION_TASKS, LIMIT_TASK_WAITERS, LIMIT_LISTENS, LIMIT_SESSION_LISTENS.
+ *
  * Completions: a tool answers from the loop, never from inside start().
  * Answers that need no I/O (errors, ping, tools/list) are sent from inside
  * mcp_session_input.
@@ -93,8 +118,10 @@ struct mcp_tool {
 	/* Once at start. cfg outlives the server. May be NULL. */
 	void (*init)(const struct config *cfg);
 	/* Write the tool's definition object for tools/list (every member,
-	 * whatever version was negotiated: older clients ignore the new ones). */
-	void (*describe)(struct json_w *w);
+	 * whatever version was negotiated: older clients ignore the new ones).
+	 * tasks: the session speaks 2025-11-25, where a tool that can run as a
+	 * task (task_key below) says so: "execution":{"taskSupport":"optional"}. */
+	void (*describe)(struct json_w *w, int tasks);
 	/* Check the arguments (object token args of d, or -1 when absent) and
 	 * store what start needs in state (MCP_TOOL_STATE_BYTES, zeroed). On
 	 * refusal write the isError text (NUL-terminated, at most errcap bytes)
@@ -123,6 +150,16 @@ struct mcp_tool {
 	 * with, else let the step finish (the call cannot sleep after it).
 	 * NULL for a tool that never sleeps. */
 	void (*resume)(struct mcp_call *call, void *state, const char *end);
+	/* Tasks (see "Tasks" above). A tool that can run as a task has all three;
+	 * NULL: it never does. task_key: the key with which a later look-up finds
+	 * the same work again (get_task: the Kling task id), written into out
+	 * (cap bytes, NUL-terminated); returns its length, 0 when there is none.
+	 * task_lookup: prepare state (zeroed) for one look-up of key[0..n) and no
+	 * wait, as prepare would (refusal: err, -1). task_done: after the tool
+	 * answered, 1 when the work it followed has ended (get_task: finished). */
+	size_t (*task_key)(const void *state, char *out, size_t cap);
+	int (*task_lookup)(void *state, const char *key, size_t n, char *err, size_t errcap);
+	int (*task_done)(const void *state);
 };
 
 /* The tools a server offers (tools.c builds the product's). */
@@ -221,6 +258,19 @@ void mcp_session_throttle(struct mcp_session *s, int on);
  * naming the cap (a wait: one look-up, answered at once). */
 void mcp_session_cap(struct mcp_session *s, int calls);
 
+/* Messages tied to no open input (a 2025-11-25 task's progress after its
+ * CreateTaskResult) may go out through sink->send with tag NULL: stdio.
+ * Otherwise they are dropped (HTTP today: the POST stream has closed and GET
+ * /mcp is refused). */
+void mcp_session_untagged(struct mcp_session *s);
+
+/* The transport keeps an unanswered request's stream open as long as it
+ * likes and delivers messages on it before the answer (stdio): then
+ * subscriptions/listen is served (acknowledged, held open). Otherwise it is
+ * answered -32601 as a method this server does not offer (HTTP until its
+ * listener streams 2026-07-28 requests: see src/README.md). */
+void mcp_session_streams(struct mcp_session *s);
+
 /* The session speaks 2026-07-28 only (an HTTP request that named it): every
  * request needs the _meta version and capabilities, and initialize and ping
  * do not exist (-32601). Call before its first input. */
@@ -232,7 +282,8 @@ void mcp_session_free(struct mcp_session *s);
 /* The version negotiated (2025 flow) or 2026-07-28 (modern flow), or NONE. */
 enum mcp_version mcp_session_version(const struct mcp_session *s);
 
-/* The session's calls in progress: plain ones and waits. */
+/* The session's calls in progress: plain ones and waits, not the calls of
+ * 2025-11-25 tasks (answered already), and the tasks/result requests held. */
 int mcp_session_calls(const struct mcp_session *s);
 
 /* Calls running, waiting for a running slot, and holding a place in the
@@ -245,7 +296,8 @@ int mcp_calls_waiting(void);
  * they have (get_task: the task as last seen, finished false), a step in
  * progress (an upstream request) stopped; a wait that has nothing yet (its
  * first look-up) finishes that step and answers instead of sleeping. Plain
- * calls go on. Calls admitted after still run; none sleeps. */
+ * calls go on. Calls admitted after still run; none sleeps. Every
+ * subscriptions/listen held open is answered (resultType "complete"). */
 void mcp_hurry(void);
 
 #endif

@@ -67,6 +67,8 @@ int server_run(int in_fd, int out_fd, int stop_fd)
 		log_error("out of memory at start");
 		return 1;
 	}
+	mcp_session_untagged(sv.session); /* stdout is always open: a task's progress goes on */
+	mcp_session_streams(sv.session);  /* and a request may stay unanswered: subscriptions/listen */
 	sv.wire = wire_open(in_fd, out_fd, &g_handlers, &sv);
 	if (!sv.wire) {
 		log_error("cannot set up standard input and output");

@@ -24,7 +24,9 @@ static const char g_description[] =
 	"created): its status, failure reason and result URLs, also as resource links. With wait_seconds it "
 	"waits for the task to finish (succeed or failed), looking again about every 1 to 5 seconds and "
 	"reporting each status as progress; if the wait ends first, finished is false: call again to keep "
-	"waiting.";
+	"waiting. A long wait may outlast the client's own time limit for one call (often 60 s): when the "
+	"client can call tools as tasks, prefer that form for long waits; otherwise wait at most about 50 "
+	"seconds per call and call again.";
 
 const char gt_input_schema[] =
 	"{\"type\":\"object\",\"properties\":{"
@@ -61,6 +63,7 @@ struct gt_state {
 	int64_t backoff;          /* the next pause */
 	int64_t timeout;          /* KLING_TIMEOUT_MS: each look-up's own bound */
 	int polls;
+	int done;                 /* the answer showed the task finished */
 	int failed;               /* look-ups that failed after one answered */
 	char last_error[160];     /* the latest of them, cut */
 	struct kling_task *seen;  /* the task as last seen, while waiting (task_keep) */
@@ -195,9 +198,10 @@ static void render_text(struct json_w *w, const struct gt_state *st, const struc
 
 /* The result's members: the text, the links (when the protocol knows
  * resource_link), structuredContent. */
-static void gt_render(struct json_w *w, const struct gt_state *st, enum kling_api backend,
+static void gt_render(struct json_w *w, struct gt_state *st, enum kling_api backend,
 		      const struct kling_task *t, const char *note, int links)
 {
+	st->done = finished(t);
 	mcp_write_text_open(w);
 	render_text(w, st, t, note);
 	json_w_obj_end(w);
@@ -437,6 +441,42 @@ static void gt_cancel(struct mcp_call *call, void *state)
 	seen_drop(st);
 }
 
+/* ---- as a task (mcp.h) ---- */
+
+static int id_chars_ok(const char *s, int64_t n);
+static int ready(char *err, size_t errcap);
+
+static size_t gt_task_key(const void *state, char *out, size_t cap)
+{
+	const struct gt_state *st = state;
+	const char *k = st->seen ? st->seen->task_id.ptr : st->q.by_external ? "" : st->id;
+	size_t n = st->seen ? st->seen->task_id.len : strlen(k);
+	if (n >= cap || !id_chars_ok(k, (int64_t)n))
+		return 0;
+	memcpy(out, k, n);
+	out[n] = 0;
+	return n;
+}
+
+static int gt_task_lookup(void *state, const char *key, size_t n, char *err, size_t errcap)
+{
+	struct gt_state *st = state;
+	if (n == 0 || n > GT_ID_MAX || !id_chars_ok(key, (int64_t)n)) {
+		snprintf(err, errcap, "Internal error: the task's key is not a Kling task id.");
+		return -1;
+	}
+	memcpy(st->id, key, n);
+	st->id[n] = 0;
+	st->q.id_len = n;
+	return ready(err, errcap);
+}
+
+static int gt_task_done(const void *state)
+{
+	const struct gt_state *st = state;
+	return st->done;
+}
+
 static int64_t gt_wait(const void *state)
 {
 	const struct gt_state *st = state;
@@ -469,6 +509,21 @@ static int id_chars_ok(const char *s, int64_t n)
 	return 1;
 }
 
+/* Whether a look-up could be sent at all: 0, or -1 with the reason in err. */
+static int ready(char *err, size_t errcap)
+{
+	if (targs_config_ready(g_cfg, err, errcap) != 0)
+		return -1;
+	if (g_cfg && config_effective_backend(g_cfg) == KLING_API_SEED) {
+		snprintf(err, errcap,
+			 "get_task cannot work with KLING_BACKEND=seed: the seed endpoint (GET /v1/task/list) has no "
+			 "look-up of one task by id. Use list_tasks to find the task, or set KLING_BACKEND to tasks "
+			 "(with KLING_API_KEY) or legacy.");
+		return -1;
+	}
+	return 0;
+}
+
 static int gt_prepare(const struct json_doc *d, int args, void *state, char *err, size_t errcap)
 {
 	struct gt_state *st = state;
@@ -498,16 +553,7 @@ static int gt_prepare(const struct json_doc *d, int args, void *state, char *err
 	st->wait_ms = a.tok[A_WAIT] >= 0 ? a.num[A_WAIT] * 1000 : 0;
 
 	/* the arguments are good: now whether a request could be sent at all */
-	if (targs_config_ready(g_cfg, err, errcap) != 0)
-		return -1;
-	if (g_cfg && config_effective_backend(g_cfg) == KLING_API_SEED) {
-		snprintf(err, errcap,
-			 "get_task cannot work with KLING_BACKEND=seed: the seed endpoint (GET /v1/task/list) has no "
-			 "look-up of one task by id. Use list_tasks to find the task, or set KLING_BACKEND to tasks "
-			 "(with KLING_API_KEY) or legacy.");
-		return -1;
-	}
-	return 0;
+	return ready(err, errcap);
 }
 
 static void gt_init(const struct config *cfg)
@@ -515,11 +561,11 @@ static void gt_init(const struct config *cfg)
 	g_cfg = cfg;
 }
 
-static void gt_describe(struct json_w *w)
+static void gt_describe(struct json_w *w, int tasks)
 {
 	tool_describe(w, TOOL_NAME, TOOL_TITLE, g_description, gt_input_schema, sizeof gt_input_schema - 1,
-		      gt_output_schema, sizeof gt_output_schema - 1);
+		      gt_output_schema, sizeof gt_output_schema - 1, tasks);
 }
 
-const struct mcp_tool gt_tool = {TOOL_NAME, gt_init,  gt_describe, gt_prepare,
-				 gt_start,  gt_cancel, gt_wait,     gt_resume};
+const struct mcp_tool gt_tool = {TOOL_NAME, gt_init,   gt_describe, gt_prepare,	 gt_start,    gt_cancel,
+				 gt_wait,   gt_resume, gt_task_key, gt_task_lookup, gt_task_done};

@@ -177,13 +177,16 @@ static void lt_init(const struct config *cfg)
 
 /* ---- the definition ---- */
 
-static void lt_describe(struct json_w *w)
+static void lt_describe(struct json_w *w, int tasks)
 {
+	(void)tasks;
 	tool_describe(w, TOOL_NAME, TOOL_TITLE, g_description, lt_input_schema, sizeof lt_input_schema - 1,
-		      lt_output_schema, sizeof lt_output_schema - 1);
+		      lt_output_schema, sizeof lt_output_schema - 1, 0);
 }
 
-const struct mcp_tool lt_tool = {TOOL_NAME, lt_init, lt_describe, lt_prepare, lt_start, lt_cancel, NULL, NULL};
+const struct mcp_tool lt_tool = {TOOL_NAME, lt_init, lt_describe, lt_prepare, lt_start,
+				 lt_cancel, NULL,    NULL,	   NULL,       NULL,
+				 NULL};
 
 /* ---- rendering ---- */
 

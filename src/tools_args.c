@@ -172,7 +172,8 @@ int targs_config_ready(const struct config *cfg, char *err, size_t cap)
 }
 
 void tool_describe(struct json_w *w, const char *name, const char *title, const char *description,
-		   const char *input_schema, size_t input_len, const char *output_schema, size_t output_len)
+		   const char *input_schema, size_t input_len, const char *output_schema, size_t output_len,
+		   int task_optional)
 {
 	json_w_obj(w);
 	json_w_key(w, "name");
@@ -198,5 +199,12 @@ void tool_describe(struct json_w *w, const char *name, const char *title, const 
 	json_w_key(w, "openWorldHint");
 	json_w_bool(w, 1);
 	json_w_obj_end(w);
+	if (task_optional) {
+		json_w_key(w, "execution");
+		json_w_obj(w);
+		json_w_key(w, "taskSupport");
+		json_w_cstr(w, "optional");
+		json_w_obj_end(w);
+	}
 	json_w_obj_end(w);
 }

@@ -74,8 +74,10 @@ int targs_config_ready(const struct config *cfg, char *err, size_t cap);
 
 /* Write a read-only tool's definition object for tools/list: name, title,
  * description, the two schemas (JSON text) and the annotations every tool of
- * this server shares (read-only, not destructive, idempotent, open world). */
+ * this server shares (read-only, not destructive, idempotent, open world);
+ * task_optional: "execution":{"taskSupport":"optional"} (2025-11-25). */
 void tool_describe(struct json_w *w, const char *name, const char *title, const char *description,
-		   const char *input_schema, size_t input_len, const char *output_schema, size_t output_len);
+		   const char *input_schema, size_t input_len, const char *output_schema, size_t output_len,
+		   int task_optional);
 
 #endif

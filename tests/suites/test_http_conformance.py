@@ -32,7 +32,13 @@ SCENARIOS = [
     ("dns-rebinding-protection", V2026),
     ("http-header-validation", V2026),
     ("server-stateless", V2026),
+    # the io.modelcontextprotocol/tasks extension (run by name: not selected by --spec-version)
+    ("tasks-capability-negotiation", None),
+    ("tasks-dispatch-and-envelope", None),
+    ("tasks-request-headers", None),
+    ("tasks-status-notifications", None),
 ]
+TASK_FIXTURES = "needs the suite's task fixture tools (greet, slow_compute, failing_job, protocol_error_job)"
 # server-stateless checks that call the suite's fixture tools
 # (test_missing_capability, test_streaming_elicitation, test_logging_tool).
 NEEDS_FIXTURE = {
@@ -41,6 +47,15 @@ NEEDS_FIXTURE = {
     "sep-2575-http-server-no-independent-requests-on-stream": "needs fixture tool test_streaming_elicitation",
     "sep-2575-server-no-log-without-loglevel": "needs fixture tool test_logging_tool",
 }
+# tasks checks that call the fixtures (or follow a task made by one); the others (the extension
+# advertised, -32021 for non-declaring tasks/*, tasks/result and tasks/list -32601, -32602 for an
+# unknown id, a mismatched Mcp-Method refused, every message schema-valid) are counted
+NEEDS_FIXTURE.update({i: TASK_FIXTURES for i in (
+    "sep-2663-server-rejects-undeclared-client", "tasks-per-request-meta-opt-in",
+    "tasks-server-directed-creation-no-hint", "sep-2663-legacy-task-param-ignored", "tasks-immediate-result-shortcut",
+    "tasks-result-type-complete-on-non-task-responses", "sep-2663-durable-create-strong-consistency",
+    "tasks-headers-tolerate-mcp-method-on-tools-call", "sep-2663-routing-headers-accepted-on-tasks-get",
+    "sep-2663-server-rejects-mismatched-mcp-name-on-tasks-get")})
 OK = {"SUCCESS", "INFO", "WARNING", "SKIPPED"}
 
 D = os.path.join(root(), "tests", "http")

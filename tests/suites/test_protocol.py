@@ -233,7 +233,9 @@ def lifecycle():
     r = s.init("2025-11-25")
     res = (r or {}).get("result", {})
     kt.eq("init/2025-11-25 echoed", res.get("protocolVersion"), "2025-11-25")
-    kt.eq("init/capabilities exactly tools.listChanged false", res.get("capabilities"), {"tools": {"listChanged": False}})
+    kt.eq("init/capabilities exactly tools.listChanged false and tasks (cancel, tools/call; no list)",
+          res.get("capabilities"),
+          {"tools": {"listChanged": False}, "tasks": {"cancel": {}, "requests": {"tools": {"call": {}}}}})
     si = res.get("serverInfo", {})
     kt.check("init/serverInfo name, version, title", si.get("name") == "kling-mcp" and si.get("version") and si.get("title"),
              repr(si))
@@ -547,7 +549,9 @@ def modern():
              res.get("supportedVersions", [None])[0] == "2026-07-28" and "2025-11-25" in res.get("supportedVersions", []) and
              "2024-11-05" in res.get("supportedVersions", []), repr(res)[:300])
     kt.check("2026/server/discover: capabilities, resultType, cache hints",
-             res.get("capabilities") == {"tools": {"listChanged": False}} and res.get("resultType") == "complete" and
+             res.get("capabilities") == {"tools": {"listChanged": False},
+                                         "extensions": {"io.modelcontextprotocol/tasks": {}}} and
+             res.get("resultType") == "complete" and
              isinstance(res.get("ttlMs"), int) and res["ttlMs"] >= 0 and res.get("cacheScope") in ("public", "private"),
              repr(res)[:300])
     si = res.get("_meta", {}).get("io.modelcontextprotocol/serverInfo", {})

@@ -20,8 +20,9 @@ struct tstate {
 };
 static int g_started, g_cancelled, g_described;
 
-static void echo_describe(struct json_w *w)
+static void echo_describe(struct json_w *w, int tasks)
 {
+	(void)tasks;
 	g_described++;
 	json_w_obj(w);
 	json_w_key(w, "name");
@@ -29,8 +30,9 @@ static void echo_describe(struct json_w *w)
 	json_w_obj_end(w);
 }
 
-static void hold_describe(struct json_w *w)
+static void hold_describe(struct json_w *w, int tasks)
 {
+	(void)tasks;
 	json_w_obj(w);
 	json_w_key(w, "name");
 	json_w_cstr(w, "hold");
@@ -97,8 +99,9 @@ struct nstate {
 };
 static int g_resumed;
 
-static void nap_describe(struct json_w *w)
+static void nap_describe(struct json_w *w, int tasks)
 {
+	(void)tasks;
 	json_w_obj(w);
 	json_w_key(w, "name");
 	json_w_cstr(w, "nap");
@@ -160,14 +163,14 @@ static void nap_cancel(struct mcp_call *call, void *state)
 	g_cancelled++;
 }
 
-static const struct mcp_tool ECHO = {"echo", NULL, echo_describe, t_prepare, echo_start, t_cancel, NULL, NULL};
-static const struct mcp_tool HOLD = {"hold", NULL, hold_describe, t_prepare, hold_start, t_cancel, NULL, NULL};
+static const struct mcp_tool ECHO = {"echo", NULL, echo_describe, t_prepare, echo_start, t_cancel, NULL, NULL, NULL, NULL, NULL};
+static const struct mcp_tool HOLD = {"hold", NULL, hold_describe, t_prepare, hold_start, t_cancel, NULL, NULL, NULL, NULL, NULL};
 static int64_t nap_ms(const void *state)
 {
 	return ((const struct nstate *)state)->ms;
 }
 
-static const struct mcp_tool NAP = {"nap", NULL, nap_describe, nap_prepare, nap_start, nap_cancel, nap_ms, nap_resume};
+static const struct mcp_tool NAP = {"nap", NULL, nap_describe, nap_prepare, nap_start, nap_cancel, nap_ms, nap_resume, NULL, NULL, NULL};
 static const struct mcp_tool *const TOOLS[] = {&ECHO, &HOLD, &NAP};
 static const struct tool_registry REG = {TOOLS, 3, "test instructions"};
 
