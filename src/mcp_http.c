@@ -262,7 +262,7 @@ struct hreq {
 	int path_ok;
 	int health;   /* GET or HEAD /health */
 	int origin_ok; /* an allowed Origin was sent: CORS headers go on the reply */
-	int want_sse; /* Accept allows text/event-stream (and HTTP/1.1: chunked) */
+	int want_sse; /* Accept allows text/event-stream */
 };
 
 /* One request (the server's per-request state of a connection). Its address
@@ -921,10 +921,11 @@ static void handle_post(struct mreq *c, const char *body, size_t len)
 	const struct jsonrpc_id *id = rid.kind != JSONRPC_ID_NONE ? &rid : NULL; /* a request */
 	int meta = json_get(&H.doc, params, "_meta");
 	int progress = id && json_get(&H.doc, meta, "progressToken") >= 0;
-	/* HTTP/1.0 has no chunked framing: always one JSON reply there. */
-	int minor = httpd_request(c->conn)->minor;
-	c->mode = minor && ((progress && want_sse) || !want_json) ? R_SSE : R_JSON;
-	r->want_sse = want_sse && minor;
+	/* HTTP/1.0 has no chunks: there the server sends SSE close-delimited
+	 * (nginx's default upstream protocol still gets a slow call's
+	 * keep-alive comments). */
+	c->mode = (progress && want_sse) || !want_json ? R_SSE : R_JSON;
+	r->want_sse = want_sse;
 
 	const char *pver = fv(c, r->pver);
 	if (r->sid.off) {
