@@ -122,8 +122,9 @@ static struct core {
 
 static void batch_add(struct batch *b, const char *p, size_t n);
 
-/* Send (or hold in batch b) what S.w holds. */
-static void emit(struct mcp_session *s, struct batch *b, void *tag)
+/* Send (or hold in batch b) what S.w holds: an error answer with its code,
+ * else code 0. */
+static void emit(struct mcp_session *s, struct batch *b, void *tag, int code)
 {
 	size_t n;
 	const char *p = json_w_data(&S.w, &n);
@@ -133,7 +134,7 @@ static void emit(struct mcp_session *s, struct batch *b, void *tag)
 	}
 	if (b)
 		batch_add(b, p, n);
-	else if (s->sink->send(s->ctx, tag, p, n) < 0)
+	else if (s->sink->send(s->ctx, tag, p, n, code) < 0)
 		log_debug("a response could not be queued");
 	if (S.w.cap > ((size_t)1 << 20))
 		json_w_free(&S.w); /* a big result's memory goes back; the maximum stays */
@@ -150,7 +151,7 @@ static void send_error(const struct dest *d, const struct jsonrpc_id *id, int co
 {
 	json_w_reset(&S.w);
 	jsonrpc_error(&S.w, id, code, message);
-	emit(d->s, d->b, d->tag);
+	emit(d->s, d->b, d->tag, code);
 }
 
 /* Open {"jsonrpc":"2.0","id":..,"result":{ and return the writer. */
@@ -177,7 +178,7 @@ static void result_close(int modern)
 static void result_end(const struct dest *d, int modern)
 {
 	result_close(modern);
-	emit(d->s, d->b, d->tag);
+	emit(d->s, d->b, d->tag, 0);
 }
 
 void mcp_write_text_open(struct json_w *w)
@@ -308,7 +309,7 @@ static void batch_maybe_flush(struct batch *b)
 	if (b->open || b->pending || s->dropping)
 		return;
 	void *tag = b->tag;
-	if (b->count && batch_put(b, "]", 1) == 0 && s->sink->send(s->ctx, tag, b->buf, b->len) < 0)
+	if (b->count && batch_put(b, "]", 1) == 0 && s->sink->send(s->ctx, tag, b->buf, b->len, 0) < 0)
 		log_debug("a batch reply could not be queued");
 	batch_free(b);
 	tag_settled(s, tag);
@@ -529,7 +530,7 @@ static void call_answered(struct mcp_call *c)
 		log_error("internal error: %s answered a call that was already finished", c->tool ? c->tool->name : "?");
 		return;
 	}
-	emit(c->s, c->batch, c->tag);
+	emit(c->s, c->batch, c->tag, 0);
 	release(c);
 }
 
@@ -591,7 +592,7 @@ void mcp_call_progress(struct mcp_call *c, int64_t progress, int64_t total, cons
 	json_w_obj_end(&w);
 	size_t n;
 	const char *p = json_w_data(&w, &n);
-	if (!json_w_error(&w) && c->s->sink->send(c->s->ctx, c->tag, p, n) < 0)
+	if (!json_w_error(&w) && c->s->sink->send(c->s->ctx, c->tag, p, n, 0) < 0)
 		log_debug("a progress notification could not be queued");
 }
 
@@ -969,7 +970,7 @@ static int check_modern(const struct jsonrpc_msg *m, const struct dest *d)
 		json_w_raw(&S.w, raw, n);
 		json_w_obj_end(&S.w);
 		jsonrpc_error_end(&S.w);
-		emit(d->s, d->b, d->tag);
+		emit(d->s, d->b, d->tag, JSONRPC_UNSUPPORTED_VERSION);
 		return -1;
 	}
 	if (json_type(&S.doc, json_get(&S.doc, meta, META_CAPS)) != JSON_OBJECT) {

@@ -86,11 +86,6 @@ int http_secret_equal(const char *a, size_t alen, const char *b, size_t blen);
  * item equal to v[0..n), ASCII case-insensitively. NULL list: 0. */
 int http_list_has(const char *list, const char *v, size_t n);
 
-/* The error code of a JSON-RPC answer as our writer lays it out
- * ({"jsonrpc":"2.0"[,"id":ID],"error":{"code":N...). Returns 1 with *code
- * set for an error response, 0 for anything else (a result, a
- * notification). */
-int http_answer_error(const char *msg, size_t len, int *code);
 
 /* A mirrored header's value (MCP 2026-07-28): "=?base64?...?=" is decoded,
  * anything else copied. Returns the length written to out (cap bytes), or
