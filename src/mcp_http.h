@@ -32,8 +32,10 @@
  *    carries params._meta.progressToken (progress, then the response, then
  *    the stream ends; ": keepalive" comments every LISTEN_SSE_KEEPALIVE_MS
  *    while waiting), or when the call has not ended after
- *    LISTEN_SSE_SWITCH_MS and the client accepts text/event-stream (over
- *    HTTP/1.1: HTTP/1.0 always gets one JSON reply). A request whose
+ *    LISTEN_SSE_SWITCH_MS and the client accepts text/event-stream (to
+ *    HTTP/1.0 the stream is ended by the close). The status of a JSON
+ *    reply comes from the JSON-RPC error code the session passes with the
+ *    answer. A request whose
  *    connection fails (a write, a reset) is released: its call cancelled,
  *    its transient session freed, its in-flight count dropped.
  *  - Stop (SIGTERM, SIGINT, SIGHUP): calls are asked to end their waiting
