@@ -80,11 +80,11 @@ static void show_progress(const struct json_doc *d)
 
 /* What the session sends: initialize's answer (ignored), progress, and the
  * call's answer, which decides the exit status. */
-static int sink_send(void *ctx, void *tag, const char *msg, size_t len)
+static int sink_send(void *ctx, void *tag, const char *msg, size_t len, int code)
 {
 	struct cli *c = ctx;
 	struct json_doc *d = &c->doc;
-	(void)tag;
+	(void)tag, (void)code;
 	if (json_parse(d, msg, len) != 0) {
 		fprintf(stderr, "kling-mcp: internal error: an answer that is not JSON\n");
 		c->rc = 1, c->answered = 1;

@@ -34,7 +34,8 @@ struct httpd_conn {
 	int close_after; /* close once the current answer is written */
 	int authed;      /* a request on this connection passed the token check */
 	int answered;    /* the current request's answer has ended */
-	int streaming;   /* a chunked answer is open */
+	int streaming;   /* a streamed answer is open */
+	int raw;         /* ... close-delimited (HTTP/1.0): no chunk framing */
 	int in_request;  /* inside handler->request() */
 	uint64_t seq;    /* accept order: the oldest unauthorized goes first */
 	size_t body_held; /* counted in S.body_held */
@@ -228,7 +229,8 @@ static int out_put(struct httpd_conn *c, const char *p, size_t n)
 	return 0;
 }
 
-/* Status line and headers; clen < 0: chunked. */
+/* Status line and headers; clen < 0: chunked, or for HTTP/1.0 (which has
+ * no chunks) close-delimited: the body ends when the connection closes. */
 static void put_head(struct httpd_conn *c, int status, const char *ctype, long long clen, const char *extra)
 {
 	char h[1400];
@@ -237,8 +239,10 @@ static void put_head(struct httpd_conn *c, int status, const char *ctype, long l
 		n += snprintf(h + n, sizeof h - (size_t)n, "Content-Type: %s\r\n", ctype);
 	if (clen >= 0)
 		n += snprintf(h + n, sizeof h - (size_t)n, "Content-Length: %lld\r\n", clen);
-	else
+	else if (c->rq.minor)
 		n += snprintf(h + n, sizeof h - (size_t)n, "Transfer-Encoding: chunked\r\n");
+	else
+		c->close_after = c->raw = 1;
 	if (c->close_after || S.stopping)
 		n += snprintf(h + n, sizeof h - (size_t)n, "Connection: close\r\n");
 	else if (c->rq.minor == 0)
@@ -299,13 +303,13 @@ int httpd_stream_write(struct httpd_conn *c, const struct iovec *v, int n)
 	if (c->closed || !c->streaming || !len)
 		return c->closed ? -1 : 0;
 	char sz[24];
-	int k = snprintf(sz, sizeof sz, "%zx\r\n", len);
+	int k = c->raw ? 0 : snprintf(sz, sizeof sz, "%zx\r\n", len);
 	if (out_put(c, sz, (size_t)k) < 0)
 		return -1;
 	for (int i = 0; i < n; i++)
 		if (out_put(c, v[i].iov_base, v[i].iov_len) < 0)
 			return -1;
-	if (out_put(c, "\r\n", 2) < 0)
+	if (!c->raw && out_put(c, "\r\n", 2) < 0)
 		return -1;
 	if (!c->in_request)
 		conn_flush(c);
@@ -316,7 +320,8 @@ void httpd_stream_end(struct httpd_conn *c)
 {
 	if (c->closed || !c->streaming)
 		return;
-	out_put(c, "0\r\n\r\n", 5);
+	if (!c->raw)
+		out_put(c, "0\r\n\r\n", 5);
 	answer_ended(c);
 }
 
@@ -368,6 +373,7 @@ static void conn_next(struct httpd_conn *c)
 	c->ilen -= used;
 	memset(&c->rq, 0, sizeof c->rq);
 	c->answered = 0;
+	c->raw = 0;
 	if (S.stopping)
 		c->close_after = 1;
 	if (c->close_after) {

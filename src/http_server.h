@@ -112,8 +112,10 @@ void httpd_reply(struct httpd_conn *c, int status, const char *ctype, const char
 		 size_t len);
 /* A refusal from head(): the connection closes after the answer. */
 void httpd_close_after(struct httpd_conn *c);
-/* A chunked answer: the head now, then chunks, then the end (which ends the
- * request). Each returns 0, or -1 when the connection has gone. */
+/* A streamed answer: the head now, then chunks, then the end (which ends the
+ * request). To HTTP/1.0 (no chunks) the body goes out as written, with
+ * Connection: close, and ends when the connection closes. Each returns 0, or
+ * -1 when the connection has gone. */
 int httpd_stream_open(struct httpd_conn *c, int status, const char *ctype, const char *extra);
 int httpd_stream_write(struct httpd_conn *c, const struct iovec *v, int n); /* one chunk of v[0..n) */
 void httpd_stream_end(struct httpd_conn *c);

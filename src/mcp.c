@@ -160,8 +160,9 @@ static int g_nholds; /* holds[0..g_nholds) were ever used */
 
 static void batch_add(struct batch *b, const char *p, size_t n);
 
-/* Send (or hold in batch b) what S.w holds. */
-static void emit(struct mcp_session *s, struct batch *b, void *tag)
+/* Send (or hold in batch b) what S.w holds: an error answer with its code,
+ * else code 0. */
+static void emit(struct mcp_session *s, struct batch *b, void *tag, int code)
 {
 	size_t n;
 	const char *p = json_w_data(&S.w, &n);
@@ -171,7 +172,7 @@ static void emit(struct mcp_session *s, struct batch *b, void *tag)
 	}
 	if (b)
 		batch_add(b, p, n);
-	else if (s->sink->send(s->ctx, tag, p, n) < 0)
+	else if (s->sink->send(s->ctx, tag, p, n, code) < 0)
 		log_debug("a response could not be queued");
 	if (S.w.cap > ((size_t)1 << 20))
 		json_w_free(&S.w); /* a big result's memory goes back; the maximum stays */
@@ -188,7 +189,7 @@ static void send_error(const struct dest *d, const struct jsonrpc_id *id, int co
 {
 	json_w_reset(&S.w);
 	jsonrpc_error(&S.w, id, code, message);
-	emit(d->s, d->b, d->tag);
+	emit(d->s, d->b, d->tag, code);
 }
 
 /* Open {"jsonrpc":"2.0","id":..,"result":{ and return the writer. */
@@ -216,7 +217,7 @@ static void result_close(int modern)
 static void result_end(const struct dest *d, int modern)
 {
 	result_close(modern);
-	emit(d->s, d->b, d->tag);
+	emit(d->s, d->b, d->tag, 0);
 }
 
 void mcp_write_text_open(struct json_w *w)
@@ -350,7 +351,7 @@ static void batch_maybe_flush(struct batch *b)
 	if (b->open || b->pending || s->dropping)
 		return;
 	void *tag = b->tag;
-	if (b->count && batch_put(b, "]", 1) == 0 && s->sink->send(s->ctx, tag, b->buf, b->len) < 0)
+	if (b->count && batch_put(b, "]", 1) == 0 && s->sink->send(s->ctx, tag, b->buf, b->len, 0) < 0)
 		log_debug("a batch reply could not be queued");
 	batch_free(b);
 	tag_settled(s, tag);
@@ -515,7 +516,7 @@ static int become_task(struct mcp_call *c)
 	mtask_write(w, id, MT_WORKING, c->note, r.created, r.created, 1);
 	json_w_obj_end(w);
 	jsonrpc_result_end(w);
-	emit(c->s, c->batch, c->tag);
+	emit(c->s, c->batch, c->tag, 0);
 	c->tool->cancel(c, c->state_buf);
 	release(c);
 	return 0;
@@ -690,7 +691,7 @@ static void call_answered(struct mcp_call *c)
 	else if (c->task_get)
 		task_get_answered(c);
 	if (!c->task)
-		emit(c->s, c->batch, c->tag);
+		emit(c->s, c->batch, c->tag, 0);
 	release(c);
 }
 
@@ -763,9 +764,7 @@ void mcp_call_progress(struct mcp_call *c, int64_t progress, int64_t total, cons
 	json_w_obj_end(&w);
 	size_t n;
 	const char *p = json_w_data(&w, &n);
-	if (json_w_error(&w))
-		return;
-	if (c->s->sink->send(c->s->ctx, c->tag, p, n) < 0)
+	if (!json_w_error(&w) && c->s->sink->send(c->s->ctx, c->tag, p, n, 0) < 0)
 		log_debug("a progress notification could not be queued");
 }
 
@@ -1266,17 +1265,19 @@ static struct hold *hold_new(enum hold_kind kind, const struct jsonrpc_msg *m, c
 }
 
 /* tasks/result's answer for the ended task t into S.w: exactly its call's
- * answer (with the related-task _meta), or why it has none. */
-static void write_task_result(const struct jsonrpc_id *id, const struct mtask *t)
+ * answer (with the related-task _meta), or why it has none. Returns the
+ * answer's error code (0 for a result), for the sink. */
+static int write_task_result(const struct jsonrpc_id *id, const struct mtask *t)
 {
 	json_w_reset(&S.w);
 	if (t->result) {
 		jsonrpc_result_begin(&S.w, id);
 		json_w_raw(&S.w, t->result, t->result_len);
 		jsonrpc_result_end(&S.w);
-	} else {
-		jsonrpc_error(&S.w, id, JSONRPC_INTERNAL_ERROR, t->message);
+		return 0;
 	}
+	jsonrpc_error(&S.w, id, JSONRPC_INTERNAL_ERROR, t->message);
+	return JSONRPC_INTERNAL_ERROR;
 }
 
 static void answer_held_results(struct mtask *t)
@@ -1284,8 +1285,7 @@ static void answer_held_results(struct mtask *t)
 	for (int i = 0; i < g_nholds; i++) {
 		struct hold *h = &g_holds[i];
 		if (h->kind == H_RESULT && h->task == t) {
-			write_task_result(&h->id, t);
-			emit(h->s, NULL, h->tag);
+			emit(h->s, NULL, h->tag, write_task_result(&h->id, t));
 			hold_free(h);
 		}
 	}
@@ -1300,7 +1300,7 @@ static void answer_listen(struct hold *h)
 	json_w_raw(w, h->id.raw, h->id.len);
 	json_w_obj_end(w);
 	result_close(1);
-	emit(h->s, NULL, h->tag);
+	emit(h->s, NULL, h->tag, 0);
 	hold_free(h);
 }
 
@@ -1341,8 +1341,7 @@ static void do_task(const struct jsonrpc_msg *m, const struct dest *d, enum meth
 		return;
 	}
 	if (meth == M_TASKS_RESULT) {
-		write_task_result(&m->id, t);
-		emit(d->s, d->b, d->tag);
+		emit(d->s, d->b, d->tag, write_task_result(&m->id, t));
 		return;
 	}
 	if (meth == M_TASKS_CANCEL) {
@@ -1394,7 +1393,7 @@ static void missing_tasks_capability(const struct jsonrpc_msg *m, const struct d
 	json_w_obj_end(&S.w);
 	json_w_obj_end(&S.w);
 	jsonrpc_error_end(&S.w);
-	emit(d->s, d->b, d->tag);
+	emit(d->s, d->b, d->tag, JSONRPC_MISSING_CAPABILITY);
 }
 
 /* tasks/get, tasks/update, tasks/cancel of 2026-07-28: the id is verified;
@@ -1482,7 +1481,7 @@ static void do_listen(const struct jsonrpc_msg *m, const struct dest *d)
 	write_empty(&S.w, "notifications");
 	json_w_obj_end(&S.w);
 	json_w_obj_end(&S.w);
-	emit(d->s, NULL, d->tag);
+	emit(d->s, NULL, d->tag, 0);
 }
 
 /* The 2026-07-28 per-request metadata. Returns 0, or -1 after answering. */
@@ -1512,7 +1511,7 @@ static int check_modern(const struct jsonrpc_msg *m, const struct dest *d)
 		json_w_raw(&S.w, raw, n);
 		json_w_obj_end(&S.w);
 		jsonrpc_error_end(&S.w);
-		emit(d->s, d->b, d->tag);
+		emit(d->s, d->b, d->tag, JSONRPC_UNSUPPORTED_VERSION);
 		return -1;
 	}
 	if (json_type(&S.doc, json_get(&S.doc, meta, META_CAPS)) != JSON_OBJECT) {

@@ -217,8 +217,10 @@ struct mcp_session;
 /* Where a session's messages go. */
 struct mcp_sink {
 	/* One JSON text (no newline) answering/belonging to the input tagged
-	 * tag. Returns 0 or -1. It must not free the session. */
-	int (*send)(void *ctx, void *tag, const char *msg, size_t len);
+	 * tag; code: the JSON-RPC error code when it is an error answer, 0 for
+	 * a result, a notification or a batch's array (HTTP takes its status
+	 * from it). Returns 0 or -1. It must not free the session. */
+	int (*send)(void *ctx, void *tag, const char *msg, size_t len, int code);
 	/* Every answer owed to the input tagged tag was sent (or dropped by
 	 * cancellation); called only for inputs that owed answers. May be NULL. */
 	void (*input_done)(void *ctx, void *tag);

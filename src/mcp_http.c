@@ -90,52 +90,6 @@ int http_list_has(const char *list, const char *v, size_t n)
 	return 0;
 }
 
-int http_answer_error(const char *msg, size_t len, int *code)
-{
-	static const char head[] = "{\"jsonrpc\":\"2.0\",";
-	static const char id[] = "\"id\":";
-	static const char err[] = "\"error\":{\"code\":";
-	const char *p = msg, *end = msg + len;
-	if (len < sizeof head - 1 || memcmp(p, head, sizeof head - 1) != 0)
-		return 0;
-	p += sizeof head - 1;
-	if ((size_t)(end - p) > sizeof id - 1 && memcmp(p, id, sizeof id - 1) == 0) {
-		p += sizeof id - 1;
-		if (p < end && *p == '"') { /* a string id: skip to its closing quote */
-			for (p++; p < end && *p != '"'; p++)
-				if (*p == '\\')
-					p++;
-			if (p >= end)
-				return 0;
-			p++;
-		} else {
-			while (p < end && (*p == '-' || (*p >= '0' && *p <= '9')))
-				p++;
-		}
-		if (p >= end || *p != ',')
-			return 0;
-		p++;
-	}
-	if ((size_t)(end - p) <= sizeof err - 1 || memcmp(p, err, sizeof err - 1) != 0)
-		return 0;
-	p += sizeof err - 1;
-	int neg = 0;
-	if (p < end && *p == '-') {
-		neg = 1;
-		p++;
-	}
-	long v = 0;
-	int digits = 0;
-	while (p < end && *p >= '0' && *p <= '9' && digits < 9) {
-		v = v * 10 + (*p++ - '0');
-		digits++;
-	}
-	if (!digits)
-		return 0;
-	*code = (int)(neg ? -v : v);
-	return 1;
-}
-
 static int b64val(int c)
 {
 	if (c >= 'A' && c <= 'Z')
@@ -262,7 +216,7 @@ struct hreq {
 	int path_ok;
 	int health;   /* GET or HEAD /health */
 	int origin_ok; /* an allowed Origin was sent: CORS headers go on the reply */
-	int want_sse; /* Accept allows text/event-stream (and HTTP/1.1: chunked) */
+	int want_sse; /* Accept allows text/event-stream */
 };
 
 /* One request (the server's per-request state of a connection). Its address
@@ -274,6 +228,7 @@ struct mreq {
 	enum rmode mode;
 	int head_sent; /* an SSE stream is open */
 	int in_input, owed, answers, input_done, complete, initialize, replied;
+	int code;       /* the JSON-RPC error code of the last answer (0: none) */
 	int may_switch; /* JSON reply that turns into SSE if the call is slow */
 	int listed;     /* in H.waiting */
 	char *jbuf;     /* the answers gathered for one reply */
@@ -645,11 +600,12 @@ static void keep_id(struct mreq *c, const struct jsonrpc_id *id)
 	c->rid_len = id->len;
 }
 
-/* Status of a JSON reply carrying one answer. */
-static int answer_status(const struct mreq *c, const char *msg, size_t len)
+/* Status of a JSON reply carrying one answer: from the error code the
+ * session passed with it (0: a result). */
+static int answer_status(const struct mreq *c)
 {
-	int code;
-	if (!http_answer_error(msg, len, &code))
+	int code = c->code;
+	if (!code)
 		return 200;
 	if (code == JSONRPC_PARSE_ERROR)
 		return 400;
@@ -689,8 +645,7 @@ static void reply_answers(struct mreq *c)
 	}
 	char extra[128] = "";
 	if (c->initialize) {
-		int code;
-		if (!http_answer_error(c->jbuf, c->jlen, &code) && s && sess_list(s) == 0) {
+		if (!c->code && s && sess_list(s) == 0) {
 			snprintf(extra, sizeof extra, "Mcp-Session-Id: %s\r\n", s->id);
 			log_info("http: session %.8s started (%d)", s->id, H.nsess);
 		}
@@ -705,7 +660,7 @@ static void reply_answers(struct mreq *c)
 		return;
 	}
 	if (c->answers == 1) {
-		reply(c, answer_status(c, c->jbuf, c->jlen), "application/json", extra, c->jbuf, c->jlen);
+		reply(c, answer_status(c), "application/json", extra, c->jbuf, c->jlen);
 		return;
 	}
 	c->jbuf[0] = '['; /* jbuf_add left room for the brackets */
@@ -767,7 +722,7 @@ static struct mreq *req_by_tag(const struct hsess *s, void *tag)
 	return c && c->listed && c->sess == s ? c : NULL;
 }
 
-static int sink_send(void *ctx, void *tag, const char *msg, size_t len)
+static int sink_send(void *ctx, void *tag, const char *msg, size_t len, int code)
 {
 	struct hsess *s = ctx;
 	struct mreq *c = req_by_tag(s, tag);
@@ -777,7 +732,7 @@ static int sink_send(void *ctx, void *tag, const char *msg, size_t len)
 	if (c->mode == R_JSON && note)
 		return 0; /* progress needs SSE: the client did not ask for it */
 	if (!note)
-		c->answers++;
+		c->answers++, c->code = code;
 	if (c->mode == R_SSE && c->head_sent)
 		return sse_event(c, msg, len) < 0 ? -1 : 0;
 	if (gather(c, msg, len) < 0) {
@@ -921,10 +876,11 @@ static void handle_post(struct mreq *c, const char *body, size_t len)
 	const struct jsonrpc_id *id = rid.kind != JSONRPC_ID_NONE ? &rid : NULL; /* a request */
 	int meta = json_get(&H.doc, params, "_meta");
 	int progress = id && json_get(&H.doc, meta, "progressToken") >= 0;
-	/* HTTP/1.0 has no chunked framing: always one JSON reply there. */
-	int minor = httpd_request(c->conn)->minor;
-	c->mode = minor && ((progress && want_sse) || !want_json) ? R_SSE : R_JSON;
-	r->want_sse = want_sse && minor;
+	/* HTTP/1.0 has no chunks: there the server sends SSE close-delimited
+	 * (nginx's default upstream protocol still gets a slow call's
+	 * keep-alive comments). */
+	c->mode = (progress && want_sse) || !want_json ? R_SSE : R_JSON;
+	r->want_sse = want_sse;
 
 	const char *pver = fv(c, r->pver);
 	if (r->sid.off) {

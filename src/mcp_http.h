@@ -32,8 +32,10 @@
  *    carries params._meta.progressToken (progress, then the response, then
  *    the stream ends; ": keepalive" comments every LISTEN_SSE_KEEPALIVE_MS
  *    while waiting), or when the call has not ended after
- *    LISTEN_SSE_SWITCH_MS and the client accepts text/event-stream (over
- *    HTTP/1.1: HTTP/1.0 always gets one JSON reply). A request whose
+ *    LISTEN_SSE_SWITCH_MS and the client accepts text/event-stream (to
+ *    HTTP/1.0 the stream is ended by the close). The status of a JSON
+ *    reply comes from the JSON-RPC error code the session passes with the
+ *    answer. A request whose
  *    connection fails (a write, a reset) is released: its call cancelled,
  *    its transient session freed, its in-flight count dropped.
  *  - Stop (SIGTERM, SIGINT, SIGHUP): calls are asked to end their waiting
@@ -86,11 +88,6 @@ int http_secret_equal(const char *a, size_t alen, const char *b, size_t blen);
  * item equal to v[0..n), ASCII case-insensitively. NULL list: 0. */
 int http_list_has(const char *list, const char *v, size_t n);
 
-/* The error code of a JSON-RPC answer as our writer lays it out
- * ({"jsonrpc":"2.0"[,"id":ID],"error":{"code":N...). Returns 1 with *code
- * set for an error response, 0 for anything else (a result, a
- * notification). */
-int http_answer_error(const char *msg, size_t len, int *code);
 
 /* A mirrored header's value (MCP 2026-07-28): "=?base64?...?=" is decoded,
  * anything else copied. Returns the length written to out (cap bytes), or

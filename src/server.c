@@ -40,10 +40,10 @@ static void on_pressure(void *ctx, int high)
 	mcp_session_throttle(sv->session, high);
 }
 
-static int sink_send(void *ctx, void *tag, const char *msg, size_t len)
+static int sink_send(void *ctx, void *tag, const char *msg, size_t len, int code)
 {
 	struct server *sv = ctx;
-	(void)tag;
+	(void)tag, (void)code;
 	return wire_send(sv->wire, msg, len);
 }
 

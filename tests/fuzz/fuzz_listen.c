@@ -12,7 +12,8 @@
  *
  * Invariants: what the client reads is a sequence of HTTP/1.1 responses
  * whose heads parse and whose framing reads (interim 100 Continue
- * included); at the end every connection is closed, every call dropped,
+ * included; a body with neither length nor chunks, SSE to HTTP/1.0, says
+ * Connection: close and is the last); at the end every connection is closed, every call dropped,
  * every backend operation cancelled or answered, every session freed and
  * no timer left armed.
  */
@@ -30,6 +31,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -41,6 +43,7 @@ static char KEY[] = "fuzz-api-key", TOKEN[] = "fuzz-token", LISTEN[] = "127.0.0.
 static char RX[1 << 20];
 static size_t RXN, RXDONE;
 static int STRICT; /* no HEAD request: every Content-Length body follows */
+static int TO_EOF; /* a close-delimited body (SSE to HTTP/1.0) runs to the end */
 
 /* Check the complete responses in RX[RXDONE..RXN). */
 static void check_responses(void)
@@ -51,7 +54,9 @@ static void check_responses(void)
 		int minor, status;
 		const char *p = RX + RXDONE;
 		size_t n = RXN - RXDONE;
-		if (!n)
+		if (TO_EOF)
+			RXDONE = RXN;
+		if (!n || TO_EOF)
 			return;
 		int k = http_parse_response_head(p, n, &minor, &status, h, &nh);
 		if (k == HTTP_PARSE_INCOMPLETE)
@@ -74,6 +79,16 @@ static void check_responses(void)
 				return; /* a stream still open */
 			FUZZ_ASSERT(left >= 0);
 			body = n - (size_t)k - (size_t)left;
+		} else if (f.content_length < 0 && !f.no_body) {
+			/* close-delimited (HTTP/1.0 has no chunks): the connection must end with it */
+			int close = 0;
+			for (size_t i = 0; i < nh; i++)
+				close |= h[i].name_len == 10 && strncasecmp(h[i].name, "Connection", 10) == 0 &&
+					 h[i].value_len == 5 && strncasecmp(h[i].value, "close", 5) == 0;
+			FUZZ_ASSERT(close);
+			TO_EOF = 1;
+			RXDONE = RXN;
+			return;
 		} else if (f.content_length > 0) {
 			/* a HEAD answer has none: the client knows which it asked */
 			if ((size_t)f.content_length > n - (size_t)k)
@@ -127,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CFG.mcp_token = flags & 1 ? TOKEN : NULL;
 	CFG.timeout_ms = flags & 2 ? 0 : 30000;
 	RXN = RXDONE = 0;
+	TO_EOF = 0;
 	STRICT = !memmem(data, size, "HEAD", 4);
 	FUZZ_ASSERT(mcp_init(&CFG, &kling_tools) == 0);
 	kling_use_backend(&fake_backend);

@@ -48,10 +48,11 @@ static void check_message(int t)
 	}
 }
 
-static int output(void *ctx, void *tag, const char *msg, size_t len)
+static int output(void *ctx, void *tag, const char *msg, size_t len, int code)
 {
 	(void)ctx;
 	(void)tag;
+	(void)code;
 	FUZZ_ASSERT(memchr(msg, '\n', len) == NULL);
 	FUZZ_ASSERT(json_parse(&OUT, msg, len) == 0);
 	if (json_type(&OUT, 0) == JSON_ARRAY) {

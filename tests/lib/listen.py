@@ -109,8 +109,10 @@ class Reader:
                 self.buf = rest[size + 2:]
                 if size == 0:
                     break
-        else:
-            body = b""
+        else:  # close-delimited (an HTTP/1.0 stream): the body ends at the close
+            while self._more(deadline):
+                pass
+            body, self.buf = self.buf, b""
         return Response(status, headers, body, head)
 
 

@@ -7,7 +7,8 @@ flight; then the defects of issue 20, each delivered the way networks do
 (a body in a later read than its head, one byte per read, half-closes,
 HTTP/1.0, Expect): no crash, every request answered once, checks before the
 body, the body total, the token holder let in when slots are full, HEAD,
-501's phrase, Origin with the port, /health, slow calls as SSE. Each check
+501's phrase, Origin with the port, /health, slow calls as SSE (also over
+HTTP/1.0, close-delimited). Each check
 is one entry of TESTS: PLAN is their number.
 """
 import json
@@ -970,6 +971,58 @@ def slow_call_turns_sse():
     return ok(a.headers.get("content-type") == "text/event-stream" and a.json().get("id") == 49
               and "result" in a.json() and b.headers.get("content-type") == "application/json"
               and b.json().get("id") == 50, f"{a!r} {b!r}")
+
+
+def short_binary():
+    b = os.environ.get("KLING_MCP_SHORT") or os.path.join(os.path.dirname(binary()), "short", "kling-mcp")
+    return b if os.access(b, os.X_OK) else None
+
+
+@test
+def http10_slow_call_sse_close_delimited():
+    """HTTP/1.0 + Connection: close (nginx's defaults to an upstream), slow
+    call, Accept with text/event-stream: an SSE stream framed by the close
+    (no Content-Length, no chunks) with keep-alive comments before the
+    answer, so a proxy's read timeout does not cut it; then the close."""
+    b = short_binary()
+    if not b:
+        return ok(False, "no short-timer build (make test builds build/short/kling-mcp)")
+    s2 = Listener(env(), binary=b)
+    try:
+        sid, _ = s2.initialize()
+        ST["stack"].mock.fault(mode="delay", ms=3000, path_prefix="/tasks", count=1)
+        body = json.dumps(tools_call({"page_size": 1}, rid=51)).encode()
+        head = (f"POST /mcp HTTP/1.0\r\nHost: 127.0.0.1:{s2.port}\r\nConnection: close\r\n"
+                f"Content-Type: application/json\r\nAccept: application/json, text/event-stream\r\n"
+                f"Mcp-Session-Id: {sid}\r\nMCP-Protocol-Version: 2025-11-25\r\n"
+                f"Content-Length: {len(body)}\r\n\r\n").encode()
+        s = s2.connect()
+        data = b""
+        try:
+            s.sendall(head + body)
+            s.settimeout(30)
+            while True:
+                chunk = s.recv(65536)
+                if not chunk:
+                    break
+                data += chunk
+        finally:
+            s.close()
+    finally:
+        s2.stop()
+    h, _, rest = data.partition(b"\r\n\r\n")
+    hl = h.decode("latin-1").lower()
+    first_ka, first_data = rest.find(b": keepalive"), rest.find(b"data: ")
+    msg = {}
+    if first_data >= 0:
+        try:
+            msg = json.loads(rest[first_data + 6:].split(b"\n", 1)[0])
+        except ValueError:
+            pass
+    return ok(hl.startswith("http/1.1 200") and "content-type: text/event-stream" in hl
+              and "connection: close" in hl and "content-length" not in hl and "transfer-encoding" not in hl
+              and 0 <= first_ka < first_data and msg.get("id") == 51 and "result" in msg
+              and rest.endswith(b"\n\n"), repr(data[:600]))
 
 
 def main():

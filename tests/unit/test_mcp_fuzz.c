@@ -61,10 +61,11 @@ static const struct kling_backend FAKE = {fake_start, fake_cancel, NULL};
 static long g_outputs, g_bad;
 static char g_last[256];
 
-static int capture(void *ctx, void *tag, const char *msg, size_t len)
+static int capture(void *ctx, void *tag, const char *msg, size_t len, int code)
 {
 	(void)ctx;
 	(void)tag;
+	(void)code;
 	g_outputs++;
 	int ok = json_parse(&OUT, msg, len) == 0;
 	if (ok && json_type(&OUT, 0) == JSON_OBJECT)

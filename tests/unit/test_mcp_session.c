@@ -5,6 +5,7 @@
  * second initialize. */
 #include "config.h"
 #include "json.h"
+#include "jsonrpc.h"
 #include "loop.h"
 #include "mcp.h"
 #include "t.h"
@@ -180,15 +181,17 @@ struct rec {
 	int n;           /* messages */
 	int done;        /* input_done calls */
 	void *last_tag, *done_tag;
+	int last_code;   /* the code passed with the last message */
 	char last[4096];
 };
 static struct rec A, B;
 
-static int rec_send(void *ctx, void *tag, const char *msg, size_t len)
+static int rec_send(void *ctx, void *tag, const char *msg, size_t len, int code)
 {
 	struct rec *r = ctx;
 	r->n++;
 	r->last_tag = tag;
+	r->last_code = code;
 	size_t n = len < sizeof r->last - 1 ? len : sizeof r->last - 1;
 	memcpy(r->last, msg, n);
 	r->last[n] = 0;
@@ -339,7 +342,7 @@ static void wakes(const struct config *cfg)
 
 int main(void)
 {
-	t_plan(25 + 15);
+	t_plan(25 + 15 + 5);
 	static struct config cfg;
 	static char key[] = "k";
 	cfg.api_key = key;
@@ -440,6 +443,19 @@ int main(void)
 	T_CHECK("bom/skipped", strstr(B.last, "\"result\":{}") != NULL);
 	in(b, "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"ping\\u0000\"}", &tb);
 	T_CHECK("method/a NUL in a method name is shown escaped", strstr(B.last, "Method not found: ping\\\\u0000") != NULL);
+
+	/* the code passed with each answer (HTTP's status comes from it) */
+	T_CHECK("code/an error answer carries its code", B.last_code == JSONRPC_METHOD_NOT_FOUND);
+	in(b, "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"ping\"}", &tb);
+	T_CHECK("code/a result carries 0", B.last_code == 0 && strstr(B.last, "\"result\"") != NULL);
+	in(b, "{\"jsonrpc\":", &tb);
+	T_CHECK("code/a parse error carries -32700", B.last_code == JSONRPC_PARSE_ERROR);
+	in(b, "[{\"jsonrpc\":\"2.0\",\"id\":13,\"method\":\"nope\"}]", &tb);
+	T_CHECK("code/a batch's array carries 0, even of errors only (2025-03-26)",
+		B.last_code == 0 && B.last[0] == '[' && strstr(B.last, "-32601") != NULL);
+	in(b, "{\"jsonrpc\":\"2.0\",\"id\":14,\"method\":\"tools/call\",\"params\":{\"name\":\"echo\"}}", &tb);
+	turn(2);
+	T_CHECK("code/a call's result (or isError) carries 0", B.last_code == 0 && strstr(B.last, "\"id\":14") != NULL);
 
 	waits(b);
 	mcp_session_free(b);

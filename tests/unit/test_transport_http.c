@@ -55,29 +55,6 @@ static void test_list_has(void)
 	T_CHECK("list/NULL list", !http_list_has(NULL, "x", 1));
 }
 
-static void test_answer_error(void)
-{
-	int code = 0;
-	const char *e1 = "{\"jsonrpc\":\"2.0\",\"id\":7,\"error\":{\"code\":-32601,\"message\":\"x\"}}";
-	const char *g = t_guarded(e1, strlen(e1));
-	T_CHECK("answer/integer id error", http_answer_error(g, strlen(e1), &code) == 1 && code == -32601);
-	const char *e2 = "{\"jsonrpc\":\"2.0\",\"id\":\"a\\\",\\\"error\\\"\",\"error\":{\"code\":-32020,\"message\":\"x\"}}";
-	T_CHECK("answer/string id with quotes and the word error",
-		http_answer_error(e2, strlen(e2), &code) == 1 && code == -32020);
-	const char *e3 = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32700,\"message\":\"Parse error\"}}";
-	T_CHECK("answer/no id", http_answer_error(e3, strlen(e3), &code) == 1 && code == -32700);
-	const char *r1 = "{\"jsonrpc\":\"2.0\",\"id\":1,\"result\":{\"error\":{\"code\":1}}}";
-	T_CHECK("answer/a result is not an error", http_answer_error(r1, strlen(r1), &code) == 0);
-	const char *n1 = "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"params\":{}}";
-	T_CHECK("answer/a notification is not an error", http_answer_error(n1, strlen(n1), &code) == 0);
-	const char *cut = "{\"jsonrpc\":\"2.0\",\"id\":\"abc";
-	g = t_guarded(cut, strlen(cut));
-	T_CHECK("answer/cut in the id: no read past the end", http_answer_error(g, strlen(cut), &code) == 0);
-	const char *cut2 = "{\"jsonrpc\":\"2.0\",\"id\":1,\"error\":{\"code\":-";
-	g = t_guarded(cut2, strlen(cut2));
-	T_CHECK("answer/cut in the code", http_answer_error(g, strlen(cut2), &code) == 0);
-}
-
 static void test_header_decode(void)
 {
 	char out[64];
@@ -98,11 +75,10 @@ static void test_header_decode(void)
 
 int main(void)
 {
-	t_plan(40);
+	t_plan(33);
 	test_listen_parse();
 	test_secret_equal();
 	test_list_has();
-	test_answer_error();
 	test_header_decode();
 	return t_done();
 }
