@@ -92,6 +92,12 @@ struct tls_anchor {
  * whose structure could not be read or that were cut short or left out. */
 int tls_store_index_der(const unsigned char *der, size_t len, struct tls_anchor *out, int cap, int *bad);
 
+/* Rebuild the embedded bundle's compact anchors in[0..len) (tools/gen_ca.py)
+ * as DER certificates, one after the other, into out[0..cap) (2 * len + 160
+ * per anchor is enough). Returns the bytes written; *bad is 1 when an anchor
+ * was malformed or did not fit (it and the rest are left out), else 0. */
+size_t tls_store_rebuild(const unsigned char *in, size_t len, unsigned char *out, size_t cap, int *bad);
+
 /* Free the anchors and the DER they point into. */
 void tls_store_free(void);
 
