@@ -325,6 +325,24 @@ static int adopt(const unsigned char *der, size_t len, unsigned char *owned, int
 	return n;
 }
 
+/* Rebuild the embedded anchors as the store (the embedded bytes are read
+ * here only). Returns the number of anchors (0: none), or -1 out of memory;
+ * *bad counts those left out. */
+static int load_embedded(int *bad)
+{
+	int bad_der = 0;
+	size_t cap = 2 * kling_ca_der_len + A_MAX_EXTRA * kling_ca_count, len = 0;
+	unsigned char *buf = malloc(cap ? cap : 1), *fit;
+	if (!buf)
+		return -1;
+	len = tls_store_rebuild(kling_ca_der, kling_ca_der_len, buf, cap, bad);
+	if ((fit = realloc(buf, len ? len : 1)) != NULL) /* give back the room not needed */
+		buf = fit;
+	int n = adopt(buf, len, buf, &bad_der);
+	*bad += bad_der;
+	return n;
+}
+
 /* Load a PEM file (or DER certificates) as the store. Returns the number
  * of anchors, or -1 with err set. */
 static int load_file(const char *path, const char *label, char *err, size_t errcap)
@@ -417,15 +435,8 @@ int tls_store_load(char *err, size_t errcap)
 					 system_bundles[i], n);
 		}
 		if (n < 0) {
-			int bad = 0, bad_der = 0;
-			size_t cap = 2 * kling_ca_der_len + A_MAX_EXTRA * kling_ca_count, len = 0;
-			unsigned char *buf = malloc(cap ? cap : 1), *fit;
-			if (buf)
-				len = tls_store_rebuild(kling_ca_der, kling_ca_der_len, buf, cap, &bad);
-			if (buf && (fit = realloc(buf, len ? len : 1)) != NULL)
-				buf = fit;
-			n = buf ? adopt(buf, len, buf, &bad_der) : -1;
-			bad += bad_der;
+			int bad = 0;
+			n = KLING_EMBED_CA ? load_embedded(&bad) : 0; /* EMBED_CA=0: no rebuild code linked */
 			if (bad)
 				log_info("trust store: %d embedded certificate(s) could not be read", bad);
 			if (n <= 0) {

@@ -7,12 +7,15 @@
  *      store; if it cannot be read or holds no certificate, that is the error;
  *   2. the first system bundle that exists: /etc/ssl/certs/ca-certificates.crt,
  *      /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/cert.pem;
- *   3. the bundle embedded at build time (ca_bundle.h): concatenated DER.
+ *   3. the bundle embedded at build time (ca_bundle.h): compact trust
+ *      anchors (what mbedTLS reads of a trusted root, see tools/gen_ca.py),
+ *      rebuilt into DER certificates by tls_store_rebuild() only when this
+ *      source is the one used (the embedded bytes are otherwise never read).
  * Loaded once, on the first TLS handshake (start-up reads no file), and kept
  * until tls_store_free().
  *
  * Kept as DER and parsed only when needed: a PEM file is decoded in place to
- * DER (the embedded bundle is used where it lies), and each certificate's
+ * DER (the embedded anchors are rebuilt into a buffer), and each certificate's
  * place and subject name are indexed. Verification asks tls_store_ca_cb()
  * for the anchors that can have signed a certificate: those whose subject
  * equals its issuer byte for byte (as Go's crypto/x509 matches them), parsed
