@@ -207,7 +207,11 @@ static size_t pem_to_der(unsigned char *buf, size_t len, int *bad)
  * serial 1, a signatureAlgorithm that fits the key, issuer = subject, the
  * validity, subject and key, basicConstraints cA (pathLen) and keyUsage,
  * and an empty signature (never checked: the chain walk stops at a trusted
- * root). Each is written backwards, from its end, so that every length is
+ * root). Those are all the fields of a trusted root that mbedTLS 3.6's
+ * x509_crt_check_parent, x509_crt_find_parent_in and x509_crt_verify_chain
+ * read; the serial and issuer serve only CRLs, which are not used.
+ * Rebuilding is pure, so the same bundle gives the same bytes. Each is
+ * written backwards, from its end, so that every length is
  * known when its header is written. */
 enum { A_NB_GEN = 1, A_NA_GEN = 2, A_PATHLEN = 4, A_KU = 8, A_EC = 16, A_MAX_EXTRA = 160 };
 
@@ -247,7 +251,10 @@ static unsigned char *put_time(unsigned char *p, const unsigned char *bcd, int g
 static int rebuild_one(const unsigned char *in, size_t avail, unsigned char *out, size_t cap, size_t *used,
 		       size_t *made)
 {
-	static const unsigned char rsa[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
+	/* sha256WithRSAEncryption, ecdsa-with-SHA256: parsed, never used (the
+	 * chain walk stops at a trusted root before its sig_md is checked) */
+	static const unsigned char rsa[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+					    0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
 	static const unsigned char ec[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
 	static const unsigned char v3_serial1[] = {0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, 0x01};
 	static const unsigned char ext_ku[] = {0x06, 0x03, 0x55, 0x1d, 0x0f, 0x01, 0x01, 0xff};

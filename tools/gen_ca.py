@@ -26,7 +26,7 @@ ruled out); key identifiers are not used to find parents; name constraints are
 not implemented (a critical one makes the root unparsable, so such a root is
 left out here as it was unusable before; a non-critical one was ignored).
 
-So each anchor is stored as only those facts (63 KB instead of 110 KB of
+So each anchor is stored as only those facts (70 KB instead of 110 KB of
 TBSCertificates for Debian's roots) and src/tls_store.c rebuilds, when the
 embedded bundle is used, a minimal certificate mbedTLS parses: v3, serial 1,
 signatureAlgorithm sha256WithRSAEncryption or ecdsa-with-SHA256 as the key
