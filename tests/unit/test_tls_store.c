@@ -241,7 +241,7 @@ static void test_rebuild(void)
 	tls_store_configure(TEST_CA_BUNDLE);
 	int have_src = tls_store_load(err, sizeof err) == 0;
 	for (int i = 0; i < n; i++) {
-		mbedtls_x509_crt c, *chain;
+		mbedtls_x509_crt c, *chain = NULL;
 		mbedtls_x509_crt_init(&c);
 		if (mbedtls_x509_crt_parse_der(&c, g_der + idx[i].off, idx[i].len) == 0 && c.version == 3 &&
 		    c.MBEDTLS_PRIVATE(ca_istrue) && c.issuer_raw.len == c.subject_raw.len &&
