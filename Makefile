@@ -152,7 +152,8 @@ $(B)/kling-mcp: $(OBJS) $(MBED_LIB)
 
 $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB_OBJS) $(MBED_LIB)
 	@mkdir -p $(@D)
-	@$(CC) $(KFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(MBED_LIB) $(filter-out -s,$(LINK))
+	@$(CC) $(KFLAGS) -Itests/unit -DTEST_CA_BUNDLE='"$(abspath $(CA_BUNDLE))"' -o $@ $< $(LIB_OBJS) $(MBED_LIB) \
+	  $(filter-out -s,$(LINK))
 
 unit: $(UNIT_BINS)
 

@@ -54,7 +54,7 @@ static void print_version(void)
 	mbedtls_version_get_string_full(mbed);
 	printf("kling-mcp %s\n%s\ntarget %s\n", KLING_VERSION, mbed, KLING_TARGET);
 	if (kling_ca_der_len)
-		printf("embedded CA bundle: %u certificates, %lu bytes DER\n", kling_ca_count, kling_ca_der_len);
+		printf("embedded CA bundle: %u roots, %lu bytes of compact trust anchors\n", kling_ca_count, kling_ca_der_len);
 	else
 		printf("embedded CA bundle: none (built with EMBED_CA=0)\n");
 }

@@ -201,6 +201,115 @@ static size_t pem_to_der(unsigned char *buf, size_t len, int *bad)
 	return w;
 }
 
+/* The embedded anchors (tools/gen_ca.py, whose docstring lists what mbedTLS
+ * reads of a trusted root and so what each anchor keeps) are rebuilt, when
+ * the embedded bundle is the store, into certificates mbedTLS parses: v3,
+ * serial 1, a signatureAlgorithm that fits the key, issuer = subject, the
+ * validity, subject and key, basicConstraints cA (pathLen) and keyUsage,
+ * and an empty signature (never checked: the chain walk stops at a trusted
+ * root). Those are all the fields of a trusted root that mbedTLS 3.6's
+ * x509_crt_check_parent, x509_crt_find_parent_in and x509_crt_verify_chain
+ * read; the serial and issuer serve only CRLs, which are not used.
+ * Rebuilding is pure, so the same bundle gives the same bytes. Each is
+ * written backwards, from its end, so that every length is
+ * known when its header is written. */
+enum { A_NB_GEN = 1, A_NA_GEN = 2, A_PATHLEN = 4, A_KU = 8, A_EC = 16, A_MAX_EXTRA = 160 };
+
+static unsigned char *put(unsigned char *p, const void *src, size_t n) { return memcpy(p - n, src, n); }
+
+/* Put the tag and minimal DER length of the contents p[0..end) before them. */
+static unsigned char *wrap(unsigned char *p, const unsigned char *end, unsigned char tag)
+{
+	size_t n = (size_t)(end - p), k = n;
+	unsigned char nb = 0x80;
+	if (n > 0x7f) {
+		for (; k; k >>= 8, nb++)
+			*--p = (unsigned char)k;
+		*--p = nb;
+	} else {
+		*--p = (unsigned char)n;
+	}
+	*--p = tag;
+	return p;
+}
+
+/* UTCTime (YYMMDDhhmmssZ) or GeneralizedTime of the 7 BCD bytes bcd. */
+static unsigned char *put_time(unsigned char *p, const unsigned char *bcd, int gen)
+{
+	unsigned char *end = p;
+	*--p = 'Z';
+	for (int i = 6; i >= !gen; i--) {
+		*--p = (unsigned char)('0' + (bcd[i] & 15));
+		*--p = (unsigned char)('0' + (bcd[i] >> 4));
+	}
+	return wrap(p, end, gen ? 0x18 : 0x17);
+}
+
+/* Rebuild the anchor at in[0..avail) into out[0..cap): *used and *made are
+ * the bytes read and written. Returns 0, or -1 when it is malformed or
+ * does not fit. */
+static int rebuild_one(const unsigned char *in, size_t avail, unsigned char *out, size_t cap, size_t *used,
+		       size_t *made)
+{
+	/* sha256WithRSAEncryption, ecdsa-with-SHA256: parsed, never used (the
+	 * chain walk stops at a trusted root before its sig_md is checked) */
+	static const unsigned char rsa[] = {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86,
+					    0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00};
+	static const unsigned char ec[] = {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02};
+	static const unsigned char v3_serial1[] = {0xa0, 0x03, 0x02, 0x01, 0x02, 0x02, 0x01, 0x01};
+	static const unsigned char ext_ku[] = {0x06, 0x03, 0x55, 0x1d, 0x0f, 0x01, 0x01, 0xff};
+	static const unsigned char ext_bc[] = {0x06, 0x03, 0x55, 0x1d, 0x13, 0x01, 0x01, 0xff};
+	unsigned flags = avail ? in[0] : 0;
+	size_t i = 1, pl = flags & A_PATHLEN ? i++ : 0, ku = i, kn;
+	if (avail < i + 14)
+		return -1;
+	kn = flags & A_KU ? elem_len(in + i, avail - i - 14) : 0;
+	if ((flags & A_KU) && !kn)
+		return -1;
+	const unsigned char *t = in + i + kn, *subj = t + 14;
+	size_t sn = elem_len(subj, avail - i - kn - 14), left = avail - i - kn - 14 - sn;
+	size_t kyn = sn ? elem_len(subj + sn, left) : 0;
+	if (!kyn || 2 * sn + kn + kyn + A_MAX_EXTRA > cap)
+		return -1;
+	unsigned char *end = out + 2 * sn + kn + kyn + A_MAX_EXTRA, *p = put(end, "\x03\x01\x00", 3);
+	const unsigned char *alg = flags & A_EC ? ec : rsa;
+	p = put(p, alg, alg[1] + 2u);
+	unsigned char *tbs = p, *x = p;
+	if (flags & A_KU) {
+		p = wrap(put(p, in + ku, kn), x, 0x04);
+		p = wrap(put(p, ext_ku, sizeof ext_ku), x, 0x30);
+	}
+	unsigned char *bc = p;
+	if (flags & A_PATHLEN)
+		p = put(p, (const unsigned char[]){0x02, 0x01, in[pl]}, 3);
+	p = wrap(wrap(put(p, "\x01\x01\xff", 3), bc, 0x30), bc, 0x04);
+	p = wrap(wrap(wrap(put(p, ext_bc, sizeof ext_bc), bc, 0x30), x, 0x30), x, 0xa3);
+	p = put(put(p, subj + sn, kyn), subj, sn);
+	unsigned char *v = p;
+	p = wrap(put_time(put_time(p, t + 7, flags & A_NA_GEN), t, flags & A_NB_GEN), v, 0x30);
+	p = put(put(put(p, subj, sn), alg, alg[1] + 2u), v3_serial1, sizeof v3_serial1);
+	p = wrap(wrap(p, tbs, 0x30), end, 0x30);
+	*made = (size_t)(end - p);
+	memmove(out, p, *made);
+	*used = i + kn + 14 + sn + kyn;
+	return 0;
+}
+
+size_t tls_store_rebuild(const unsigned char *in, size_t len, unsigned char *out, size_t cap, int *bad)
+{
+	size_t r = 0, w = 0, used, made;
+	*bad = 0;
+	while (r < len) {
+		if (rebuild_one(in + r, len - r, out + w, cap - w, &used, &made) != 0) {
+			(*bad)++; /* the rest cannot be split: stop */
+			break;
+		}
+		r += used;
+		w += made;
+	}
+	return w;
+}
+
 /* Make der[0..len) the store (owned: free it with the store). Returns the
  * number of anchors (0: the store stays empty), or -1 out of memory. */
 static int adopt(const unsigned char *der, size_t len, unsigned char *owned, int *bad)
@@ -220,6 +329,24 @@ static int adopt(const unsigned char *der, size_t len, unsigned char *owned, int
 	g_owned = owned;
 	g_idx = idx;
 	g_n = n;
+	return n;
+}
+
+/* Rebuild the embedded anchors as the store (the embedded bytes are read
+ * here only). Returns the number of anchors (0: none), or -1 out of memory;
+ * *bad counts those left out. */
+static int load_embedded(int *bad)
+{
+	int bad_der = 0;
+	size_t cap = 2 * kling_ca_der_len + A_MAX_EXTRA * kling_ca_count, len = 0;
+	unsigned char *buf = malloc(cap ? cap : 1), *fit;
+	if (!buf)
+		return -1;
+	len = tls_store_rebuild(kling_ca_der, kling_ca_der_len, buf, cap, bad);
+	if ((fit = realloc(buf, len ? len : 1)) != NULL) /* give back the room not needed */
+		buf = fit;
+	int n = adopt(buf, len, buf, &bad_der);
+	*bad += bad_der;
 	return n;
 }
 
@@ -316,7 +443,7 @@ int tls_store_load(char *err, size_t errcap)
 		}
 		if (n < 0) {
 			int bad = 0;
-			n = adopt(kling_ca_der, kling_ca_der_len, NULL, &bad);
+			n = KLING_EMBED_CA ? load_embedded(&bad) : 0; /* EMBED_CA=0: no rebuild code linked */
 			if (bad)
 				log_info("trust store: %d embedded certificate(s) could not be read", bad);
 			if (n <= 0) {

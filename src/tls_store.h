@@ -7,12 +7,15 @@
  *      store; if it cannot be read or holds no certificate, that is the error;
  *   2. the first system bundle that exists: /etc/ssl/certs/ca-certificates.crt,
  *      /etc/pki/tls/certs/ca-bundle.crt, /etc/ssl/cert.pem;
- *   3. the bundle embedded at build time (ca_bundle.h): concatenated DER.
+ *   3. the bundle embedded at build time (ca_bundle.h): compact trust
+ *      anchors (what mbedTLS reads of a trusted root, see tools/gen_ca.py),
+ *      rebuilt into DER certificates by tls_store_rebuild() only when this
+ *      source is the one used (the embedded bytes are otherwise never read).
  * Loaded once, on the first TLS handshake (start-up reads no file), and kept
  * until tls_store_free().
  *
  * Kept as DER and parsed only when needed: a PEM file is decoded in place to
- * DER (the embedded bundle is used where it lies), and each certificate's
+ * DER (the embedded anchors are rebuilt into a buffer), and each certificate's
  * place and subject name are indexed. Verification asks tls_store_ca_cb()
  * for the anchors that can have signed a certificate: those whose subject
  * equals its issuer byte for byte (as Go's crypto/x509 matches them), parsed
@@ -91,6 +94,12 @@ struct tls_anchor {
  * first malformed length. Returns the number indexed; *bad counts those
  * whose structure could not be read or that were cut short or left out. */
 int tls_store_index_der(const unsigned char *der, size_t len, struct tls_anchor *out, int cap, int *bad);
+
+/* Rebuild the embedded bundle's compact anchors in[0..len) (tools/gen_ca.py)
+ * as DER certificates, one after the other, into out[0..cap) (2 * len + 160
+ * per anchor is enough). Returns the bytes written; *bad is 1 when an anchor
+ * was malformed or did not fit (it and the rest are left out), else 0. */
+size_t tls_store_rebuild(const unsigned char *in, size_t len, unsigned char *out, size_t cap, int *bad);
 
 /* Free the anchors and the DER they point into. */
 void tls_store_free(void);

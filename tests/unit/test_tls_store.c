@@ -1,6 +1,7 @@
-/* Unit tests of tls_store.h: the embedded DER bundle split by ASN.1
- * lengths, loading a CA file that replaces the store, and the sentences
- * that explain a verification failure. */
+/* Unit tests of tls_store.h: the embedded compact anchors rebuilt as
+ * certificates equal, in what verification reads, to the roots of the bundle
+ * they were made from; DER split by ASN.1 lengths, loading a CA file that
+ * replaces the store, and the sentences that explain a verification failure. */
 #include "ca_bundle.h"
 #include "tls_store.h"
 #include "t.h"
@@ -9,11 +10,16 @@
 
 #include "mbedtls/platform.h"
 
+#include "mbedtls/oid.h"
 #include "mbedtls/x509.h"
+
+/* The embedded bundle rebuilt as DER certificates (tls_store_rebuild). */
+static unsigned char *g_der;
+static size_t g_der_len;
 
 static void test_der_index(void)
 {
-	if (kling_ca_der_len == 0) {
+	if (g_der_len == 0) {
 		/* the same number of checks as below, each said skipped */
 		static const char *const names[] = {
 			"tls_store/counting the embedded certificates", "tls_store/every embedded certificate indexed",
@@ -26,10 +32,10 @@ static void test_der_index(void)
 	}
 	int bad, cap = (int)kling_ca_count;
 	struct tls_anchor *idx = calloc((size_t)cap, sizeof *idx);
-	const unsigned char *der = (const unsigned char *)t_guarded(kling_ca_der, kling_ca_der_len);
+	const unsigned char *der = (const unsigned char *)t_guarded(g_der, g_der_len);
 	T_CHECK("tls_store/counting the embedded certificates",
-		tls_store_index_der(der, kling_ca_der_len, NULL, 0, &bad) == cap && bad == 0);
-	int n = tls_store_index_der(der, kling_ca_der_len, idx, cap, &bad);
+		tls_store_index_der(der, g_der_len, NULL, 0, &bad) == cap && bad == 0);
+	int n = tls_store_index_der(der, g_der_len, idx, cap, &bad);
 	T_CHECK("tls_store/every embedded certificate indexed", n == cap && bad == 0);
 	/* each subject found is the one mbedTLS reads */
 	int same = 0;
@@ -43,11 +49,11 @@ static void test_der_index(void)
 		mbedtls_x509_crt_free(&c);
 	}
 	T_CHECK("tls_store/subjects as mbedTLS reads them", same == n);
-	n = tls_store_index_der(der, kling_ca_der_len, idx, 2, &bad);
+	n = tls_store_index_der(der, g_der_len, idx, 2, &bad);
 	T_CHECK("tls_store/index bounded by cap", n == 2 && bad == cap - 2);
 
-	der = (const unsigned char *)t_guarded(kling_ca_der, kling_ca_der_len - 1);
-	n = tls_store_index_der(der, kling_ca_der_len - 1, idx, cap, &bad);
+	der = (const unsigned char *)t_guarded(g_der, g_der_len - 1);
+	n = tls_store_index_der(der, g_der_len - 1, idx, cap, &bad);
 	T_CHECK("tls_store/a cut bundle keeps the whole ones", n == cap - 1 && bad == 1);
 
 	static const unsigned char junk[] = {0x30, 0x84, 0xff, 0xff, 0xff, 0xff, 0x00};
@@ -64,7 +70,7 @@ static void test_der_index(void)
 /* The first certificate of the embedded bundle as DER, and its length. */
 static size_t first_der(void)
 {
-	return ((size_t)kling_ca_der[2] << 8 | kling_ca_der[3]) + 4; /* 30 82 hh ll */
+	return ((size_t)g_der[2] << 8 | g_der[3]) + 4; /* 30 82 hh ll */
 }
 
 static char *write_temp(const void *data, size_t len)
@@ -117,10 +123,10 @@ static void test_file(void)
 	T_CHECK("tls_store/missing file", tls_store_load(err, sizeof err) < 0 &&
 						  strstr(err, "/nonexistent/ca.pem") &&
 						  strstr(err, "SSL_CERT_FILE"));
-	if (!kling_ca_der_len)
+	if (!g_der_len)
 		return;
 	/* a DER file with one certificate: the first of the bundle */
-	char *path = write_temp(kling_ca_der, first_der());
+	char *path = write_temp(g_der, first_der());
 	T_CHECK("tls_store/temp file", path != NULL);
 	setenv("KLING_CA_FILE", path, 1);
 	tls_store_configure(path);
@@ -135,14 +141,14 @@ static void test_file(void)
 
 	/* PEM: two certificates (LF, then CRLF lines), a broken block between,
 	 * text around them */
-	size_t n1 = first_der(), n2 = ((size_t)kling_ca_der[n1 + 2] << 8 | kling_ca_der[n1 + 3]) + 4;
+	size_t n1 = first_der(), n2 = ((size_t)g_der[n1 + 2] << 8 | g_der[n1 + 3]) + 4;
 	char *text = malloc(PEM_MAX);
 	size_t o = 0;
 	app(text, &o, "# a comment\n");
-	pem(kling_ca_der, n1, text, &o, 0);
+	pem(g_der, n1, text, &o, 0);
 	app(text, &o, "-----BEGIN CERTIFICATE-----\nnot*base64\n-----END CERTIFICATE-----\n");
 	app(text, &o, "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n");
-	pem(kling_ca_der + n1, n2, text, &o, 1);
+	pem(g_der + n1, n2, text, &o, 1);
 	path = write_temp(text, o);
 	setenv("KLING_CA_FILE", path, 1);
 	tls_store_configure(path);
@@ -154,10 +160,10 @@ static void test_file(void)
 	 * (self-signed) finds itself, parsed from the DER kept */
 	mbedtls_x509_crt root, *cands = NULL;
 	mbedtls_x509_crt_init(&root);
-	T_CHECK("tls_store/parse a root", mbedtls_x509_crt_parse_der(&root, kling_ca_der + n1, n2) == 0);
+	T_CHECK("tls_store/parse a root", mbedtls_x509_crt_parse_der(&root, g_der + n1, n2) == 0);
 	T_CHECK("tls_store/ca_cb finds the anchor by the issuer",
 		tls_store_ca_cb(NULL, &root, &cands) == 0 && cands && cands->raw.len == n2 &&
-			memcmp(cands->raw.p, kling_ca_der + n1, n2) == 0 && cands->next == NULL);
+			memcmp(cands->raw.p, g_der + n1, n2) == 0 && cands->next == NULL);
 	mbedtls_x509_crt_free(cands);
 	mbedtls_free(cands);
 	static const unsigned char other[] = {0x30, 0x03, 0x31, 0x01, 0x00};
@@ -181,6 +187,90 @@ static void test_file(void)
 	free(text);
 	unsetenv("KLING_CA_FILE");
 	tls_store_configure(NULL);
+}
+
+/* The certificate that tls_store's ca_cb finds in the loaded store with
+ * c's subject and key, or NULL. *chain is the list to free. */
+static const mbedtls_x509_crt *original(const mbedtls_x509_crt *c, mbedtls_x509_crt **chain)
+{
+	mbedtls_x509_crt child;
+	mbedtls_x509_crt_init(&child);
+	child.issuer_raw = c->subject_raw;
+	*chain = NULL;
+	if (tls_store_ca_cb(NULL, &child, chain) != 0)
+		return NULL;
+	for (const mbedtls_x509_crt *o = *chain; o && o->raw.len; o = o->next)
+		if (o->pk_raw.len == c->pk_raw.len && memcmp(o->pk_raw.p, c->pk_raw.p, c->pk_raw.len) == 0)
+			return o;
+	return NULL;
+}
+
+/* 1 when the rebuilt anchor c carries what mbedTLS reads of the root o. */
+static int same_facts(const mbedtls_x509_crt *c, const mbedtls_x509_crt *o)
+{
+	const int ku = MBEDTLS_X509_EXT_KEY_USAGE;
+	return memcmp(&c->valid_from, &o->valid_from, sizeof c->valid_from) == 0 &&
+	       memcmp(&c->valid_to, &o->valid_to, sizeof c->valid_to) == 0 &&
+	       c->MBEDTLS_PRIVATE(ca_istrue) == 1 && (o->MBEDTLS_PRIVATE(ca_istrue) || o->version < 3) &&
+	       c->MBEDTLS_PRIVATE(max_pathlen) == o->MBEDTLS_PRIVATE(max_pathlen) &&
+	       (c->MBEDTLS_PRIVATE(ext_types) & ku) == (o->MBEDTLS_PRIVATE(ext_types) & ku) &&
+	       c->MBEDTLS_PRIVATE(key_usage) == o->MBEDTLS_PRIVATE(key_usage);
+}
+
+static void test_rebuild(void)
+{
+	static const char *const names[] = {
+		"tls_store/every embedded anchor rebuilt",
+		"tls_store/rebuilt anchors parse: v3, issuer = subject, a CA",
+		"tls_store/rebuilt anchors keep the validity, key, pathLen, keyUsage of the bundle's roots",
+		"tls_store/a cut anchor stops the rebuild, the whole ones kept",
+		"tls_store/an anchor that does not fit is left out"};
+	if (kling_ca_der_len == 0) {
+		for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+			T_SKIP(names[i], "built with EMBED_CA=0");
+		return;
+	}
+	int bad, idx_bad, cap = (int)kling_ca_count;
+	T_CHECK(names[0], g_der_len > 0 && tls_store_index_der(g_der, g_der_len, NULL, 0, &idx_bad) == cap &&
+				  idx_bad == 0);
+	struct tls_anchor *idx = calloc((size_t)cap, sizeof *idx);
+	int n = tls_store_index_der(g_der, g_der_len, idx, cap, &idx_bad), parsed = 0, same = 0;
+	/* the roots the bundle was made from, as a CA file */
+	char err[400];
+	setenv("KLING_CA_FILE", TEST_CA_BUNDLE, 1);
+	tls_store_configure(TEST_CA_BUNDLE);
+	int have_src = tls_store_load(err, sizeof err) == 0;
+	for (int i = 0; i < n; i++) {
+		mbedtls_x509_crt c, *chain = NULL;
+		mbedtls_x509_crt_init(&c);
+		if (mbedtls_x509_crt_parse_der(&c, g_der + idx[i].off, idx[i].len) == 0 && c.version == 3 &&
+		    c.MBEDTLS_PRIVATE(ca_istrue) && c.issuer_raw.len == c.subject_raw.len &&
+		    memcmp(c.issuer_raw.p, c.subject_raw.p, c.subject_raw.len) == 0) {
+			parsed++;
+			const mbedtls_x509_crt *o = have_src ? original(&c, &chain) : NULL;
+			same += o && same_facts(&c, o);
+			mbedtls_x509_crt_free(chain);
+			mbedtls_free(chain);
+		}
+		mbedtls_x509_crt_free(&c);
+	}
+	T_CHECK(names[1], n == cap && parsed == n);
+	if (have_src)
+		T_CHECK(names[2], same == n);
+	else
+		T_SKIP(names[2], err);
+	unsetenv("KLING_CA_FILE");
+	tls_store_configure(NULL);
+
+	size_t cap2 = 2 * kling_ca_der_len + 160 * kling_ca_count, len;
+	unsigned char *out = malloc(cap2);
+	const unsigned char *in = (const unsigned char *)t_guarded(kling_ca_der, kling_ca_der_len - 1);
+	len = tls_store_rebuild(in, kling_ca_der_len - 1, out, cap2, &bad);
+	T_CHECK(names[3], bad == 1 && len == idx[n - 1].off && memcmp(out, g_der, len) == 0);
+	len = tls_store_rebuild(kling_ca_der, kling_ca_der_len, out, idx[1].off + 100, &bad);
+	T_CHECK(names[4], bad == 1 && len == idx[1].off);
+	free(out);
+	free(idx);
 }
 
 static void test_explain(void)
@@ -218,10 +308,16 @@ static void test_explain(void)
 
 int main(void)
 {
-	t_plan(30);
+	t_plan(35);
+	size_t cap = 2 * kling_ca_der_len + 160 * kling_ca_count;
+	int bad;
+	g_der = malloc(cap ? cap : 1);
+	g_der_len = tls_store_rebuild(kling_ca_der, kling_ca_der_len, g_der, cap, &bad);
+	test_rebuild();
 	test_der_index();
 	test_file();
 	test_explain();
 	tls_store_free();
+	free(g_der);
 	return t_done();
 }
