@@ -221,8 +221,8 @@ static unsigned char *put(unsigned char *p, const void *src, size_t n) { return 
 static unsigned char *wrap(unsigned char *p, const unsigned char *end, unsigned char tag)
 {
 	size_t n = (size_t)(end - p), k = n;
-	unsigned char nb = 0x80;
 	if (n > 0x7f) {
+		unsigned char nb = 0x80;
 		for (; k; k >>= 8, nb++)
 			*--p = (unsigned char)k;
 		*--p = nb;
@@ -238,7 +238,8 @@ static unsigned char *put_time(unsigned char *p, const unsigned char *bcd, int g
 {
 	unsigned char *end = p;
 	*--p = 'Z';
-	for (int i = 6; i >= !gen; i--) {
+	int first = gen ? 0 : 1; /* UTCTime leaves out the century */
+	for (int i = 6; i >= first; i--) {
 		*--p = (unsigned char)('0' + (bcd[i] & 15));
 		*--p = (unsigned char)('0' + (bcd[i] >> 4));
 	}
@@ -286,7 +287,7 @@ static int rebuild_one(const unsigned char *in, size_t avail, unsigned char *out
 	p = wrap(wrap(wrap(put(p, ext_bc, sizeof ext_bc), bc, 0x30), x, 0x30), x, 0xa3);
 	p = put(put(p, subj + sn, kyn), subj, sn);
 	unsigned char *v = p;
-	p = wrap(put_time(put_time(p, t + 7, flags & A_NA_GEN), t, flags & A_NB_GEN), v, 0x30);
+	p = wrap(put_time(put_time(p, t + 7, (flags & A_NA_GEN) != 0), t, (flags & A_NB_GEN) != 0), v, 0x30);
 	p = put(put(put(p, subj, sn), alg, alg[1] + 2u), v3_serial1, sizeof v3_serial1);
 	p = wrap(wrap(p, tbs, 0x30), end, 0x30);
 	*made = (size_t)(end - p);
