@@ -56,7 +56,7 @@ dist:
 	  d=build/$$a; [ $$a = "$(shell uname -m)" ] && d=build; \
 	  cp $(DIST_SRC)/$$d/kling-mcp dist/kling-mcp-$(DIST_VERSION)-linux-$$a; chmod 0755 dist/kling-mcp-$(DIST_VERSION)-linux-$$a; \
 	done
-	@$(MAKE) --no-print-directory -s $(REPRO_VARS) PKG_DIR=dist BIN_DIR=dist packages
+	@$(MAKE) --no-print-directory -s $(REPRO_VARS) DIST_VERSION=$(DIST_VERSION) PKG_DIR=dist BIN_DIR=dist packages
 	@{ echo "kling-mcp $(DIST_VERSION)"; \
 	   echo "commit $(or $(shell git rev-parse HEAD 2>/dev/null),none) SOURCE_DATE_EPOCH=$(SOURCE_DATE_EPOCH)"; \
 	   echo "built on Debian $$(cat /etc/debian_version 2>/dev/null || echo '?'), EMBED_CA=$(EMBED_CA)"; \

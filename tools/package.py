@@ -209,6 +209,8 @@ def server_json(out, version, url, image):
 def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
+    if argv[1] in ("ipk", "oci") and len(argv) <= (4 if argv[1] == "ipk" else 7):
+        sys.exit(f"package: no binary to put in the {argv[1]} (none built, or another version's names)")
     if argv[1] == "ipk":
         ipk(argv[2], argv[3], builds(argv[4:]))
     elif argv[1] == "oci":
