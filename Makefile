@@ -12,7 +12,7 @@
 #                          SHA256SUMS (mk/dist.mk), with the packages below
 #   make ipk | oci | server-json   OpenWrt packages, OCI image archive, MCP Registry entry (mk/pkg.mk)
 #   make install-systemd   the systemd unit and an example environment file (packaging/systemd)
-# Sources are listed by wildcard: a new src/*.c or tests/unit/test_*.c needs no edit here.
+# Sources are listed by wildcard: a new src/*.c, tests/unit/test_*.c or tests/lib/*.c needs no edit here.
 
 VERSION    := 0.1.0
 PREFIX     ?= /usr/local
@@ -157,13 +157,15 @@ $(B)/tests/%: tests/unit/%.c tests/unit/t.h $(LIB_OBJS) $(MBED_LIB)
 
 unit: $(UNIT_BINS)
 
-# Test drivers: small programs that link the library objects and exercise one
-# module from the command line (tests/tools/NAME.c -> $(B)/tools/NAME).
-TOOL_SRCS  := $(sort $(wildcard tests/tools/*.c))
-TOOL_BINS  := $(TOOL_SRCS:tests/tools/%.c=$(B)/tools/%)
-$(B)/tools/%: tests/tools/%.c $(LIB_OBJS) $(MBED_LIB)
+# Test programs that are not tests: small drivers that link the library objects
+# and exercise one module from the command line, and the server core behind a
+# fake backend (tests/lib/NAME.c -> $(B)/tools/NAME, where the suites, the
+# benches and tests/mutate.py run them).
+TOOL_SRCS  := $(sort $(wildcard tests/lib/*.c))
+TOOL_BINS  := $(TOOL_SRCS:tests/lib/%.c=$(B)/tools/%)
+$(B)/tools/%: tests/lib/%.c $(wildcard tests/lib/*.h) tests/unit/t.h $(LIB_OBJS) $(MBED_LIB)
 	@mkdir -p $(@D)
-	@$(CC) $(KFLAGS) -o $@ $< $(LIB_OBJS) $(MBED_LIB) $(LINK)
+	@$(CC) $(KFLAGS) -Itests/unit -o $@ $< $(LIB_OBJS) $(MBED_LIB) $(LINK)
 
 # The listener's timers are minutes long (idle sessions live 30 min, SSE
 # keep-alive comments every 15 s, a 10 s drain at stop):

@@ -99,7 +99,7 @@ MUTATIONS = [
 ]
 
 # What each suite needs built (besides build/kling-mcp).
-NEEDS = {"suite/test_protocol.py": ["build/tests/test_server"], "suite/test_http.py": ["build/tools/httpget"],
+NEEDS = {"suite/test_protocol.py": ["build/tools/fake_server"], "suite/test_http.py": ["build/tools/httpget"],
          "suite/test_listen_timers.py": ["build/short/kling-mcp"], "suite/test_fair_calls.py": ["build/short/kling-mcp"]}
 
 
@@ -116,7 +116,7 @@ def sync_tree():
     """The copy the mutations are made in: what make needs, mtimes kept, only
     changed files rewritten (so the copy's objects stay up to date)."""
     os.makedirs(TREE, exist_ok=True)
-    tops = ("src", "tests/unit", "tests/tools", "tests/fuzz", "mk", "tools")
+    tops = ("src", "tests/unit", "tests/lib", "tests/fuzz", "mk", "tools")
     for top in tops:  # files gone from the checkout (a file renamed) go from the copy
         for d, _, files in os.walk(os.path.join(TREE, top)):
             for f in files:

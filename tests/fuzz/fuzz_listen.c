@@ -1,7 +1,7 @@
 /*
  * fuzz_listen — a client's bytes through the HTTP server (http_server.c) and
  * MCP over HTTP (mcp_http.c), over a real socketpair, delivered in reads of
- * sizes the input picks, with the fake list_tasks backend (fake_backend.h)
+ * sizes the input picks, with the fake list_tasks backend (tests/lib/fake_backend.h)
  * instead of the network.
  *
  * Input: byte 0 holds flags (bit 0: KLING_MCP_TOKEN "fuzz-token" is set;
@@ -36,7 +36,7 @@
 #include <unistd.h>
 
 #define FAKE_CHECK(cond) FUZZ_ASSERT(cond)
-#include "fake_backend.h"
+#include "../lib/fake_backend.h"
 
 static struct config CFG;
 static char KEY[] = "fuzz-api-key", TOKEN[] = "fuzz-token", LISTEN[] = "127.0.0.1:8080";

@@ -9,7 +9,7 @@
  * lines (a line "\xff" stands for one over LIMIT_LINE_BYTES). After each line
  * the loop turns twice, so queued calls start and timers fire.
  *
- * The fake backend (fake_backend.h, shared with test_server) picks its
+ * The fake backend (tests/lib/fake_backend.h, shared with fake_server) picks its
  * behaviour from the cursor: none or other: a page at once; 'a' a page from
  * the loop; "delay:N" after N ms; 'e' an error text; 's' never answers (until
  * cancelled); 'b' an unusable result; "huge" one over LIMIT_RESPONSE_BYTES.
@@ -66,7 +66,7 @@ static int output(void *ctx, void *tag, const char *msg, size_t len, int code)
 }
 
 #define FAKE_CHECK(cond) FUZZ_ASSERT(cond)
-#include "fake_backend.h"
+#include "../lib/fake_backend.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

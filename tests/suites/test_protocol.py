@@ -23,7 +23,7 @@ import kt  # noqa: E402
 
 BIN = kt.binary()
 BUILD = os.environ.get("BUILD_DIR") or os.path.join(kt.root(), "build")
-FAKE = os.path.join(BUILD, "tests", "test_server")
+FAKE = os.path.join(BUILD, "tools", "fake_server")
 SLOW = 4.0 if os.environ.get("SANITIZE") == "1" else 1.0  # sanitizer builds run slower
 
 LIMIT_LINE_BYTES = 1024 * 1024

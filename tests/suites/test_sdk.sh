@@ -4,7 +4,7 @@
 . "$(dirname "$0")/../lib/kt.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 bin=${KLING_MCP:?}
-fake=${BUILD_DIR:?}/tests/test_server
+fake=${BUILD_DIR:?}/tools/fake_server
 # client.mjs prints its own PLAN; when it cannot run, this one check is skipped.
 if ! command -v node >/dev/null 2>&1; then
 	plan 1

@@ -1,11 +1,12 @@
 /*
- * test_server — the real server core (server_run: wire + mcp + list_tasks)
- * behind the fake list_tasks backend of tests/fuzz/fake_backend.h, for the
- * protocol and SDK suites. It is a test program, never part of the product
- * binary.
+ * fake_server — the real server core (server_run: wire + mcp + list_tasks)
+ * behind the fake list_tasks backend of tests/lib/fake_backend.h, for the
+ * protocol and SDK suites (built as build/tools/fake_server). It is a test
+ * program, never part of the product binary.
  *
- *   test_server           self-checks of the fake backend (PASS/FAIL lines)
- *   test_server --serve   an MCP server on stdin/stdout using the fake backend
+ *   fake_server           self-checks of the fake backend (PASS/FAIL lines,
+ *                         run by tests/suites/test_fake_server.sh)
+ *   fake_server --serve   an MCP server on stdin/stdout using the fake backend
  *
  * The fake backend's behaviour is chosen by the call's cursor argument (see
  * fake_backend.h); every cancel is reported on stderr.
@@ -25,7 +26,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "../fuzz/fake_backend.h"
+#include "fake_backend.h"
 
 /* SIGTERM/SIGHUP wake the server through a pipe, as in the product's main. */
 static int g_stop[2] = {-1, -1};
@@ -40,7 +41,8 @@ static void on_signal(int sig)
 	errno = saved;
 }
 
-/* Self-checks run by the test runner (no arguments). */
+/* Self-checks of the test apparatus (no arguments): named mock-self/, so
+ * tests/run.sh counts them with the mock's own checks. */
 static int g_got;
 static const char *g_err;
 static int g_called;
@@ -74,19 +76,19 @@ static int self_check(void)
 	q.page = 1;
 	q.page_size = 100;
 	g_got = -2;
-	T_CHECK("fake/a full page is a valid result, never given inside start",
+	T_CHECK("mock-self/fake/a full page is a valid result, never given inside start",
 		run_fake(&q) == 1 && g_got == 100);
 	q.status = KLING_FAILED;
 	q.page_size = 1;
-	T_CHECK("fake/status filter", run_fake(&q) == 1 && g_got == 1);
+	T_CHECK("mock-self/fake/status filter", run_fake(&q) == 1 && g_got == 1);
 	strcpy(q.cursor, "error");
 	q.cursor_len = 5;
 	g_err = NULL;
-	T_CHECK("fake/error mode", run_fake(&q) == 1 && g_err != NULL);
+	T_CHECK("mock-self/fake/error mode", run_fake(&q) == 1 && g_err != NULL);
 	strcpy(q.cursor, "slow");
 	q.cursor_len = 4;
 	struct kling_op *op = fake_start(&q, 0, catch_done, NULL);
-	T_CHECK("fake/slow mode returns an op", op != NULL && fake_running == 1);
+	T_CHECK("mock-self/fake/slow mode returns an op", op != NULL && fake_running == 1);
 	fflush(stdout);
 	int saved = dup(2);
 	int devnull = open("/dev/null", O_WRONLY);
@@ -95,7 +97,7 @@ static int self_check(void)
 	dup2(saved, 2);
 	close(devnull);
 	close(saved);
-	T_CHECK("fake/cancel frees it", fake_running == 0);
+	T_CHECK("mock-self/fake/cancel frees it", fake_running == 0);
 	return t_done();
 }
 

@@ -1,7 +1,7 @@
 /*
  * fake_backend — the list_tasks backend the tests use instead of the network,
- * shared by tests/unit/test_server.c (the protocol and SDK suites' server) and
- * tests/fuzz/fuzz_mcp.c. Header-only: include it once per program.
+ * shared by tests/lib/fake_server.c (the protocol and SDK suites' server),
+ * tests/fuzz/fuzz_mcp.c and tests/fuzz/fuzz_listen.c. Header-only: include it once per program.
  *
  * Every answer comes from the loop (a 0 ms timer at least), never from inside
  * start. The behaviour is chosen by the call's cursor argument:
