@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """make bench: what kling-mcp weighs and costs, measured, in one markdown table.
 
-    python3 tests/tools/bench.py --bin B --noca B0 --full BU --glibc BG
+    python3 tests/lib/bench.py --bin B --noca B0 --full BU --glibc BG
 
   --bin    the product (stripped, CA bundle embedded)
   --noca   the same built with EMBED_CA=0

@@ -1,6 +1,6 @@
 """make bench, HTTP listener part: memory per idle connection and per idle
 session, peak RSS after 200 sessions, and requests per second with p50/p99
-over keep-alive for 1, 8 and 64 clients (tests/tools/httpload.c, a C load
+over keep-alive for 1, 8 and 64 clients (tests/lib/httpload.c, a C load
 generator). Two anchors are measured in the same run: nginx (one worker)
 serving the very bytes of kling-mcp's tools/list answer from a file, to the
 same request (what one core can do for this body; the ratio to it is printed
@@ -10,7 +10,7 @@ Memory under attack: VmHWM while 128 clients without the token each send a
 1 MB body at once. Issue 20's targets are printed beside (the bench measures;
 the tests assert behaviour). Used by bench.py (rows(...)); alone it prints
 the rows:
-    python3 tests/tools/bench_listen.py --bin build/kling-mcp --load build/tools/httpload
+    python3 tests/lib/bench_listen.py --bin build/kling-mcp --load build/tools/httpload
 """
 import argparse
 import json

@@ -1,8 +1,8 @@
 """The MCP protocol over stdio, line by line, against golden expectations.
 
 Drives the product binary ($KLING_MCP) for everything that needs no Kling
-answer, and the test program test_server --serve (the same server core with a
-fake list_tasks backend; see tests/unit/test_server.c) for call flows:
+answer, and the test program fake_server --serve (the same server core with a
+fake list_tasks backend; see tests/lib/fake_server.c) for call flows:
 results, cancellation, deadlines, concurrency, batches holding calls.
 
 Every read has a timeout, so a hang fails a check instead of stalling the run.
