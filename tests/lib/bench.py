@@ -33,6 +33,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "lib"))
 import bench_listen  # noqa: E402
 import harness  # noqa: E402
+from stdio_mcp import StdioMcp  # noqa: E402
 
 SYSTEM_BUNDLE = "/etc/ssl/certs/ca-certificates.crt"
 API_KEY = "bench-api-key"
@@ -82,61 +83,46 @@ def status_kb(pid, field):
 
 # ---------------------------------------------------------------- the MCP side
 
-class Mcp:
-    """kling-mcp as a child with pipes; one request line out, one answer line in."""
+class Mcp(StdioMcp):
+    """kling-mcp as a child with pipes (stdio_mcp.StdioMcp): one request line
+    out, one answer line in; the waits are long (callgrind runs it)."""
 
     def __init__(self, argv, env):
-        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                  env=env)
-        self.fin, self.fout = self.p.stdin.fileno(), self.p.stdout.fileno()
-        self.buf = b""
-        self.id = 0
+        super().__init__(argv, env)
+        self.p = self.proc
 
-    def line(self):
-        while True:
-            i = self.buf.find(b"\n")
-            if i >= 0:
-                out, self.buf = self.buf[:i], self.buf[i + 1:]
-                return out
-            chunk = os.read(self.fout, 1 << 16)
-            if not chunk:
-                raise RuntimeError("kling-mcp ended: " + self.p.stderr.read().decode(errors="replace")[-2000:])
-            self.buf += chunk
-
-    def request(self, method, params):
-        self.id += 1
-        os.write(self.fin, json.dumps({"jsonrpc": "2.0", "id": self.id, "method": method,
-                                       "params": params}).encode() + b"\n")
-        return self.line()
+    def answer(self):
+        line = self.line(600)
+        if line is None:
+            raise RuntimeError("kling-mcp ended: " + self.stderr()[-2000:])
+        return line
 
     def initialize(self):
-        r = json.loads(self.request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
-                                                   "clientInfo": {"name": "bench", "version": "1"}}))
-        os.write(self.fin, b'{"jsonrpc":"2.0","method":"notifications/initialized"}\n')
+        r = self.request("initialize", {"protocolVersion": "2025-11-25", "capabilities": {},
+                                        "clientInfo": {"name": "bench", "version": "1"}}, timeout=600)
+        if r is None:
+            raise RuntimeError("kling-mcp did not answer initialize: " + self.stderr()[-2000:])
+        self.notify("notifications/initialized")
         return r
 
     def calls(self, n):
         """n list_tasks calls, one after the other; returns their times in ns."""
         out = []
         for _ in range(n):
-            self.id += 1
             msg = (b'{"jsonrpc":"2.0","id":%d,"method":"tools/call","params":{"name":"list_tasks",'
-                   b'"arguments":{}}}\n' % self.id)
+                   b'"arguments":{}}}\n' % self.next_id)
+            self.next_id += 1
             t0 = time.perf_counter_ns()
-            os.write(self.fin, msg)
-            ans = self.line()
+            self.send_raw(msg)
+            ans = self.answer()
             out.append(time.perf_counter_ns() - t0)
             if b'"isError":true' in ans or b'"structuredContent"' not in ans:
                 raise RuntimeError("list_tasks failed: " + ans[:600].decode(errors="replace"))
         return out
 
     def close(self):
-        self.p.stdin.close()
-        self.p.wait(30)
-        err = self.p.stderr.read().decode(errors="replace")
-        self.p.stdout.close()
-        self.p.stderr.close()
-        return self.p.returncode, err
+        code = super().close(30)
+        return code, self.err.decode(errors="replace")
 
 
 def mcp_env(port, extra):

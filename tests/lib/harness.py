@@ -9,7 +9,6 @@ Everything binds 127.0.0.1; certificates are made fresh with the openssl CLI.
 """
 import json
 import os
-import select
 import shutil
 import ssl
 import subprocess
@@ -17,6 +16,8 @@ import sys
 import tempfile
 import time
 import http.client
+
+from stdio_mcp import StdioMcp
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -95,95 +96,22 @@ class MockControl:
         return self._do("POST", "/_mock/reset", {})
 
 
-class McpProc:
-    """kling-mcp as a child process, spoken to line by line."""
+class McpProc(StdioMcp):
+    """kling-mcp ($KLING_MCP, or argv) as a child process, spoken to line by
+    line (stdio_mcp.StdioMcp); a stdout line that is not one JSON message is a
+    failed check. close() returns (exit status, stderr text)."""
 
     def __init__(self, env, argv=None):
-        self.proc = subprocess.Popen(argv or [os.environ.get("KLING_MCP") or os.path.join(ROOT, "build", "kling-mcp")],
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=env)
-        self.buf = b""
-        self.next_id = 1
+        super().__init__(argv or [os.environ.get("KLING_MCP") or os.path.join(ROOT, "build", "kling-mcp")], env)
 
-    def send_raw(self, data):
-        self.proc.stdin.write(data)
-        self.proc.stdin.flush()
-
-    def send(self, obj):
-        self.send_raw(json.dumps(obj).encode() + b"\n")
-
-    def recv(self, timeout=15):
-        """The next line from stdout parsed as JSON; None on timeout or EOF. A
-        line that is not a JSON object or array is a FAIL line, and comes back
-        as {"not JSON": its start}."""
-        deadline = time.monotonic() + timeout
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            r, _, _ = select.select([self.proc.stdout], [], [], left)
-            if not r:
-                return None
-            chunk = os.read(self.proc.stdout.fileno(), 65536)
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        try:
-            v = json.loads(line)
-        except ValueError:
-            v = None
-        if not isinstance(v, (dict, list)):
-            # Not one JSON message: a failed check (stdout must hold only those),
-            # and an answer no caller's check will take for a good one.
-            import kt
-            kt.fail("stdout/every line is a JSON message", f"got {line[:200]!r}")
-            return {"not JSON": line[:200].decode("latin-1")}
-        return v
-
-    def request(self, method, params=None, timeout=15):
-        rid = self.next_id
-        self.next_id += 1
-        msg = {"jsonrpc": "2.0", "id": rid, "method": method}
-        if params is not None:
-            msg["params"] = params
-        self.send(msg)
-        while True:
-            r = self.recv(timeout)
-            if r is None or (isinstance(r, dict) and r.get("id") == rid):
-                return r
-
-    def initialize(self, version="2025-11-25"):
-        r = self.request("initialize", {"protocolVersion": version, "capabilities": {},
-                                        "clientInfo": {"name": "kling-tests", "version": "1"}})
-        self.send({"jsonrpc": "2.0", "method": "notifications/initialized"})
-        return r
-
-    def call_tool(self, name, args=None, timeout=30):
-        """The tools/call result object, or the error object, or None on timeout."""
-        params = {"name": name}
-        if args is not None:
-            params["arguments"] = args
-        r = self.request("tools/call", params, timeout)
-        if r is None:
-            return None
-        return r.get("result", r.get("error"))
+    def on_bad_line(self, line):
+        # stdout must hold only JSON-RPC messages
+        import kt
+        kt.fail("stdout/every line is a JSON message", f"got {line[:200]!r}")
 
     def close(self, timeout=5):
-        """Close stdin; returns (exit status, stderr text)."""
-        try:
-            self.proc.stdin.close()
-        except OSError:
-            pass
-        try:
-            self.proc.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        err = self.proc.stderr.read().decode(errors="replace")
-        self.proc.stdout.close()
-        self.proc.stderr.close()
-        return self.proc.returncode, err
+        code = super().close(timeout)
+        return code, self.err.decode(errors="replace")
 
 
 def text_of(result):

@@ -6,9 +6,7 @@ list_tasks call (a page of tasks from the mock). Cases that must not reach
 Kling (argument errors, protocol errors) are checked to send no request."""
 import json
 import os
-import select
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import kt  # noqa: E402
@@ -17,30 +15,6 @@ from harness import Stack  # noqa: E402
 
 KEY = "catalogue-api-key-0123456789"
 SLOW = 4.0 if os.environ.get("SANITIZE") == "1" else 1.0
-
-
-class Lines:
-    """Raw stdout lines of the process, with a timeout."""
-
-    def __init__(self, proc):
-        self.fd = proc.stdout.fileno()
-        self.buf = b""
-
-    def next(self, timeout=10.0):
-        deadline = time.monotonic() + timeout * SLOW
-        while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                return None
-            r, _, _ = select.select([self.fd], [], [], left)
-            if not r:
-                return None
-            chunk = os.read(self.fd, 1 << 20)
-            if not chunk:
-                return None
-            self.buf += chunk
-        line, self.buf = self.buf.split(b"\n", 1)
-        return line
 
 
 def parse(line):
@@ -93,7 +67,6 @@ def main():
     with Stack(api_key=KEY) as s:
         init = s.mcp.initialize()
         kt.check("catalogue/initialize", (init or {}).get("result") is not None, repr(init))
-        out = Lines(s.mcp.proc)
         for n, (name, data, expect) in enumerate(STDIN):
             before = s.mock.stats()["requests"]
             s.mcp.send_raw(data + b"\n")
@@ -108,7 +81,7 @@ def main():
                 have = {m.get("id") for m in got}
                 if set(mine) <= have and (answer is not None or expect[0] == "none"):
                     break
-                line = out.next(20 if expect[0] != "none" or set(mine) - have else 0.3)
+                line = s.mcp.line((20 if expect[0] != "none" or set(mine) - have else 0.3) * SLOW)
                 if line is None:
                     break
                 got.append(parse(line))

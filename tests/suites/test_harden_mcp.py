@@ -18,6 +18,7 @@ import time
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import harness  # noqa: E402
 import kt  # noqa: E402
+from stdio_mcp import StdioMcp  # noqa: E402
 
 sys.path.insert(0, os.path.join(kt.root(), "tests", "mock"))
 import fixture  # noqa: E402
@@ -287,19 +288,13 @@ def signals_and_process():
     def unlimited_core():
         import resource
         resource.setrlimit(resource.RLIMIT_CORE, (resource.RLIM_INFINITY, resource.RLIM_INFINITY))
-    p = subprocess.Popen([kt.binary()], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                         env=env, preexec_fn=unlimited_core)
-    p.stdin.write(line(INIT))
-    p.stdin.flush()
-    p.stdout.readline()
-    limits = open(f"/proc/{p.pid}/limits").read()
+    m = StdioMcp([kt.binary()], env, preexec_fn=unlimited_core)
+    m.initialize()
+    limits = open(f"/proc/{m.proc.pid}/limits").read()
     core = next((ln for ln in limits.splitlines() if ln.startswith("Max core file size")), "")
     kt.check("process/core dumps off at start (RLIMIT_CORE 0), even when started unlimited",
              core.split()[4:6] == ["0", "0"], core)
-    p.stdin.close()
-    p.wait(5)
-    p.stdout.close()
-    p.stderr.close()
+    m.close()
 
     public = public_copy() if os.geteuid() == 0 else None
     if os.geteuid() != 0:
@@ -310,19 +305,13 @@ def signals_and_process():
         def as_nobody():
             os.setgid(65534)
             os.setuid(65534)
-        p = subprocess.Popen([public], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             stderr=subprocess.PIPE, env=env, preexec_fn=as_nobody)
-        p.stdin.write(line(INIT))
-        p.stdin.flush()
-        ok = p.stdout.readline()
-        st = os.stat(f"/proc/{p.pid}/status") if ok else None
+        m = StdioMcp([public], env, preexec_fn=as_nobody)
+        ok = m.initialize()
+        st = os.stat(f"/proc/{m.proc.pid}/status") if ok else None
         # the kernel gives a non-dumpable process's /proc files to root
         kt.check("process/not dumpable (its /proc files belong to root, not to its user)",
                  st is not None and st.st_uid == 0, f"uid {st.st_uid if st else None}")
-        p.stdin.close()
-        p.wait(5)
-        p.stdout.close()
-        p.stderr.close()
+        m.close()
 
 
 def cosmetic():
