@@ -20,12 +20,14 @@ Shared by tests/suites/test_catalogue_stdin.py; other suites may import it.
 """
 import json
 
+from limits import limit
+
 ABSENT = object()
 
-LIMIT_LINE_BYTES = 1024 * 1024
-LIMIT_ID_BYTES = 1024
-LIMIT_JSON_DEPTH = 64
-LIMIT_CURSOR_BYTES = 1024
+LIMIT_LINE_BYTES = limit("LIMIT_LINE_BYTES")
+LIMIT_ID_BYTES = limit("LIMIT_ID_BYTES")
+LIMIT_JSON_DEPTH = limit("LIMIT_JSON_DEPTH")
+LIMIT_CURSOR_BYTES = limit("LIMIT_CURSOR_BYTES")
 
 
 def _j(obj):

@@ -16,6 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import kt  # noqa: E402
 import harness  # noqa: E402
 from harness import McpProc, Stack, text_of  # noqa: E402
+from limits import limit  # noqa: E402
 from https_server import HttpsServer  # noqa: E402
 
 KEY = "network-api-key-0123456789"
@@ -58,7 +59,7 @@ MOCK = [
      2, (0, 2)),
     ("close_before_reply twice: reported", {"mode": "close_before_reply", "count": 2}, {},
      ["closed the connection without answering"], 2, (0, 2)),
-    ("oversize past LIMIT_HTTP_BODY_BYTES", {"mode": "oversize", "size": 5 * 1024 * 1024}, {},
+    ("oversize past LIMIT_HTTP_BODY_BYTES", {"mode": "oversize", "size": limit("LIMIT_HTTP_BODY_BYTES") + 1024 * 1024}, {},
      ["LIMIT_HTTP_BODY_BYTES"], 1, (0, 3)),
     ("oversize under the limit is fine", {"mode": "oversize", "size": 1024 * 1024}, {}, OK, 1, (0, 3)),
     ("chunked", {"mode": "chunked"}, {}, OK, 1, (0, 2)),

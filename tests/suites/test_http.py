@@ -17,6 +17,7 @@ sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 sys.path.insert(0, os.path.join(HERE, "..", "mock"))
 from kt import check, done, eq, fail, plan, root, skip  # noqa: E402
 from certs import make_certs  # noqa: E402
+from limits import limit  # noqa: E402
 from https_server import HttpsServer, body_bytes  # noqa: E402
 from connect_proxy import ConnectProxy  # noqa: E402
 sys.path.insert(0, os.path.join(root(), "tools"))
@@ -26,7 +27,7 @@ BUILD = os.environ.get("BUILD_DIR") or os.path.join(root(), "build")
 HTTPGET = os.path.join(BUILD, "tools", "httpget")
 SANITIZE = os.environ.get("SANITIZE", "0") == "1"
 VERSION = re.search(r"^VERSION\s*:=\s*(\S+)", open(os.path.join(root(), "Makefile")).read(), re.M).group(1)
-LIMIT_BODY = 4 * 1024 * 1024
+LIMIT_BODY = limit("LIMIT_HTTP_BODY_BYTES")
 # Slack on top of a deadline before we call a timeout late (sanitizer builds are slower).
 SLACK_MS = 1500 if SANITIZE else 700
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """packaging/openwrt/files/kling-mcp.init, the procd init script, run under
 BusyBox ash with stubs of OpenWrt's procd and uci shell functions
-(tests/openwrt/procd_stub.sh) that record what it asks procd for: the command
+(tests/lib/openwrt_procd_stub.sh) that record what it asks procd for: the command
 line, the environment, respawn, the stop grace, the user; that no secret is
 ever in argv; that it does not start while disabled, without a credential,
 or on a non-loopback address without a token, saying in the log which
@@ -14,11 +14,12 @@ import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import kt  # noqa: E402
+from limits import limit  # noqa: E402
 
 ROOT = kt.root()
 INIT = os.path.join(ROOT, "packaging", "openwrt", "files", "kling-mcp.init")
 CONF = os.path.join(ROOT, "packaging", "openwrt", "files", "kling-mcp.config")
-RUN = os.path.join(ROOT, "tests", "openwrt", "run_init.sh")
+RUN = os.path.join(ROOT, "tests", "lib", "openwrt_run_init.sh")
 KEY, SK, TOKEN = "sk-owrt-0123456789abcdef", "ss-owrt-secret-0123456789", "tok-owrt-0123456789"
 
 
@@ -64,8 +65,7 @@ def main():
         kt.check("openwrt-init/secrets and settings in the environment",
                  f"KLING_API_KEY={KEY}" in env and "KLING_LOG_LEVEL=info" in env, env)
         kt.eq("openwrt-init/respawn with thresholds", params(calls, "respawn"), [["3600", "5", "5"]])
-        drain = int(open(os.path.join(ROOT, "src", "kling_limits.h")).read().split(
-            "#define LISTEN_DRAIN_MS ")[1].split()[0])
+        drain = limit("LISTEN_DRAIN_MS")
         tt = params(calls, "term_timeout")
         kt.check("openwrt-init/term_timeout outlasts the listener's drain",
                  len(tt) == 1 and int(tt[0][0]) * 1000 > drain, (tt, drain))

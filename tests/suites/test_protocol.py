@@ -20,17 +20,18 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
 import kt  # noqa: E402
+from limits import limit  # noqa: E402
 
 BIN = kt.binary()
 BUILD = os.environ.get("BUILD_DIR") or os.path.join(kt.root(), "build")
 FAKE = os.path.join(BUILD, "tools", "fake_server")
 SLOW = 4.0 if os.environ.get("SANITIZE") == "1" else 1.0  # sanitizer builds run slower
 
-LIMIT_LINE_BYTES = 1024 * 1024
-LIMIT_ID_BYTES = 1024
-LIMIT_CONCURRENT_CALLS = 4
-LIMIT_QUEUED_CALLS = 64
-LIMIT_BATCH_REQUESTS = 256
+LIMIT_LINE_BYTES = limit("LIMIT_LINE_BYTES")
+LIMIT_ID_BYTES = limit("LIMIT_ID_BYTES")
+LIMIT_CONCURRENT_CALLS = limit("LIMIT_CONCURRENT_CALLS")
+LIMIT_QUEUED_CALLS = limit("LIMIT_QUEUED_CALLS")
+LIMIT_BATCH_REQUESTS = limit("LIMIT_BATCH_REQUESTS")
 MODERN = {
     "io.modelcontextprotocol/protocolVersion": "2026-07-28",
     "io.modelcontextprotocol/clientCapabilities": {},

@@ -31,7 +31,7 @@ else
 fi
 grep -qx 'Restart=always' "$unit" && pass "systemd/SIGHUP (exit 0) restarts: Restart=always" ||
 	fail "systemd/SIGHUP (exit 0) restarts: Restart=always" "no Restart=always"
-drain=$(sed -n 's/^#define LISTEN_DRAIN_MS \([0-9]*\)$/\1/p' "$top/src/kling_limits.h")
+drain=$(cd "$top/tests/lib" && python3 -c 'from limits import limit; print(limit("LISTEN_DRAIN_MS"))')
 stop=$(sed -n 's/^TimeoutStopSec=\([0-9]*\)$/\1/p' "$unit")
 [ -n "$stop" ] && [ -n "$drain" ] && [ $((stop * 1000)) -gt "$drain" ] && pass "systemd/TimeoutStopSec ${stop}s > drain ${drain}ms" ||
 	fail "systemd/TimeoutStopSec > drain" "TimeoutStopSec=$stop LISTEN_DRAIN_MS=$drain"
