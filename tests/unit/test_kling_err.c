@@ -3,15 +3,18 @@
 #include "kling_err.h"
 #include "t.h"
 
+/* (HTTP status, Kling code) pairs that are retried, and pairs that are not. */
+static const int yes[][2] = {{429, 1302}, {429, 1303}, {500, 5000}, {503, 5001}, {504, 5002},
+			     {429, 0}, {500, 0}, {502, 0}, {503, 0}, {504, 0},
+			     /* a gateway's JSON error, not a Kling code: the status decides */
+			     {503, 503}, {502, 502}, {429, 429}};
+static const int no[][2] = {{429, 1100}, {429, 1101}, {429, 1102}, {403, 1103}, {429, 1304},
+			    {400, 1200}, {400, 1201}, {401, 1000}, {401, 1002}, {401, 1004},
+			    {404, 0}, {400, 0}, {401, 0}, {501, 0}, {400, 400}, {500, 1200}};
+#define NRETRY (sizeof yes / sizeof *yes + sizeof no / sizeof *no)
+
 static void test_retry(void)
 {
-	static const int yes[][2] = {{429, 1302}, {429, 1303}, {500, 5000}, {503, 5001}, {504, 5002},
-				     {429, 0}, {500, 0}, {502, 0}, {503, 0}, {504, 0},
-				     /* a gateway's JSON error, not a Kling code: the status decides */
-				     {503, 503}, {502, 502}, {429, 429}};
-	static const int no[][2] = {{429, 1100}, {429, 1101}, {429, 1102}, {403, 1103}, {429, 1304},
-				    {400, 1200}, {400, 1201}, {401, 1000}, {401, 1002}, {401, 1004},
-				    {404, 0}, {400, 0}, {401, 0}, {501, 0}, {400, 400}, {500, 1200}};
 	char name[64];
 	for (size_t i = 0; i < sizeof yes / sizeof *yes; i++) {
 		snprintf(name, sizeof name, "kling_err/retries HTTP %d code %d", yes[i][0], yes[i][1]);
@@ -54,7 +57,7 @@ static void test_text(void)
 
 int main(void)
 {
-	t_plan(39);
+	t_plan((int)NRETRY + 10); /* one check per pair, and test_text's */
 	test_retry();
 	test_text();
 	return t_done();
