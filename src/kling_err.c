@@ -1,4 +1,4 @@
-/* kling_err — see kling_err.h. Codes and meanings: KLING_API.md's table. */
+/* kling_err — see kling_err.h. Codes and meanings: the error codes Kling documents for its API. */
 #include "kling_err.h"
 
 #include <stdio.h>

@@ -1,7 +1,7 @@
 /*
  * task_render — how the tools show one task, shared by list_tasks and
  * get_task so the two never drift apart: its text lines (the seed's layout)
- * and its structured object (DESIGN.md's TASK), and that object's JSON
+ * and its structured object (one task of structuredContent), and that object's JSON
  * Schema for both outputSchemas.
  *
  * Type is what is known: the task's own type (a legacy product, the seed's

@@ -2,7 +2,7 @@
  * tls_store — the trust anchors server certificates are verified against,
  * and the explanation of a verification failure.
  *
- * Where the anchors come from, first found (DESIGN.md):
+ * Where the anchors come from, first found:
  *   1. config.ca_file (KLING_CA_FILE, else SSL_CERT_FILE): *replaces* the
  *      store; if it cannot be read or holds no certificate, that is the error;
  *   2. the first system bundle that exists: /etc/ssl/certs/ca-certificates.crt,

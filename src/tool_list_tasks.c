@@ -227,7 +227,7 @@ static void render_text(struct json_w *w, const struct kling_list_result *r)
 	}
 	if (r->ntasks == 0) {
 		json_w_str_addc(w, "\n\nNo tasks found.");
-		if (r->backend == KLING_API_LEGACY) /* where an AK/SK user looks first (KLING_API.md, Kling 3.0) */
+		if (r->backend == KLING_API_LEGACY) /* where an AK/SK user looks first: Kling 3.0 tasks are not there */
 			json_w_str_addc(w, " " KLING_LEGACY_3_0_NOTE);
 	} else {
 		json_w_str_addc(w, "\n\nTasks:");

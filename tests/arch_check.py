@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The architecture of src/ as a check (make lint runs it; DESIGN.md, "Architecture").
+"""The architecture of src/ as a check (make lint runs it; src/README.md states the rules).
 
 Reads every src/*.c and src/*.h for its #include "x.h" lines and fails (exit 1,
 one line per finding) when:

@@ -1,6 +1,6 @@
 /*
  * fuzz_http_head — a response head through http_parse_response_head, then
- * http_read_framing and http_parse_retry_after, as http.c calls them.
+ * http_read_framing and http_parse_retry_after, as http_client.c calls them.
  *
  * Input: one byte giving the header array's capacity (0..LIMIT_HTTP_HEADERS),
  * the rest the bytes received. Invariants: a head's length is within the

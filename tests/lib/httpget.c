@@ -1,5 +1,5 @@
 /*
- * httpget — the HTTP client (http.h) from the command line, for the test
+ * httpget — the HTTP client (http_client.h) from the command line, for the test
  * suites and for measuring. Reads the environment like kling-mcp does
  * (KLING_CA_FILE, SSL_CERT_FILE, HTTPS_PROXY, NO_PROXY, KLING_LOG_LEVEL).
  *

@@ -2,7 +2,7 @@
 """Mock Kling AI API server for kling-mcp's end-to-end tests and `make demo`.
 
 Python 3 standard library only. Serves the three listing shapes described in
-the team's API notes (KLING_API.md) over HTTPS (a test CA signs --cert), from the
+the Kling API's documentation over HTTPS (a test CA signs --cert), from the
 synthetic task set of fixture.py (or a --fixture JSON file):
 
     POST /tasks                         unified listing (API key only; a valid JWT gets 401/1002)

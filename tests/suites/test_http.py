@@ -1,4 +1,4 @@
-"""The HTTP client (src/http.c, conn.c, tls_store.c, resolve.c, proxy.c) driven
+"""The HTTP client (src/http_client.c, http_parse.c, conn.c, tls_store.c, resolve.c, proxy.c) driven
 through build/tools/httpget against our own HTTPS server, CONNECT proxy and a
 test CA made at run time. Loopback only; verification is never turned off.
 """
