@@ -1,4 +1,4 @@
-/* Mutation test of the whole protocol core: tens of thousands of lines made
+/* The MCP core (mcp.c) on mutated input: tens of thousands of lines made
  * by mutating valid MCP messages go through mcp_session_input, in each flow (2025
  * with batches, 2025-11-25, 2026-07-28). Nothing may crash (the sanitizer
  * build checks memory), every output must be one valid JSON object or array
