@@ -24,8 +24,11 @@ def line(out, what):
     return ""
 
 
+STEPS = ("configuration", "clock", "trust store", "connection", "credentials")  # --check's lines, in order
+
+
 def main():
-    kt.plan(18)
+    kt.plan(len(STEPS) + 13)  # one check per step when all pass, and 13 more
     s = harness.Stack(api_key=KEY, access_key=AK, secret_key=SK, start_mcp=False)
     try:
         env = dict(s.env)
@@ -33,7 +36,7 @@ def main():
         env.pop("KLING_SECRET_KEY")
         rc, out, err = run(env)
         kt.eq("check/all pass with a good API key: exit 0", rc, 0)
-        for what in ("configuration", "clock", "trust store", "connection", "credentials"):
+        for what in STEPS:
             kt.check(f"check/{what} OK", line(out, what).startswith("[ OK ]"), out)
         kt.check("check/API key masked, never whole", KEY not in out + err and KEY[:4] in out, out)
         kt.check("check/trust store names KLING_CA_FILE", "KLING_CA_FILE" in line(out, "trust store"), out)
