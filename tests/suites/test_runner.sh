@@ -5,7 +5,7 @@
 . "$(dirname "$0")/../lib/kt.sh"
 top=$(cd "$(dirname "$0")/../.." && pwd)
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
-plan 8
+plan 9
 lib="$top/tests/lib"
 mk() { # NAME BODY: a one-suite folder $tmp/NAME holding test_x.py
 	mkdir -p "$tmp/$1/build/tests"
@@ -68,3 +68,10 @@ kt.check("y", True)
 kt.done()'
 run self; expect "a failed mock self-test fails the run, counted apart from the product" self 1 \
 	"^mock self-tests: 0 passed, 1 failed, 0 skipped$"
+
+mk stale 'kt.plan(1)
+kt.check("a", True)
+kt.done()'
+printf '#!/bin/sh\necho "PLAN 1"\necho "FAIL renamed: a unit test whose source is gone"\n' >"$tmp/stale/build/tests/test_gone_0"
+chmod +x "$tmp/stale/build/tests/test_gone_0"
+run stale; expect "a unit binary whose tests/unit source is gone (renamed) is not run" stale 0 "^1 passed, 0 failed, 0 skipped$"
