@@ -22,6 +22,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import kt  # noqa: E402
 import harness  # noqa: E402
 from harness import Stack, text_of  # noqa: E402
+from limits import limit  # noqa: E402
 from listen import Listener  # noqa: E402
 
 kt.plan(21)
@@ -29,7 +30,8 @@ kt.plan(21)
 KEY = "fair-api-key-0123456789"
 SLOW = 4.0 if os.environ.get("SANITIZE") == "1" else 1.0  # sanitizer builds run several times slower
 TIMEOUT_MS = str(int(2000 * SLOW))
-NWAITS = 70  # more than LIMIT_CALL_SLOTS (68): stateless waits used to fill it
+NWAITS = limit("LIMIT_CALL_SLOTS") + 2  # more than the call slots: stateless waits used to fill them
+SESSION_CALLS = limit("LIMIT_LISTEN_SESSION_CALLS")  # a 2025 session's share of the wait pool
 SHORT_WAITS = 8  # LIMIT_WAITS of build/short/kling-mcp
 
 
@@ -301,8 +303,8 @@ def listen(s):
 
 
 def listen_session_share(s):
-    """A 2025 session's share of the wait pool is its cap (LIMIT_LISTEN_SESSION_CALLS, 16): its 17th wait is
-    answered at once naming it; a plain call of the session is still admitted."""
+    """A 2025 session's share of the wait pool is its cap (LIMIT_LISTEN_SESSION_CALLS): the wait after them
+    is answered at once naming it; a plain call of the session is still admitted."""
     tid = live_pending(s)
     srv = Listener(s.env)
     replies, threads = {}, []
@@ -316,18 +318,18 @@ def listen_session_share(s):
                 replies[i] = srv.post(body, sid=sid, timeout=60)
             except Exception as e:  # noqa: BLE001
                 replies[i] = e
-        for i in range(16):
+        for i in range(SESSION_CALLS):
             threads.append(threading.Thread(target=go, args=(i + 1,), daemon=True))
             threads[-1].start()
         before = lookups_of(s, tid)
-        wait_until(lambda: lookups_of(s, tid) >= 16, 10)
+        wait_until(lambda: lookups_of(s, tid) >= SESSION_CALLS, 10)
         r = result_of(srv.post({"jsonrpc": "2.0", "id": 99, "method": "tools/call",
                                 "params": {"name": "get_task", "arguments": {"task_id": tid, "wait_seconds": 60}}},
                                sid=sid, timeout=15))
-        kt.check("listen/a session's 17th wait: finished:false at once, naming LIMIT_LISTEN_SESSION_CALLS with the "
-                 "session's numbers", r and not r.get("isError") and sc(r).get("finished") is False
-                 and "16 get_task calls are waiting in this session, of at most 16 (LIMIT_LISTEN_SESSION_CALLS)"
-                 in text_of(r) and not replies, f"{before} {text_of(r)[:400]}")
+        kt.check("listen/a session's wait past its cap: finished:false at once, naming LIMIT_LISTEN_SESSION_CALLS with "
+                 "the session's numbers", r and not r.get("isError") and sc(r).get("finished") is False
+                 and f"{SESSION_CALLS} get_task calls are waiting in this session, of at most {SESSION_CALLS} "
+                 "(LIMIT_LISTEN_SESSION_CALLS)" in text_of(r) and not replies, f"{before} {text_of(r)[:400]}")
         r = result_of(srv.post({"jsonrpc": "2.0", "id": 98, "method": "tools/call",
                                 "params": {"name": "list_tasks", "arguments": {"page_size": 1}}}, sid=sid, timeout=15))
         kt.check("listen/...and its plain call is admitted and answered", r and not r.get("isError"),

@@ -25,6 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 from kt import binary, check, done, fail, plan  # noqa: E402
 import harness  # noqa: E402
+from limits import limit  # noqa: E402
 from listen import INIT, META, V2026, Listener, Reader, request_bytes  # noqa: E402
 
 TESTS = []
@@ -614,22 +615,23 @@ def sigint_exits_0():
 
 @test
 def session_call_cap():
-    """One session holds at most LIMIT_LISTEN_SESSION_CALLS (16) calls; another session still gets in."""
+    """One session holds at most LIMIT_LISTEN_SESSION_CALLS calls; another session still gets in."""
+    cap = limit("LIMIT_LISTEN_SESSION_CALLS")
     s = Listener(env(KLING_LOG_LEVEL="warn"))
-    ST["stack"].mock.fault(mode="delay", ms=500, path_prefix="/tasks", count=16)
+    ST["stack"].mock.fault(mode="delay", ms=500, path_prefix="/tasks", count=cap)
     socks = []
     try:
         sid, _ = s.initialize()
         other, _ = s.initialize()
         h = {"Mcp-Session-Id": sid, "MCP-Protocol-Version": "2025-11-25"}
-        for rid in range(100, 116):
+        for rid in range(100, 100 + cap):
             c = s.connect()
             c.sendall(request_bytes("POST", body=json.dumps(tools_call({"page_size": 1}, rid=rid)).encode(),
                                     port=s.port, headers=h))
             socks.append(c)
         time.sleep(0.3)
-        over = s.post(tools_call({"page_size": 1}, rid=116), sid=sid, timeout=30)
-        elsewhere = s.post(tools_call({"page_size": 1}, rid=117), sid=other, timeout=30)
+        over = s.post(tools_call({"page_size": 1}, rid=100 + cap), sid=sid, timeout=30)
+        elsewhere = s.post(tools_call({"page_size": 1}, rid=101 + cap), sid=other, timeout=30)
         answered = 0
         for c in socks:
             r = Reader(c).read(30)
@@ -642,7 +644,7 @@ def session_call_cap():
     text = (res.get("content") or [{}])[0].get("text", "")
     good = elsewhere.json().get("result", {}) if elsewhere.status == 200 else {}
     return ok(res.get("isError") and "LIMIT_LISTEN_SESSION_CALLS" in text
-              and "structuredContent" in good and not good.get("isError") and answered == 16,
+              and "structuredContent" in good and not good.get("isError") and answered == cap,
               f"over: {text[:200]!r}; elsewhere: {elsewhere!r}; answered {answered}")
 
 
