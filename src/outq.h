@@ -23,7 +23,7 @@ struct outq {
 /* outq_flush's answers. */
 #define OUTQ_DONE 0   /* all written: the queue is empty */
 #define OUTQ_AGAIN 1  /* the fd takes no more now (EAGAIN): wait for POLLOUT */
-#define OUTQ_ERROR -1 /* the write failed (errno; 0 when it wrote nothing) */
+#define OUTQ_ERROR (-1) /* the write failed (errno; 0 when it wrote nothing) */
 
 /* An empty queue that will hold at most max bytes not yet written. */
 void outq_init(struct outq *q, size_t max);
