@@ -1,6 +1,7 @@
 /* http_client — see http_client.h. */
 #include "http_client.h"
 
+#include "buf.h"
 #include "config.h"
 #include "conn.h"
 #include "http_parse.h"
@@ -120,8 +121,7 @@ struct http_op {
 	struct conn *conn;
 	int reused, retried;
 
-	char *buf; /* received bytes: heads, then the decoded body */
-	size_t cap, len;
+	struct buf rb; /* received bytes: heads, then the decoded body */
 	size_t head_len;   /* of the final head, once parsed */
 	size_t heads_seen; /* bytes of 1xx heads dropped so far */
 	int got_bytes;     /* any byte of the response arrived */
@@ -164,10 +164,10 @@ static void op_free(struct http_op *op)
 		explicit_bzero(op->req, op->req_len); /* it holds the Authorization value */
 		free(op->req);
 	}
-	if (op->buf && op->cap == BUF_FIRST_CAP && !g_spare_buf)
-		g_spare_buf = op->buf;
+	if (op->rb.p && op->rb.cap == BUF_FIRST_CAP && !g_spare_buf)
+		g_spare_buf = op->rb.p;
 	else
-		free(op->buf);
+		free(op->rb.p);
 	free(op);
 }
 
@@ -194,10 +194,10 @@ static void finish_ok(struct http_op *op)
 	op->conn = NULL;
 	op->state = OP_DONE;
 	loop_timer_clear(&op->deadline_timer);
-	op->buf[op->head_len + op->body_len] = 0;
+	op->rb.p[op->head_len + op->body_len] = 0;
 	struct http_response r = {
 		.status = op->status,
-		.body = op->buf + op->head_len,
+		.body = op->rb.p + op->head_len,
 		.body_len = op->body_len,
 		.retry_after_s = op->fr.retry_after_s,
 		.content_type = op->content_type,
@@ -258,7 +258,7 @@ static int retry_fresh(struct http_op *op)
 	op->retried = 1;
 	op->reused = 0;
 	op->req_off = 0;
-	op->len = 0;
+	op->rb.len = 0;
 	op->heads_seen = 0;
 	open_conn(op);
 	return 1;
@@ -284,11 +284,11 @@ static void do_send(struct http_op *op)
 		op->req_off += (size_t)n;
 	}
 	op->state = OP_HEAD;
-	if (!op->buf) {
-		op->cap = BUF_FIRST_CAP;
-		op->buf = g_spare_buf ? g_spare_buf : malloc(op->cap);
+	if (!op->rb.p) {
+		op->rb.cap = BUF_FIRST_CAP;
+		op->rb.p = g_spare_buf ? g_spare_buf : malloc(op->rb.cap);
 		g_spare_buf = NULL;
-		if (!op->buf) {
+		if (!op->rb.p) {
 			finish_error(op, "out of memory for the response");
 			return;
 		}
@@ -296,23 +296,13 @@ static void do_send(struct http_op *op)
 	do_recv(op);
 }
 
-/* Make room for need bytes in op->buf (plus the final NUL). */
+/* Make room for need bytes in op->rb (plus the final NUL). */
 static int reserve(struct http_op *op, size_t need)
 {
-	if (need + 1 <= op->cap)
+	if (need + 1 <= op->rb.cap)
 		return 0;
-	size_t cap = op->cap * 2 > need + 1 ? op->cap * 2 : need + 1;
-	size_t max = op->head_len + LIMIT_HTTP_BODY_BYTES + READ_ROOM + 1;
-	if (cap > max)
-		cap = max;
-	if (cap < need + 1)
-		return -1;
-	char *b = realloc(op->buf, cap);
-	if (!b)
-		return -1;
-	op->buf = b;
-	op->cap = cap;
-	return 0;
+	op->rb.max = op->head_len + LIMIT_HTTP_BODY_BYTES + READ_ROOM + 1;
+	return buf_reserve(&op->rb, need + 1 - op->rb.len);
 }
 
 static void oversize(struct http_op *op, const char *how)
@@ -325,10 +315,10 @@ static void oversize(struct http_op *op, const char *how)
  * 1 when the body is complete, 0 for more, -1 after finishing with an error. */
 static int feed_chunked(struct http_op *op, size_t n)
 {
-	char *p = op->buf + op->head_len + op->body_len;
+	char *p = op->rb.p + op->head_len + op->body_len;
 	ssize_t r = http_decode_chunked(&op->ch, p, &n);
 	op->body_len += n;
-	op->len = op->head_len + op->body_len;
+	op->rb.len = op->head_len + op->body_len;
 	if (r == HTTP_PARSE_INCOMPLETE)
 		return 0;
 	if (r == HTTP_PARSE_TOO_BIG) {
@@ -371,7 +361,7 @@ static int head_done(struct http_op *op, int minor, const struct http_header *h,
 	op->content_type[ctl] = 0;
 	op->fr.content_type = op->fr.location = NULL; /* views into buf, which may move */
 	op->head_len = (size_t)hl;
-	size_t have = op->len - op->head_len;
+	size_t have = op->rb.len - op->head_len;
 	op->state = OP_BODY;
 	if (op->fr.no_body) {
 		op->body_len = 0;
@@ -396,7 +386,7 @@ static int head_done(struct http_op *op, int minor, const struct http_header *h,
 			have = cl;
 		}
 		op->body_len = have;
-		op->len = op->head_len + have;
+		op->rb.len = op->head_len + have;
 		return op->body_len == cl;
 	}
 	if (op->fr.chunked) {
@@ -420,9 +410,9 @@ static int parse_heads(struct http_op *op)
 		struct http_header h[LIMIT_HTTP_HEADERS];
 		size_t nh = LIMIT_HTTP_HEADERS;
 		int minor;
-		int hl = http_parse_response_head(op->buf, op->len, &minor, &op->status, h, &nh);
+		int hl = http_parse_response_head(op->rb.p, op->rb.len, &minor, &op->status, h, &nh);
 		if (hl == HTTP_PARSE_INCOMPLETE) {
-			if (op->heads_seen + op->len >= LIMIT_HTTP_HEAD_BYTES) {
+			if (op->heads_seen + op->rb.len >= LIMIT_HTTP_HEAD_BYTES) {
 				finish_error(op, "the response head from %s is over %d bytes (LIMIT_HTTP_HEAD_BYTES)",
 					     op->host, LIMIT_HTTP_HEAD_BYTES);
 				return -1;
@@ -436,7 +426,7 @@ static int parse_heads(struct http_op *op)
 		}
 		if (hl < 0) {
 			char first[48];
-			sanitize(op->buf, op->len < 32 ? op->len : 32, first, sizeof first);
+			sanitize(op->rb.p, op->rb.len < 32 ? op->rb.len : 32, first, sizeof first);
 			finish_error(op, "the response from %s is not valid HTTP/1.1 (it begins \"%s\")", op->host, first);
 			return -1;
 		}
@@ -456,8 +446,8 @@ static int parse_heads(struct http_op *op)
 		}
 		/* 1xx interim response (100 Continue, 103 Early Hints...): skip. */
 		op->heads_seen += (size_t)hl;
-		memmove(op->buf, op->buf + hl, op->len - (size_t)hl);
-		op->len -= (size_t)hl;
+		memmove(op->rb.p, op->rb.p + hl, op->rb.len - (size_t)hl);
+		op->rb.len -= (size_t)hl;
 		if (op->heads_seen >= LIMIT_HTTP_HEAD_BYTES) {
 			finish_error(op, "the response heads from %s are over %d bytes (LIMIT_HTTP_HEAD_BYTES)", op->host,
 				     LIMIT_HTTP_HEAD_BYTES);
@@ -471,12 +461,12 @@ static int got(struct http_op *op, size_t n)
 {
 	op->got_bytes = 1;
 	if (op->state == OP_HEAD) {
-		op->len += n;
+		op->rb.len += n;
 		return parse_heads(op);
 	}
 	if (op->fr.chunked)
 		return feed_chunked(op, n);
-	op->len += n;
+	op->rb.len += n;
 	op->body_len += n;
 	if (op->fr.content_length >= 0)
 		return op->body_len == (size_t)op->fr.content_length;
@@ -494,18 +484,18 @@ static void do_recv(struct http_op *op)
 	for (;;) {
 		size_t room;
 		if (op->state == OP_HEAD) {
-			room = op->cap - 1 - op->len;
+			room = op->rb.cap - 1 - op->rb.len;
 		} else if (op->fr.content_length >= 0) {
 			room = (size_t)op->fr.content_length - op->body_len;
 		} else {
-			if (op->cap - 1 - op->len < READ_ROOM && reserve(op, op->len + READ_ROOM) != 0 &&
-			    op->cap - 1 == op->len) {
+			if (op->rb.cap - 1 - op->rb.len < READ_ROOM && reserve(op, op->rb.len + READ_ROOM) != 0 &&
+			    op->rb.cap - 1 == op->rb.len) {
 				oversize(op, "larger");
 				return;
 			}
-			room = op->cap - 1 - op->len;
+			room = op->rb.cap - 1 - op->rb.len;
 		}
-		long n = conn_read(op->conn, op->buf + op->len, room);
+		long n = conn_read(op->conn, op->rb.p + op->rb.len, room);
 		if (n == CONN_AGAIN) {
 			conn_wait(op->conn);
 			return;

@@ -4,6 +4,7 @@
 #include "hex.h"
 #include "iso8601.h"
 #include "kling_limits.h"
+#include "text.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -24,28 +25,14 @@ static int is_blank(unsigned char c) { return c == ' ' || c == '\t'; }
 int http_is_field_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
 #define is_vchar http_is_field_char
 
-static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
-
 static int name_is(const struct http_header *h, const char *name)
 {
-	size_t n = strlen(name);
-	if (h->name_len != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)h->name[i]) != name[i])
-			return 0;
-	return 1;
+	return text_ieq(h->name, h->name_len, name, strlen(name));
 }
 
 static int value_is(const char *v, size_t len, const char *want)
 {
-	size_t n = strlen(want);
-	if (len != n)
-		return 0;
-	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)v[i]) != want[i])
-			return 0;
-	return 1;
+	return text_ieq(v, len, want, strlen(want));
 }
 
 /* The '\n' ending the line that starts at p, or NULL if not there yet. */

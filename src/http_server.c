@@ -4,6 +4,7 @@
 #include "kling_limits.h"
 #include "log.h"
 #include "loop.h"
+#include "outq.h"
 
 #include <errno.h>
 #include <netinet/in.h>
@@ -39,10 +40,8 @@ struct httpd_conn {
 	int in_request;  /* inside handler->request() */
 	uint64_t seq;    /* accept order: the oldest unauthorized goes first */
 	size_t body_held; /* counted in S.body_held */
-	char *in;
-	size_t ilen, icap;
-	char *out;
-	size_t ooff, olen, ocap;
+	struct buf ib;    /* the bytes read: a head, then its body (offsets into it are kept) */
+	struct outq oq;   /* the answers not yet written (LIMIT_LISTEN_BACKLOG) */
 	struct httpd_req rq;
 	struct loop_timer timer; /* head/body/idle/linger timeout */
 	struct loop_timer kick;  /* go on after an answer; free a closed conn */
@@ -104,8 +103,8 @@ const struct httpd_req *httpd_request(const struct httpd_conn *c)
 struct httpd_field httpd_offset(const struct httpd_conn *c, const char *v, size_t n)
 {
 	struct httpd_field f = {0, 0};
-	if (v && v > c->in && v + n <= c->in + c->ilen) {
-		f.off = (uint32_t)(v - c->in);
+	if (v && v > c->ib.p && v + n <= c->ib.p + c->ib.len) {
+		f.off = (uint32_t)(v - c->ib.p);
 		f.len = (uint32_t)n;
 	}
 	return f;
@@ -113,7 +112,7 @@ struct httpd_field httpd_offset(const struct httpd_conn *c, const char *v, size_
 
 const char *httpd_field(const struct httpd_conn *c, struct httpd_field f)
 {
-	return f.off ? c->in + f.off : NULL;
+	return f.off ? c->ib.p + f.off : NULL;
 }
 
 void httpd_authorized(struct httpd_conn *c)
@@ -143,7 +142,7 @@ static void conn_update_events(struct httpd_conn *c)
 	if (c->closed)
 		return;
 	short ev = 0;
-	if (c->olen > c->ooff)
+	if (outq_pending(&c->oq))
 		ev |= POLLOUT;
 	/* Nothing is read while a request waits for its answer: an end of input
 	 * then may be a half-close, which still wants the answer (a client that
@@ -166,31 +165,15 @@ static void conn_linger(struct httpd_conn *c)
 
 static void conn_flush(struct httpd_conn *c)
 {
-	while (c->ooff < c->olen) {
-		ssize_t r = send(c->fd, c->out + c->ooff, c->olen - c->ooff, MSG_NOSIGNAL);
-		if (r > 0) {
-			c->ooff += (size_t)r;
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-			break;
-		log_debug("http: write failed (%s)", r < 0 ? strerror(errno) : "closed");
+	int r = outq_flush(&c->oq, c->fd, 1, IBUF_KEEP);
+	if (r == OUTQ_ERROR) {
+		log_debug("http: write failed (%s)", errno ? strerror(errno) : "closed");
 		conn_close(c);
 		return;
 	}
-	if (c->ooff == c->olen) {
-		c->ooff = c->olen = 0;
-		if (c->ocap > IBUF_KEEP) {
-			free(c->out);
-			c->out = NULL;
-			c->ocap = 0;
-		}
-		if (c->st == CS_DONE) {
-			conn_linger(c);
-			return;
-		}
+	if (r == OUTQ_DONE && c->st == CS_DONE) {
+		conn_linger(c);
+		return;
 	}
 	conn_update_events(c);
 }
@@ -199,33 +182,17 @@ static int out_put(struct httpd_conn *c, const char *p, size_t n)
 {
 	if (c->closed)
 		return -1;
-	if (c->olen - c->ooff + n > LIMIT_LISTEN_BACKLOG) {
+	int r = outq_put(&c->oq, p, n);
+	if (r == BUF_E_MAX) {
 		log_warn("http: client not reading (LIMIT_LISTEN_BACKLOG): closed");
 		conn_close(c);
 		return -1;
 	}
-	if (c->ocap - c->olen < n) {
-		if (c->ooff) {
-			memmove(c->out, c->out + c->ooff, c->olen - c->ooff);
-			c->olen -= c->ooff;
-			c->ooff = 0;
-		}
-		if (c->ocap - c->olen < n) {
-			size_t cap = c->ocap ? c->ocap : 4096;
-			while (cap - c->olen < n)
-				cap *= 2;
-			char *nb = realloc(c->out, cap);
-			if (!nb) {
-				log_error("http: out of memory");
-				conn_close(c);
-				return -1;
-			}
-			c->out = nb;
-			c->ocap = cap;
-		}
+	if (r < 0) {
+		log_error("http: out of memory");
+		conn_close(c);
+		return -1;
 	}
-	memcpy(c->out + c->olen, p, n);
-	c->olen += n;
 	return 0;
 }
 
@@ -367,10 +334,10 @@ static void conn_next(struct httpd_conn *c)
 		S.h->end(c, 0);
 	body_release(c);
 	size_t used = c->rq.head_len + c->rq.body_len;
-	if (used > c->ilen)
-		used = c->ilen;
-	memmove(c->in, c->in + used, c->ilen - used);
-	c->ilen -= used;
+	if (used > c->ib.len)
+		used = c->ib.len;
+	memmove(c->ib.p, c->ib.p + used, c->ib.len - used);
+	c->ib.len -= used;
 	memset(&c->rq, 0, sizeof c->rq);
 	c->answered = 0;
 	c->raw = 0;
@@ -381,11 +348,8 @@ static void conn_next(struct httpd_conn *c)
 		conn_flush(c);
 		return;
 	}
-	if (c->ilen == 0 && c->icap > IBUF_KEEP) {
-		free(c->in);
-		c->in = NULL;
-		c->icap = 0;
-	}
+	if (c->ib.len == 0 && c->ib.cap > IBUF_KEEP)
+		buf_free(&c->ib);
 	conn_idle(c);
 	conn_flush(c);
 }
@@ -394,14 +358,14 @@ static void on_kick(void *arg)
 {
 	struct httpd_conn *c = arg;
 	if (c->closed) {
-		free(c->in);
-		free(c->out);
+		buf_free(&c->ib);
+		outq_free(&c->oq);
 		free(c);
 		return;
 	}
 	if (c->st == CS_WAIT && c->answered) {
 		conn_next(c);
-		if (!c->closed && c->st == CS_IDLE && c->ilen)
+		if (!c->closed && c->st == CS_IDLE && c->ib.len)
 			conn_process(c);
 	}
 }
@@ -459,14 +423,14 @@ static int read_framing(struct httpd_conn *c, const struct http_request_line *rl
 	return 0;
 }
 
-/* The head at the start of c->in: parse, check, go on to the body. Returns
+/* The head at the start of c->ib.p: parse, check, go on to the body. Returns
  * 0, or -1 when it is not complete or the request was answered. */
 static int conn_head(struct httpd_conn *c)
 {
 	struct http_header h[LIMIT_HTTP_HEADERS];
 	size_t nh = LIMIT_HTTP_HEADERS;
 	struct http_request_line rl;
-	int n = http_parse_request_head(c->in, c->ilen, &rl, h, &nh);
+	int n = http_parse_request_head(c->ib.p, c->ib.len, &rl, h, &nh);
 	if (n == HTTP_PARSE_INCOMPLETE)
 		return -1;
 	if (n == HTTP_PARSE_TOO_MANY || n == HTTP_PARSE_TOO_BIG) {
@@ -494,7 +458,7 @@ static int conn_head(struct httpd_conn *c)
 	S.body_held += c->body_held;
 	c->st = CS_BODY;
 	loop_timer_set(&c->timer, loop_now_ms() + LISTEN_BODY_TIMEOUT_MS, on_conn_timer, c);
-	if (c->rq.expect && c->ilen - c->rq.head_len < c->rq.body_len) { /* only now that the head passed */
+	if (c->rq.expect && c->ib.len - c->rq.head_len < c->rq.body_len) { /* only now that the head passed */
 		out_put(c, "HTTP/1.1 100 Continue\r\n\r\n", 25);
 		conn_flush(c);
 	}
@@ -507,7 +471,7 @@ static void conn_request(struct httpd_conn *c)
 	c->st = CS_WAIT;
 	loop_timer_clear(&c->timer);
 	c->in_request = 1;
-	S.h->request(c, c->in + c->rq.head_len, c->rq.body_len);
+	S.h->request(c, c->ib.p + c->rq.head_len, c->rq.body_len);
 	c->in_request = 0;
 	if (c->closed)
 		return;
@@ -521,7 +485,7 @@ static void conn_process(struct httpd_conn *c)
 {
 	while (!c->closed && (c->st == CS_IDLE || c->st == CS_HEAD || c->st == CS_BODY)) {
 		if (c->st == CS_IDLE) {
-			if (c->ilen == 0)
+			if (c->ib.len == 0)
 				return;
 			c->st = CS_HEAD;
 			c->rq.t0 = loop_now_ms();
@@ -532,7 +496,7 @@ static void conn_process(struct httpd_conn *c)
 		if (c->st == CS_HEAD && conn_head(c) < 0)
 			return;
 		if (c->st == CS_BODY) {
-			if (c->ilen < c->rq.head_len + c->rq.body_len)
+			if (c->ib.len < c->rq.head_len + c->rq.body_len)
 				return;
 			conn_request(c);
 		}
@@ -554,7 +518,7 @@ static ssize_t recv_some(int fd, void *buf, size_t n, int flags)
 
 static void conn_read(struct httpd_conn *c)
 {
-	if (!c->icap) {
+	if (!c->ib.cap) {
 		/* No buffer yet: a client that connected and left (often many at
 		 * once, each freed only from the loop) must not cost one each. */
 		char b;
@@ -568,27 +532,25 @@ static void conn_read(struct httpd_conn *c)
 	 * then it grows once to hold that request's body (counted in
 	 * S.body_held). It may move here: only offsets into it are kept. */
 	size_t cap = c->st == CS_BODY ? c->rq.head_len + c->rq.body_len : LIMIT_HTTP_HEAD_BYTES;
-	if (c->icap < cap) {
-		char *nb = realloc(c->in, cap);
-		if (!nb) {
+	if (c->ib.cap < cap) {
+		c->ib.max = cap; /* exactly cap: no room beyond what the request may use */
+		if (buf_reserve(&c->ib, cap - c->ib.len) < 0) {
 			log_error("http: out of memory");
 			conn_close(c);
 			return;
 		}
-		c->in = nb;
-		c->icap = cap;
 	}
-	size_t room = c->icap - c->ilen;
+	size_t room = c->ib.cap - c->ib.len;
 	if (room == 0) { /* cannot happen: the parser refuses a longer head */
 		server_error(c, 431, NULL, NULL);
 		return;
 	}
-	ssize_t r = recv_some(c->fd, c->in + c->ilen, room, 0);
+	ssize_t r = recv_some(c->fd, c->ib.p + c->ib.len, room, 0);
 	if (r < 0)
 		conn_close(c);
 	if (r <= 0)
 		return;
-	c->ilen += (size_t)r;
+	c->ib.len += (size_t)r;
 	conn_process(c);
 }
 
@@ -691,6 +653,8 @@ int httpd_adopt(int fd)
 		return -1;
 	c->fd = fd;
 	c->seq = ++S.accepted;
+	buf_init(&c->ib, LIMIT_HTTP_HEAD_BYTES);
+	outq_init(&c->oq, LIMIT_LISTEN_BACKLOG);
 	S.conns[S.nconns++] = c;
 	/* a new client must send its first head within the short time */
 	c->st = CS_IDLE;
@@ -717,7 +681,7 @@ static int busy_conns(void)
 	int n = 0;
 	for (int i = 0; i < S.nconns; i++) {
 		const struct httpd_conn *c = S.conns[i];
-		n += c->st == CS_BODY || c->st == CS_WAIT || (c->st != CS_LINGER && c->olen > c->ooff);
+		n += c->st == CS_BODY || c->st == CS_WAIT || (c->st != CS_LINGER && outq_pending(&c->oq));
 	}
 	return n;
 }
@@ -737,7 +701,7 @@ static void begin_stop(void)
 		struct httpd_conn *c = S.conns[i];
 		if (c->st == CS_WAIT || c->st == CS_BODY || c->st == CS_LINGER)
 			continue; /* answered, then closed (S.stopping) */
-		if (c->olen > c->ooff) {
+		if (outq_pending(&c->oq)) {
 			c->close_after = 1;
 			c->st = CS_DONE;
 		} else {

@@ -1,6 +1,7 @@
 /*
- * json — the one module that reads and writes JSON (the only file that
- * includes jsmn).
+ * json — the one module that reads and writes JSON, in two files: the reader
+ * in json_read.c (the only file that includes jsmn), the writer in
+ * json_write.c.
  *
  * Reading. json_parse() first runs a strict RFC 8259 validator over the bytes
  * (jsmn alone accepts {"a":1,}, [1,,3], [10}, 01, tru, bad escapes, raw
@@ -38,6 +39,7 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "buf.h"
 #include "kling_limits.h"
 
 enum json_type {
@@ -182,8 +184,7 @@ enum json_w_err {
 };
 
 struct json_w {
-	char *buf;
-	size_t len, cap, max;
+	struct buf b; /* the bytes written, b.p[0..b.len) */
 	int err;      /* first error, sticky */
 	int fixed;    /* buffer given by the caller, never grown or freed */
 	int depth;    /* open containers */
@@ -195,8 +196,8 @@ struct json_w {
 
 /* A writer whose heap buffer grows as needed up to max bytes. */
 void json_w_init(struct json_w *w, size_t max);
-/* A writer over the caller's buffer buf[0..cap) (never grown, not freed). */
-void json_w_init_fixed(struct json_w *w, char *buf, size_t cap);
+/* A writer over the caller's buffer mem[0..cap) (never grown, not freed). */
+void json_w_init_fixed(struct json_w *w, char *mem, size_t cap);
 /* Empty the writer for the next value, keeping its buffer and maximum. */
 void json_w_reset(struct json_w *w);
 /* Free a heap buffer (no-op for a fixed one); the writer is then empty. */

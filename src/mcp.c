@@ -1,6 +1,7 @@
 /* mcp — see mcp.h. */
 #include "mcp.h"
 
+#include "buf.h"
 #include "config.h"
 #include "jsonrpc.h"
 #include "log.h"
@@ -54,8 +55,7 @@ struct batch {
 	int count;     /* answers held */
 	struct mcp_session *s;
 	void *tag;
-	char *buf;     /* "[" answer "," answer ... */
-	size_t len, cap;
+	struct buf out; /* "[" answer "," answer ... (bounded by batch_add) */
 };
 
 struct mcp_session {
@@ -174,7 +174,7 @@ static void emit(struct mcp_session *s, struct batch *b, void *tag, int code)
 		batch_add(b, p, n);
 	else if (s->sink->send(s->ctx, tag, p, n, code) < 0)
 		log_debug("a response could not be queued");
-	if (S.w.cap > ((size_t)1 << 20))
+	if (S.w.b.cap > ((size_t)1 << 20))
 		json_w_free(&S.w); /* a big result's memory goes back; the maximum stays */
 }
 
@@ -197,7 +197,7 @@ static struct json_w *result_begin(const struct jsonrpc_id *id)
 {
 	json_w_reset(&S.w);
 	jsonrpc_result_begin(&S.w, id);
-	S.res_at = S.w.len;
+	S.res_at = S.w.b.len;
 	json_w_obj(&S.w);
 	return &S.w;
 }
@@ -286,7 +286,8 @@ static struct batch *batch_new(struct mcp_session *s, void *tag)
 			b->used = 1;
 			b->open = 1;
 			b->pending = b->count = 0;
-			b->len = 0;
+			b->out.len = 0;
+			b->out.max = SIZE_MAX; /* batch_add keeps it near BATCH_BYTES_MAX */
 			b->s = s;
 			b->tag = tag;
 			return b;
@@ -296,19 +297,7 @@ static struct batch *batch_new(struct mcp_session *s, void *tag)
 
 static int batch_put(struct batch *b, const char *p, size_t n)
 {
-	if (b->cap - b->len < n) {
-		size_t cap = b->cap ? b->cap : 4096;
-		while (cap - b->len < n)
-			cap *= 2;
-		char *nb = realloc(b->buf, cap);
-		if (!nb)
-			return -1;
-		b->buf = nb;
-		b->cap = cap;
-	}
-	memcpy(b->buf + b->len, p, n);
-	b->len += n;
-	return 0;
+	return buf_append(&b->out, p, n);
 }
 
 /* Room for the answers' own bytes; past it each further answer is a short
@@ -319,7 +308,7 @@ static void batch_add(struct batch *b, const char *p, size_t n)
 {
 	static const char too_big[] = "{\"jsonrpc\":\"2.0\",\"error\":{\"code\":-32603,\"message\":"
 				      "\"Internal error: the batch reply would pass LIMIT_RESPONSE_BYTES\"}}";
-	if (b->len + n + 1 > BATCH_BYTES_MAX) {
+	if (b->out.len + n + 1 > BATCH_BYTES_MAX) {
 		p = too_big;
 		n = sizeof too_big - 1;
 	}
@@ -335,12 +324,9 @@ static void batch_free(struct batch *b)
 	b->used = 0;
 	b->s = NULL;
 	b->tag = NULL;
-	if (b->cap > 65536) {
-		free(b->buf);
-		b->buf = NULL;
-		b->cap = 0;
-	}
-	b->len = 0;
+	if (b->out.cap > 65536)
+		buf_free(&b->out);
+	b->out.len = 0;
 }
 
 /* Send the batch's array once its input is processed and no call is pending;
@@ -351,7 +337,7 @@ static void batch_maybe_flush(struct batch *b)
 	if (b->open || b->pending || s->dropping)
 		return;
 	void *tag = b->tag;
-	if (b->count && batch_put(b, "]", 1) == 0 && s->sink->send(s->ctx, tag, b->buf, b->len, 0) < 0)
+	if (b->count && batch_put(b, "]", 1) == 0 && s->sink->send(s->ctx, tag, b->out.p, b->out.len, 0) < 0)
 		log_debug("a batch reply could not be queued");
 	batch_free(b);
 	tag_settled(s, tag);
@@ -1857,9 +1843,6 @@ void mcp_free(void)
 	loop_timer_clear(&S.pump);
 	json_doc_free(&S.doc);
 	json_w_free(&S.w);
-	for (int i = 0; i < S.nbatches; i++) {
-		free(S.batches[i].buf);
-		S.batches[i].buf = NULL;
-		S.batches[i].cap = 0;
-	}
+	for (int i = 0; i < S.nbatches; i++)
+		buf_free(&S.batches[i].out);
 }

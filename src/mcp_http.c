@@ -1,6 +1,7 @@
 /* mcp_http — see mcp_http.h. */
 #include "mcp_http.h"
 
+#include "buf.h"
 #include "config.h"
 #include "http_parse.h"
 #include "http_server.h"
@@ -10,6 +11,8 @@
 #include "log.h"
 #include "loop.h"
 #include "mcp.h"
+#include "rng.h"
+#include "text.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -19,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -39,24 +41,9 @@
 
 /* ---- pure helpers ---- */
 
-static int lower(int c)
-{
-	return c >= 'A' && c <= 'Z' ? c + 32 : c;
-}
-
-static int ieq(const char *a, size_t an, const char *b, size_t bn)
-{
-	if (an != bn)
-		return 0;
-	for (size_t i = 0; i < an; i++)
-		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
-			return 0;
-	return 1;
-}
-
 static int ieqz(const char *a, size_t an, const char *z)
 {
-	return ieq(a, an, z, strlen(z));
+	return text_ieq(a, an, z, strlen(z));
 }
 
 int http_secret_equal(const char *a, size_t alen, const char *b, size_t blen)
@@ -83,7 +70,7 @@ int http_list_has(const char *list, const char *v, size_t n)
 			s++;
 		while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
 			t--;
-		if (t > s && ieq(s, (size_t)(t - s), v, n))
+		if (t > s && text_ieq(s, (size_t)(t - s), v, n))
 			return 1;
 		p = *e ? e + 1 : e;
 	}
@@ -108,7 +95,7 @@ static int b64val(int c)
 int http_header_value_decode(const char *v, size_t n, char *out, size_t cap)
 {
 	static const char pre[] = "=?base64?", post[] = "?=";
-	if (n >= sizeof pre - 1 + sizeof post - 1 && ieq(v, sizeof pre - 1, pre, sizeof pre - 1) &&
+	if (n >= sizeof pre - 1 + sizeof post - 1 && text_ieq(v, sizeof pre - 1, pre, sizeof pre - 1) &&
 	    memcmp(v + n - 2, post, 2) == 0) {
 		const char *p = v + sizeof pre - 1, *e = v + n - 2;
 		size_t o = 0;
@@ -231,9 +218,8 @@ struct mreq {
 	int code;       /* the JSON-RPC error code of the last answer (0: none) */
 	int may_switch; /* JSON reply that turns into SSE if the call is slow */
 	int listed;     /* in H.waiting */
-	char *jbuf;     /* the answers gathered for one reply */
-	size_t jlen, jcap;
-	int shared;     /* jbuf is H.sync (answers inside the call: no malloc) */
+	struct buf j;   /* the answers gathered for one reply */
+	int shared;     /* j's memory is H.sync's (answers inside the call: no malloc) */
 	char *rid;      /* a waiting request's id (JSON), to answer it at stop */
 	size_t rid_len;
 	struct loop_timer timer; /* SSE switch, then keep-alive comments */
@@ -257,8 +243,7 @@ static struct listener {
 	struct json_doc doc;
 	struct loop_timer sweep;
 	char port_text[8];
-	char *sync; /* gathers the answers given inside mcp_session_input */
-	size_t sync_cap;
+	struct buf sync; /* gathers the answers given inside mcp_session_input */
 	/* Last, and never cleared: only sess[0..nsess) and waiting[0..nwaiting)
 	 * are ever read, so the pages of entries never used stay untouched. */
 	struct hsess *sess[LIMIT_LISTEN_SESSIONS];
@@ -375,15 +360,8 @@ static void sess_unlist(struct hsess *s)
 static int sess_list(struct hsess *s)
 {
 	unsigned char r[SID_RANDOM_BYTES];
-	size_t got = 0;
-	while (got < sizeof r) {
-		ssize_t k = getrandom(r + got, sizeof r - got, 0);
-		if (k < 0 && errno == EINTR)
-			continue;
-		if (k <= 0)
-			return -1;
-		got += (size_t)k;
-	}
+	if (rng_bytes(r, sizeof r) < 0)
+		return -1;
 	static const char hex[] = "0123456789abcdef";
 	for (int i = 0; i < SID_RANDOM_BYTES; i++) {
 		s->id[2 * i] = hex[r[i] >> 4];
@@ -453,7 +431,7 @@ static int accepts(const struct mreq *c, const char *type)
 	size_t tl = strlen(type);
 	for (; p < end; p++)
 		if ((end - p >= 3 && p[0] == '*' && p[1] == '/' && p[2] == '*') ||
-		    ((size_t)(end - p) >= tl && ieq(p, tl, type, tl)))
+		    ((size_t)(end - p) >= tl && text_ieq(p, tl, type, tl)))
 			return 1;
 	return 0;
 }
@@ -465,9 +443,9 @@ static int names_us(const char *v, size_t n, int need_port)
 	const char *names[] = {"localhost", "127.0.0.1", "[::1]", H.addr.host};
 	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
 		size_t l = strlen(names[i]);
-		if (!need_port && ieq(v, n, names[i], l))
+		if (!need_port && text_ieq(v, n, names[i], l))
 			return 1;
-		if (n > l && ieq(v, l, names[i], l) && v[l] == ':' && n - l - 1 == strlen(H.port_text) &&
+		if (n > l && text_ieq(v, l, names[i], l) && v[l] == ':' && n - l - 1 == strlen(H.port_text) &&
 		    memcmp(v + l + 1, H.port_text, n - l - 1) == 0)
 			return 1;
 	}
@@ -488,9 +466,9 @@ static int origin_allowed(const struct mreq *c)
 	if (http_list_has(H.cfg->allowed_origins, v, n))
 		return 1;
 	size_t skip = 0;
-	if (n > 7 && ieq(v, 7, "http://", 7))
+	if (n > 7 && text_ieq(v, 7, "http://", 7))
 		skip = 7;
-	else if (n > 8 && ieq(v, 8, "https://", 8))
+	else if (n > 8 && text_ieq(v, 8, "https://", 8))
 		skip = 8;
 	if (!skip)
 		return 0;
@@ -502,7 +480,7 @@ static int origin_allowed(const struct mreq *c)
 	if (H.addr.loopback)
 		return names_us(v, n, 1);
 	const struct httpd_req *q = httpd_request(c->conn);
-	if (q->host.off && ieq(v, n, fv(c, q->host), q->host.len))
+	if (q->host.off && text_ieq(v, n, fv(c, q->host), q->host.len))
 		return 1;
 	return host_allowed(v, n);
 }
@@ -653,19 +631,19 @@ static void reply_answers(struct mreq *c)
 	if (c->mode == R_SSE) { /* every answer came inside the call: one event each */
 		sse_open(c);
 		loop_timer_clear(&c->timer);
-		struct iovec v = {c->jbuf, c->jlen};
+		struct iovec v = {c->j.p, c->j.len};
 		httpd_stream_write(c->conn, &v, 1);
 		access_log(c, 200);
 		httpd_stream_end(c->conn);
 		return;
 	}
 	if (c->answers == 1) {
-		reply(c, answer_status(c), "application/json", extra, c->jbuf, c->jlen);
+		reply(c, answer_status(c), "application/json", extra, c->j.p, c->j.len);
 		return;
 	}
-	c->jbuf[0] = '['; /* jbuf_add left room for the brackets */
-	c->jbuf[c->jlen] = ']';
-	reply(c, 200, "application/json", extra, c->jbuf, c->jlen + 1);
+	c->j.p[0] = '['; /* jbuf_add left room for the brackets */
+	c->j.p[c->j.len] = ']';
+	reply(c, 200, "application/json", extra, c->j.p, c->j.len + 1);
 }
 
 static int is_notification(const char *msg, size_t len)
@@ -676,22 +654,12 @@ static int is_notification(const char *msg, size_t len)
 
 static int jbuf_add(struct mreq *c, const char *p, size_t n)
 {
-	if (c->jcap - c->jlen < n + 1) { /* and one byte for a closing ']' */
-		size_t cap = c->jcap ? c->jcap : 1024;
-		while (cap - c->jlen < n + 1)
-			cap *= 2;
-		char *nb = realloc(c->jbuf, cap);
-		if (!nb)
-			return -1;
-		c->jbuf = nb;
-		c->jcap = cap;
-		if (c->shared) {
-			H.sync = nb;
-			H.sync_cap = cap;
-		}
-	}
-	memcpy(c->jbuf + c->jlen, p, n);
-	c->jlen += n;
+	if (buf_reserve(&c->j, n + 1) < 0) /* and one byte for a closing ']' */
+		return -1;
+	if (c->shared)
+		H.sync = c->j;
+	memcpy(c->j.p + c->j.len, p, n);
+	c->j.len += n;
 	return 0;
 }
 
@@ -705,8 +673,8 @@ static int gather(struct mreq *c, const char *msg, size_t len)
 	if (c->answers == 2) { /* a batch: move the first answer after a '[' */
 		if (jbuf_add(c, " ", 1) < 0)
 			return -1;
-		memmove(c->jbuf + 1, c->jbuf, c->jlen - 1);
-		c->jbuf[0] = '[';
+		memmove(c->j.p + 1, c->j.p, c->j.len - 1);
+		c->j.p[0] = '[';
 	}
 	if (c->answers > 1 && jbuf_add(c, ",", 1) < 0)
 		return -1;
@@ -785,17 +753,14 @@ static void waiting_remove(struct mreq *c)
 static void unshare(struct mreq *c)
 {
 	char *own = NULL;
-	if (c->jlen && !c->complete && (own = malloc(c->jlen + 1)))
-		memcpy(own, c->jbuf, c->jlen);
+	if (c->j.len && !c->complete && (own = malloc(c->j.len + 1)))
+		memcpy(own, c->j.p, c->j.len);
 	c->shared = 0;
-	c->jbuf = own;
-	c->jcap = own ? c->jlen + 1 : 0;
-	c->jlen = own ? c->jlen : 0;
-	if (H.sync_cap > IBUF_KEEP) { /* a big answer's memory goes back */
-		free(H.sync);
-		H.sync = NULL;
-		H.sync_cap = 0;
-	}
+	c->j.p = own;
+	c->j.cap = own ? c->j.len + 1 : 0;
+	c->j.len = own ? c->j.len : 0;
+	if (H.sync.cap > IBUF_KEEP) /* a big answer's memory goes back */
+		buf_free(&H.sync);
 }
 
 /* Send the body to the session and wait for its answers. */
@@ -805,8 +770,9 @@ static void feed(struct mreq *c, struct hsess *s, const char *body, size_t len, 
 	s->inflight++;
 	s->last = loop_now_ms();
 	waiting_add(c);
-	c->jbuf = H.sync; /* most answers come inside the call: no buffer of its own */
-	c->jcap = H.sync_cap;
+	c->j = H.sync; /* most answers come inside the call: no buffer of its own */
+	c->j.len = 0;
+	c->j.max = SIZE_MAX; /* each answer is bounded by the core (LIMIT_RESPONSE_BYTES) */
 	c->shared = 1;
 	c->in_input = 1;
 	int owed = mcp_session_input(s->m, body, len, c);
@@ -848,7 +814,7 @@ static void handle_post(struct mreq *c, const char *body, size_t len)
 {
 	struct hreq *r = &c->rq;
 	const char *ct = fv(c, r->ctype);
-	if (!ct || !(r->ctype.len >= 16 && ieq(ct, 16, "application/json", 16) &&
+	if (!ct || !(r->ctype.len >= 16 && text_ieq(ct, 16, "application/json", 16) &&
 		     (r->ctype.len == 16 || ct[16] == ';' || ct[16] == ' '))) {
 		reply_error(c, 415, NULL, -32000, "Content-Type must be application/json", NULL);
 		return;
@@ -950,7 +916,7 @@ static int token_ok(const struct mreq *c)
 {
 	const char *t = fv(c, c->rq.auth);
 	size_t n = c->rq.auth.len;
-	if (!t || n <= 7 || !ieq(t, 7, "Bearer ", 7))
+	if (!t || n <= 7 || !text_ieq(t, 7, "Bearer ", 7))
 		return 0;
 	t += 7;
 	n -= 7;
@@ -1084,9 +1050,9 @@ static void on_end(struct httpd_conn *conn, int abandoned)
 			sess_free(s);
 	}
 	if (!c->shared)
-		free(c->jbuf);
+		free(c->j.p);
 	free(c->rid);
-	c->jbuf = c->rid = NULL;
+	c->j.p = c->rid = NULL;
 }
 
 /* The drain is nearly up: the waiting request gets an error as its answer
@@ -1204,9 +1170,7 @@ static void mcp_http_teardown(void)
 		sess_free(H.sess[H.nsess - 1]);
 	loop_timer_clear(&H.sweep);
 	json_doc_free(&H.doc);
-	free(H.sync);
-	H.sync = NULL;
-	H.sync_cap = 0;
+	buf_free(&H.sync);
 }
 
 int http_server_run(const struct config *cfg, int stop_fd)

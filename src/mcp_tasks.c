@@ -3,14 +3,13 @@
 
 #include "iso8601.h"
 #include "jwt.h"
+#include "rng.h"
 
 #include "mbedtls/md.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #define ID_A_PREFIX "kta-"
@@ -36,20 +35,6 @@ const char *mtask_status_name(enum mtask_status st)
 	return names[st];
 }
 
-static int random_bytes(unsigned char *p, size_t n)
-{
-	while (n) {
-		ssize_t r = getrandom(p, n, 0);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static const mbedtls_md_info_t *sha256(void)
 {
 	return mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
@@ -70,7 +55,7 @@ int mtask_init(const char *key, const char *principal, int64_t ttl_ms)
 		G.key_len = n;
 	} else {
 		G.key_len = 32;
-		if (random_bytes(G.key, G.key_len) < 0)
+		if (rng_bytes(G.key, G.key_len) < 0)
 			return -1;
 	}
 	const char *p = principal ? principal : "";
@@ -134,7 +119,7 @@ struct mtask *mtask_new(const void *owner, int64_t now, char *err, size_t errcap
 	for (int i = 0; i < LIMIT_TASKS && !t; i++)
 		if (!G.tasks[i].owner)
 			t = &G.tasks[i];
-	if (random_bytes(r, sizeof r) < 0) {
+	if (rng_bytes(r, sizeof r) < 0) {
 		snprintf(err, errcap, "Internal error: no random bytes for a task id.");
 		return NULL;
 	}

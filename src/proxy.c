@@ -2,11 +2,11 @@
 #include "proxy.h"
 
 #include "hex.h"
+#include "text.h"
 
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 /* Percent-decode s[0..len) into out (cap bytes, NUL-terminated). Returns the
  * decoded length, or -1 (bad escape, NUL, too long). */
@@ -70,7 +70,7 @@ int proxy_parse_url(const char *url, struct proxy_url *out, char *err, size_t er
 	memset(out, 0, sizeof *out);
 	const char *p = url, *sep = strstr(url, "://");
 	if (sep) {
-		if ((size_t)(sep - url) != 4 || strncasecmp(url, "http", 4) != 0) {
+		if ((size_t)(sep - url) != 4 || !text_ieq(url, 4, "http", 4)) {
 			/* Never echo the URL: it may carry a password. */
 			snprintf(err, errcap,
 				 "HTTPS_PROXY must be an http:// proxy URL (http://[user:pass@]host:port); "
@@ -168,7 +168,7 @@ fail:
 static int domain_match(const char *host, const char *d, size_t dl)
 {
 	size_t hl = strlen(host);
-	if (dl == 0 || dl > hl || strncasecmp(host + hl - dl, d, dl) != 0)
+	if (dl == 0 || dl > hl || !text_ieq(host + hl - dl, dl, d, dl))
 		return 0;
 	return dl == hl || host[hl - dl - 1] == '.';
 }

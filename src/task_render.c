@@ -5,7 +5,6 @@
 #include "text.h"
 
 #include <string.h>
-#include <strings.h>
 
 static int has(struct kling_str s)
 {
@@ -68,8 +67,8 @@ void task_render_text_add(struct json_w *w, struct kling_str s)
 int task_render_url_ok(struct kling_str u)
 {
 	const char *p = u.ptr;
-	size_t n = u.len, k = n >= 8 && strncasecmp(p, "https://", 8) == 0 ? 8
-			    : n >= 7 && strncasecmp(p, "http://", 7) == 0 ? 7 : 0;
+	size_t n = u.len, k = n >= 8 && text_ieq(p, 8, "https://", 8) ? 8
+			    : n >= 7 && text_ieq(p, 7, "http://", 7) ? 7 : 0;
 	if (!k || n > LIMIT_URL_BYTES || k == n || p[k] == '/')
 		return 0; /* another scheme (javascript:, file:, data:...), no host, too long */
 	for (size_t i = 0; i < n;) {

@@ -52,3 +52,18 @@ size_t text_clean(const char *in, size_t n, char *out, size_t cap)
 	out[o] = 0;
 	return o;
 }
+
+static int lower(unsigned char c)
+{
+	return c >= 'A' && c <= 'Z' ? c + 32 : c;
+}
+
+int text_ieq(const char *a, size_t an, const char *b, size_t bn)
+{
+	if (an != bn)
+		return 0;
+	for (size_t i = 0; i < an; i++)
+		if (lower((unsigned char)a[i]) != lower((unsigned char)b[i]))
+			return 0;
+	return 1;
+}

@@ -65,4 +65,10 @@ size_t text_char(const unsigned char *s, size_t n, size_t i, char rep[TEXT_REP_M
  * whole character or replacement when it does not fit. Returns the length. */
 size_t text_clean(const char *in, size_t n, char *out, size_t cap);
 
+/* a[0..an) and b[0..bn) equal when ASCII letters are folded to lower case
+ * (every other byte compares exact, whatever the locale): the one
+ * case-insensitive compare, for header names, URL schemes, host names and
+ * file extensions. */
+int text_ieq(const char *a, size_t an, const char *b, size_t bn);
+
 #endif

@@ -8,13 +8,13 @@
 #include "log.h"
 #include "loop.h"
 #include "task_render.h"
+#include "text.h"
 #include "tools_args.h"
 
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #define TOOL_NAME "get_task"
 #define TOOL_TITLE "Get a Kling AI task"
@@ -93,7 +93,7 @@ static const struct ext_type g_ext_types[] = {
 static const struct ext_type *by_ext(const char *s, size_t n)
 {
 	for (size_t i = 0; i < sizeof g_ext_types / sizeof g_ext_types[0]; i++)
-		if (strlen(g_ext_types[i].ext) == n && strncasecmp(s, g_ext_types[i].ext, n) == 0)
+		if (text_ieq(s, n, g_ext_types[i].ext, strlen(g_ext_types[i].ext)))
 			return &g_ext_types[i];
 	return NULL;
 }

@@ -4,10 +4,12 @@
 #include "kling_limits.h"
 #include "log.h"
 #include "loop.h"
+#include "outq.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -37,8 +39,7 @@ struct wire {
 	int eof;
 	int paused;
 
-	char *obuf;
-	size_t ooff, olen, ocap;
+	struct outq out_q; /* unbounded: input pauses past PAUSE_AT instead */
 	int failed, status;
 	int high; /* pressure reported high */
 	struct loop_timer resume;
@@ -196,37 +197,19 @@ static void on_out(void *arg, int fd, short revents)
 
 static void flush(struct wire *w)
 {
-	while (w->ooff < w->olen && !w->failed) {
-		ssize_t r = write(w->out, w->obuf + w->ooff, w->olen - w->ooff);
-		if (r > 0) {
-			w->ooff += (size_t)r;
-			if (w->paused && w->olen - w->ooff <= RESUME_AT && !w->resume.armed)
-				loop_timer_set(&w->resume, loop_now_ms(), on_resume, w);
-			continue;
-		}
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
-			loop_set_events(w->out, POLLOUT);
-			return;
-		}
-		if (r < 0 && errno == EPIPE)
-			fail(w, 0, "the client closed it");
-		else
-			fail(w, 1, r < 0 ? strerror(errno) : "write returned 0");
-		return;
-	}
 	if (w->failed)
 		return;
-	w->ooff = w->olen = 0;
-	loop_set_events(w->out, 0);
-	if (w->ocap > OBUF_KEEP) {
-		free(w->obuf);
-		w->obuf = NULL;
-		w->ocap = 0;
+	int r = outq_flush(&w->out_q, w->out, 0, OBUF_KEEP);
+	if (r == OUTQ_ERROR) {
+		if (errno == EPIPE)
+			fail(w, 0, "the client closed it");
+		else
+			fail(w, 1, errno ? strerror(errno) : "write returned 0");
+		return;
 	}
+	loop_set_events(w->out, r == OUTQ_AGAIN ? POLLOUT : 0);
 	/* resume input from the loop, never from inside a line handler */
-	if (w->paused && !w->resume.armed)
+	if (w->paused && wire_backlog(w) <= RESUME_AT && !w->resume.armed)
 		loop_timer_set(&w->resume, loop_now_ms(), on_resume, w);
 }
 
@@ -240,6 +223,7 @@ struct wire *wire_open(int in_fd, int out_fd, const struct wire_handlers *h, voi
 	w->h = h;
 	w->ctx = ctx;
 	w->in_flags = w->out_flags = -1;
+	outq_init(&w->out_q, SIZE_MAX);
 	w->ibuf = malloc(IBUF_CAP);
 	if (!w->ibuf) {
 		free(w);
@@ -263,29 +247,15 @@ int wire_send(struct wire *w, const char *msg, size_t len)
 {
 	if (w->failed || !w->open)
 		return -1;
-	size_t pending = w->olen - w->ooff;
-	if (w->ocap - w->olen < len + 1) {
-		if (w->ooff) {
-			memmove(w->obuf, w->obuf + w->ooff, pending);
-			w->ooff = 0;
-			w->olen = pending;
-		}
-		if (w->ocap - w->olen < len + 1) {
-			size_t cap = w->ocap ? w->ocap : 65536;
-			while (cap - w->olen < len + 1)
-				cap *= 2;
-			char *nb = realloc(w->obuf, cap);
-			if (!nb) {
-				fail(w, 1, "out of memory for the output queue");
-				return -1;
-			}
-			w->obuf = nb;
-			w->ocap = cap;
-		}
+	size_t pending = wire_backlog(w);
+	char *p = outq_room(&w->out_q, len + 1);
+	if (!p) {
+		fail(w, 1, "out of memory for the output queue");
+		return -1;
 	}
-	memcpy(w->obuf + w->olen, msg, len);
-	w->obuf[w->olen + len] = '\n';
-	w->olen += len + 1;
+	memcpy(p, msg, len);
+	p[len] = '\n';
+	outq_commit(&w->out_q, len + 1);
 	if (pending == 0) /* otherwise a write is already waiting for POLLOUT */
 		flush(w);
 	check_pressure(w);
@@ -294,12 +264,12 @@ int wire_send(struct wire *w, const char *msg, size_t len)
 
 size_t wire_backlog(const struct wire *w)
 {
-	return w->olen - w->ooff;
+	return outq_pending(&w->out_q);
 }
 
 int wire_done(const struct wire *w)
 {
-	return w->failed || (w->eof && w->ooff == w->olen);
+	return w->failed || (w->eof && outq_pending(&w->out_q) == 0);
 }
 
 int wire_failed(const struct wire *w)
@@ -324,6 +294,6 @@ void wire_close(struct wire *w)
 	if (w->out_flags >= 0)
 		fcntl(w->out, F_SETFL, w->out_flags);
 	free(w->ibuf);
-	free(w->obuf);
+	outq_free(&w->out_q);
 	free(w);
 }

@@ -96,6 +96,11 @@ MUTATIONS = [
     ("listener: any bearer token accepted",
      "return http_secret_equal(t, n, H.cfg->mcp_token, strlen(H.cfg->mcp_token));", "return 1;",
      ["suite/test_inspector_http.py"]),
+    ("buffer: the maximum not enforced (a peer grows memory without limit)",
+     "if (b->len > b->max || more > b->max - b->len)", "if (b->len > b->max)", ["unit/test_buf"]),
+    ("output queue: written bytes never moved out (the queue grows instead)",
+     "if (n > q->b.cap - q->b.len && q->off) {", "if (n > q->b.cap - q->b.len && q->off && 0) {",
+     ["unit/test_outq"]),
 ]
 
 # What each suite needs built (besides build/kling-mcp).

@@ -332,7 +332,7 @@ static void test_writer(void)
 	/* maximum size */
 	json_w_init(&w, 10);
 	json_w_cstr(&w, "12345678");
-	T_CHECK("json/w exactly max bytes fits", json_w_error(&w) == 0 && w.len == 10);
+	T_CHECK("json/w exactly max bytes fits", json_w_error(&w) == 0 && w.b.len == 10);
 	json_w_reset(&w);
 	json_w_cstr(&w, "123456789");
 	T_CHECK("json/w one byte over max is FULL", json_w_error(&w) == JSON_W_E_FULL);
@@ -343,10 +343,10 @@ static void test_writer(void)
 	char fb[8];
 	json_w_init_fixed(&w, fb, sizeof fb);
 	json_w_cstr(&w, "abcdefgh");
-	T_CHECK("json/w fixed buffer never grows", json_w_error(&w) == JSON_W_E_FULL && w.buf == fb);
+	T_CHECK("json/w fixed buffer never grows", json_w_error(&w) == JSON_W_E_FULL && w.b.p == fb);
 	json_w_reset(&w);
 	json_w_cstr(&w, "ab");
-	T_CHECK("json/w fixed buffer reusable after reset", json_w_error(&w) == 0 && w.len == 4);
+	T_CHECK("json/w fixed buffer reusable after reset", json_w_error(&w) == 0 && w.b.len == 4);
 
 	/* growth across many reallocs */
 	json_w_init(&w, 1 << 22);

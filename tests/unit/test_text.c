@@ -70,10 +70,21 @@ static void test_mask(void)
 	T_STREQ("mask/nothing once the secrets are cleared", redact("Ab3/Zx9+Qw7="), "Ab3/Zx9+Qw7=");
 }
 
+/* The one case-insensitive compare: ASCII letters folded, nothing else. */
+static void test_ieq(void)
+{
+	T_CHECK("ieq/ASCII letters fold both ways", text_ieq("Content-TYPE", 12, "content-type", 12) &&
+							 text_ieq("bearer ", 7, "BEARER ", 7));
+	T_CHECK("ieq/lengths must match", !text_ieq("http", 4, "https", 5) && text_ieq("", 0, "", 0));
+	T_CHECK("ieq/only letters fold ('@' is not '`', '[' is not '{')",
+		!text_ieq("@[", 2, "`{", 2) && !text_ieq("\xc3\x89", 2, "\xc3\xa9", 2));
+}
+
 int main(void)
 {
-	t_plan(20);
+	t_plan(23);
 	test_rule();
 	test_mask();
+	test_ieq();
 	return t_done();
 }
