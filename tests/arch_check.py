@@ -8,6 +8,8 @@ one line per finding) when:
   - a file includes the header of a module in a higher layer (dependencies
     point down: base < net < kling < mcp < tools < transports < entry; within
     a layer any include is allowed, the cycle check keeps it acyclic);
+  - a tools file includes mcp.h: tools see the core through its tool
+    interface, mcp_tool.h, only (sessions and transports are not theirs);
   - the include graph has a cycle: a module is x.c with x.h, and module a
     depends on module b when a.c or a.h includes b.h (a module including its own
     header is no dependency);
@@ -124,6 +126,8 @@ def check(src):
             lh = layer_of(module(h))
             if lf and lh and ORDER.index(lh) > ORDER.index(lf):
                 findings.append(f"{f} ({lf}) includes {h} ({lh}): a higher layer")
+            if lf == "tools" and h == "mcp.h":
+                findings.append(f"{f} (tools) includes mcp.h: a tool includes mcp_tool.h, the core's tool interface")
     graph = {}
     for f, hs in incs.items():
         deps = graph.setdefault(module(f), set())

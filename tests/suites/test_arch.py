@@ -46,6 +46,8 @@ BAD = {
                                             ["http_client.c (net) includes kling.h (kling)"]),
     "a header points up": ({"kling.h": '#include "http_client.h"\n#include "mcp.h"\n'},
                            ["kling.h (kling) includes mcp.h (mcp)"]),
+    "a tool includes the core's own header": ({"tool_get_task.c": '#include "tool_get_task.h"\n#include "mcp.h"\n'},
+                                              ["tool_get_task.c (tools) includes mcp.h: a tool includes mcp_tool.h"]),
     "a file in no layer": ({"helpers.c": '#include "log.h"\n'}, ["helpers.c is in no layer"]),
     "http_parse includes log": ({"http_parse.c": '#include "http_parse.h"\n#include "log.h"\n'},
                                 ["http_parse.c reaches the I/O module log.h"]),
