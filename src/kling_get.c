@@ -263,9 +263,9 @@ struct kling_get_op *kling_get_start(const struct kling_get_query *q, int64_t de
 	return c;
 }
 
-void kling_get_cancel(struct kling_get_op *c)
+void kling_get_cancel(struct kling_get_op *op)
 {
-	free_op(c);
+	free_op(op);
 }
 
 void kling_get_shutdown(void)
