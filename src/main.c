@@ -167,7 +167,8 @@ int main(int argc, char **argv)
 		config_wipe(&cfg);
 		return 2;
 	}
-	http_client_init(cfg.ca_file, cfg.https_proxy, cfg.no_proxy); /* a bad HTTPS_PROXY is logged here and named by every call */
+	/* a bad HTTPS_PROXY is logged here and named by every call */
+	http_client_init(cfg.ca_file, cfg.https_proxy, cfg.no_proxy);
 	kling_init(&cfg);
 	/* the MCP core's values: the call timeout, and what tasks are bound to */
 	static struct mcp_settings mset;

@@ -116,6 +116,6 @@ kt.check("arch/src with a file in no layer names it", "newmod.c is in no layer" 
 rc, out = run_src(lambda d: append(os.path.join(d, "jsonrpc.c"), '#include "mcp_tool.h"\n'))
 kt.eq("arch/jsonrpc (mcp) may include the tool interface", rc, 0)
 rc, out = run_src(lambda d: append(os.path.join(d, "jsonrpc.c"), '#include "tools.h"\n'))
-kt.check("arch/jsonrpc (mcp) may not include the registry", rc == 1 and "jsonrpc.c (mcp) includes tools.h (tools)" in out,
-         out)
+kt.check("arch/jsonrpc (mcp) may not include the registry",
+         rc == 1 and "jsonrpc.c (mcp) includes tools.h (tools)" in out, out)
 kt.done()
