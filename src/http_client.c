@@ -2,7 +2,6 @@
 #include "http_client.h"
 
 #include "buf.h"
-#include "config.h"
 #include "conn.h"
 #include "http_parse.h"
 #include "kling_limits.h"
@@ -582,11 +581,11 @@ static void on_deadline(void *arg)
 	finish_error(op, HTTP_TIMEOUT_PREFIX "%lld ms while %s", (long long)budget, what);
 }
 
-int http_client_init(const struct config *cfg)
+int http_client_init(const char *ca_file, const char *https_proxy, const char *no_proxy)
 {
 	char err[300];
 	g_ready = 1;
-	if (conn_configure(cfg->ca_file, cfg->https_proxy, cfg->no_proxy, err, sizeof err) != 0) {
+	if (conn_configure(ca_file, https_proxy, no_proxy, err, sizeof err) != 0) {
 		log_warn("%s", err); /* and each request through the proxy says it */
 		return -1;
 	}

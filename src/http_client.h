@@ -26,17 +26,16 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-struct config;
-
 /* The start of every error that says the deadline passed. */
 #define HTTP_TIMEOUT_PREFIX "timeout after "
 
-/* Remember the configuration (ca_file, https_proxy, no_proxy); its strings
- * must outlive the client. Reads no file: the trust store is loaded on the
+/* Remember the CA file (NULL: the system's, else the embedded bundle), the
+ * HTTPS proxy URL and the no-proxy list (NULL: none); the strings must
+ * outlive the client. Reads no file: the trust store is loaded on the
  * first TLS handshake. Call once before anything else (or again after
  * http_client_shutdown()). Returns 0, or -1 when HTTPS_PROXY cannot be used
  * (logged; every request that would use the proxy fails saying why). */
-int http_client_init(const struct config *cfg);
+int http_client_init(const char *ca_file, const char *https_proxy, const char *no_proxy);
 
 struct http_request {
 	const char *method;        /* "GET" or "POST" */

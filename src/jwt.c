@@ -1,6 +1,8 @@
 /* jwt — see jwt.h. */
 #include "jwt.h"
 
+#include "hex.h"
+
 #include <stdio.h>
 #include <string.h>
 
@@ -10,35 +12,6 @@ static char g_token[JWT_MAX];
 static int64_t g_exp;       /* expiry of g_token, seconds */
 static int64_t g_nbf;
 static unsigned char g_keyhash[32]; /* SHA-256 of ak NUL sk: notices a key change without keeping keys */
-
-int jwt_b64url(const unsigned char *in, size_t n, char *out, size_t cap)
-{
-	static const char tab[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-	size_t need = n / 3 * 4 + (n % 3 ? n % 3 + 1 : 0);
-	if (need + 1 > cap)
-		return -1;
-	char *o = out;
-	size_t i = 0;
-	for (; i + 2 < n; i += 3) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8 | in[i + 2];
-		*o++ = tab[v >> 18 & 63];
-		*o++ = tab[v >> 12 & 63];
-		*o++ = tab[v >> 6 & 63];
-		*o++ = tab[v & 63];
-	}
-	if (n - i == 1) {
-		unsigned v = (unsigned)in[i] << 16;
-		*o++ = tab[v >> 18 & 63];
-		*o++ = tab[v >> 12 & 63];
-	} else if (n - i == 2) {
-		unsigned v = (unsigned)in[i] << 16 | (unsigned)in[i + 1] << 8;
-		*o++ = tab[v >> 18 & 63];
-		*o++ = tab[v >> 12 & 63];
-		*o++ = tab[v >> 6 & 63];
-	}
-	*o = 0;
-	return (int)(o - out);
-}
 
 /* Append s to out as the body of a JSON string (quotes, backslashes and
  * control characters escaped). Returns the new length, or -1 on overflow. */
@@ -82,11 +55,11 @@ int jwt_make(const char *ak, const char *sk, int64_t now_s, char *out, size_t ca
 		goto exit;
 	n += m;
 
-	int h = jwt_b64url((const unsigned char *)header, sizeof header - 1, out, cap);
+	int h = hex_b64url((const unsigned char *)header, sizeof header - 1, out, cap);
 	if (h < 0 || (size_t)h + 1 >= cap)
 		goto exit;
 	out[h++] = '.';
-	int c = jwt_b64url((const unsigned char *)claims, (size_t)n, out + h, cap - (size_t)h);
+	int c = hex_b64url((const unsigned char *)claims, (size_t)n, out + h, cap - (size_t)h);
 	if (c < 0)
 		goto exit;
 	size_t signed_len = (size_t)h + (size_t)c;
@@ -96,7 +69,7 @@ int jwt_make(const char *ak, const char *sk, int64_t now_s, char *out, size_t ca
 	if (signed_len + 1 >= cap)
 		goto exit;
 	out[signed_len++] = '.';
-	int s = jwt_b64url(mac, sizeof mac, out + signed_len, cap - signed_len);
+	int s = hex_b64url(mac, sizeof mac, out + signed_len, cap - signed_len);
 	if (s >= 0)
 		ret = (int)signed_len + s;
 exit: /* the signature and what it signed are wiped on every path */

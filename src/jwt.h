@@ -32,8 +32,4 @@ const char *jwt_get(const char *ak, const char *sk, int64_t now_s);
 /* Overwrite the cached token (at exit). */
 void jwt_wipe(void);
 
-/* base64url without padding of in[0..n) into out[cap] with a NUL. Returns the
- * length written, or -1 when cap is too small. */
-int jwt_b64url(const unsigned char *in, size_t n, char *out, size_t cap);
-
 #endif

@@ -28,6 +28,17 @@ const struct config *kling_config(void)
 	return g_cfg;
 }
 
+void kling_legacy_all_404(char *out, size_t cap, int n404, int nproducts, const char *product)
+{
+	int v6 = strchr(g_cfg->host, ':') != NULL;
+	snprintf(out, cap,
+		 "Every legacy product list answered HTTP 404 (%d of %d, e.g. %s/v1/%s) at the base URL "
+		 "https://%s%s%s:%u%s: no credential was checked. The base URL's path is probably wrong: check "
+		 "KLING_BASE_URL (https://host with no path, or the prefix of a gateway that forwards /v1/).",
+		 n404, nproducts, g_cfg->base_path, product, v6 ? "[" : "", g_cfg->host, v6 ? "]" : "", g_cfg->port,
+		 g_cfg->base_path);
+}
+
 void kling_shutdown(void)
 {
 	if (g_doc_ready)

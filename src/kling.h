@@ -9,7 +9,7 @@
  *
  * A request's done is always called from the poll loop, never from inside
  * kling_req_send (a request that cannot start fails through a 0 ms timer).
- * The listings (kling_list) are built on this.
+ * The listings (kling_list) and the look-ups (kling_get) are built on this.
  */
 #ifndef KLING_KLING_H
 #define KLING_KLING_H
@@ -33,6 +33,11 @@ void kling_init(const struct config *cfg);
 
 /* The configuration kling_init was given. */
 const struct config *kling_config(void);
+
+/* The error when every legacy product answered HTTP 404 (n404 of
+ * nproducts, product one of them): the base URL is wrong, not the account
+ * empty. Written into out[cap]. */
+void kling_legacy_all_404(char *out, size_t cap, int n404, int nproducts, const char *product);
 
 /* Free what kling holds between calls (the reply parser's tokens, the cached
  * JWT). */

@@ -6,6 +6,7 @@
 #include "iso8601.h"
 #include "json.h"
 #include "kling.h"
+#include "kling_get.h"
 #include "kling_limits.h"
 #include "kling_parse.h"
 #include "log.h"
@@ -60,12 +61,6 @@ struct kling_op {
 	int legacy_size;       /* pageSize of every legacy request of this call */
 
 	struct kling_req f[LIMIT_UPSTREAM_PARALLEL];
-
-	/* a look-up (get_start) rather than a listing: get_done is set */
-	kling_get_done_fn get_done;
-	struct kling_get_query gq;  /* gq.id points to get_id */
-	char get_id[KLING_TASK_ID_MAX + 1];
-	const char *found_product;  /* legacy: where the task was found */
 };
 
 /* ---- the backend in use ---- */
@@ -100,23 +95,10 @@ static void free_call(struct kling_op *c)
 		free(c);
 }
 
-/* A look-up is over: hand the task (NULL: no task has the id) or the error
- * to the tool, then release c. From the loop. */
-static void get_finish(struct kling_op *c, const char *error)
-{
-	struct kling_get_result r = {c->be, c->nres ? &c->res[0] : NULL, c->found_product};
-	c->get_done(c->ctx, error ? NULL : &r, error);
-	free_call(c);
-}
-
 /* Hand the result (error NULL) or the error to the tool, then release c.
  * Always runs from the loop (a reply, a timer). */
 static void finish(struct kling_op *c, const char *error)
 {
-	if (c->get_done) {
-		get_finish(c, error);
-		return;
-	}
 	struct kling_list_result r = {
 		.backend = c->be,
 		.page = c->page,
@@ -141,7 +123,7 @@ static void fail(struct kling_op *c, const char *fmt, ...)
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
 	log_redact(msg, strlen(msg));
-	log_info("%s failed: %s", c->get_done ? "a look-up" : "a listing", msg);
+	log_info("a listing failed: %s", msg);
 	finish(c, msg);
 }
 
@@ -468,17 +450,12 @@ static int legacy_take(struct kling_op *c, struct product *p)
 	return 0;
 }
 
-/* Every product list answered 404: the base URL is wrong, not the account
- * empty. */
+/* Every product list answered 404. */
 static void legacy_all_404(struct kling_op *c)
 {
-	const struct config *cfg = kling_config();
-	int v6 = strchr(cfg->host, ':') != NULL;
-	fail(c, "Every legacy product list answered HTTP 404 (%d of %d, e.g. %s/v1/%s) at the base URL "
-		"https://%s%s%s:%u%s: no credential was checked. The base URL's path is probably wrong: check "
-		"KLING_BASE_URL (https://host with no path, or the prefix of a gateway that forwards /v1/).",
-	     c->n404, c->nprods, cfg->base_path, c->prods[0].name, v6 ? "[" : "", cfg->host, v6 ? "]" : "", cfg->port,
-	     cfg->base_path);
+	char msg[KLING_ERR_MAX];
+	kling_legacy_all_404(msg, sizeof msg, c->n404, c->nprods, c->prods[0].name);
+	fail(c, "%s", msg);
 }
 
 static void legacy_step(struct kling_op *c)
@@ -595,153 +572,11 @@ static void seed_on_page(struct kling_op *c, const struct kparse_page *p)
 	finish(c, NULL);
 }
 
-/* ---- look-ups: one task by id ---- */
-
-static void tasks_get_send(struct kling_op *c)
-{
-	struct kling_req *f = &c->f[0];
-	f->body_len = 0;
-	if (kling_req_path(f, "/tasks?%s=%s", c->gq.by_external ? "external_task_ids" : "task_ids", c->get_id) != 0) {
-		fail(c, "The request path is too long.");
-		return;
-	}
-	kling_req_send(f);
-}
-
-/* Ask the next products (LIMIT_UPSTREAM_PARALLEL at a time); when every one
- * has answered without the task, the look-up is over. */
-static void legacy_get_step(struct kling_op *c)
-{
-	int waiting = 0;
-	for (int i = 0; i < c->nprods; i++) {
-		struct product *p = &c->prods[i];
-		if (p->fetching) {
-			waiting = 1;
-			continue;
-		}
-		if (p->exhausted)
-			continue;
-		struct kling_req *f = NULL;
-		for (int k = 0; k < LIMIT_UPSTREAM_PARALLEL && !f; k++)
-			if (!kling_req_busy(&c->f[k]))
-				f = &c->f[k];
-		if (!f)
-			return; /* every slot busy: a reply calls this again */
-		f->tag = i;
-		f->body_len = 0;
-		if (kling_req_path(f, "/v1/%s/%s", p->name, c->get_id) != 0) {
-			fail(c, "The request path for %s is too long.", p->name);
-			return;
-		}
-		p->fetching = 1;
-		waiting = 1;
-		kling_req_send(f);
-	}
-	if (waiting)
-		return;
-	if (c->nprods > 0 && c->n404 == c->nprods)
-		legacy_all_404(c);
-	else
-		get_finish(c, NULL); /* no product has it */
-}
-
-/* One product's answer: the task (the first found wins: the other requests
- * are dropped), or not this product's. */
-static void legacy_get_on_reply(struct kling_op *c, struct kling_req *f, const struct kling_reply *rep)
-{
-	struct product *p = &c->prods[f->tag];
-	p->fetching = 0;
-	p->exhausted = 1;
-	if (rep->error) {
-		if (rep->http_status == 404 && !rep->is_kling) { /* no such product on this host */
-			c->n404++;
-		} else if (!(rep->is_kling && (rep->code == 1203 || rep->code == 1201))) {
-			fail(c, "%s", rep->error);
-			return;
-		}
-		legacy_get_step(c);
-		return;
-	}
-	int found = 0;
-	const char *why = NULL;
-	c->res = arena_alloc(&c->ar, sizeof *c->res);
-	if (!c->res) {
-		fail(c, "Out of memory.");
-		return;
-	}
-	if (kparse_legacy_get(rep->doc, rep->data, p->name, &c->ar, c->res, &found, &why) != 0) {
-		fail(c, "The Kling API's reply for %s was not understood: %s.", p->name, why);
-		return;
-	}
-	if (!found) {
-		legacy_get_step(c);
-		return;
-	}
-	c->nres = 1;
-	c->found_product = p->name;
-	get_finish(c, NULL); /* free_call cancels the other products' requests */
-}
-
-static void get_on_reply(struct kling_op *c, struct kling_req *f, const struct kling_reply *rep)
-{
-	if (c->be == KLING_API_LEGACY) {
-		legacy_get_on_reply(c, f, rep);
-		return;
-	}
-	if (rep->error) {
-		fail(c, "%s", rep->error);
-		return;
-	}
-	int found = 0;
-	const char *why = NULL;
-	c->res = arena_alloc(&c->ar, sizeof *c->res);
-	if (!c->res) {
-		fail(c, "Out of memory.");
-		return;
-	}
-	if (kparse_tasks_get(rep->doc, rep->data, c->get_id, strlen(c->get_id), c->gq.by_external, &c->ar, c->res,
-			     &found, &why) != 0) {
-		fail(c, "The Kling API's reply was not understood: %s.", why);
-		return;
-	}
-	c->nres = found ? 1 : 0;
-	get_finish(c, NULL);
-}
-
-static void get_begin(struct kling_op *c)
-{
-	char err[KLING_ERR_MAX];
-	if (kling_call_begin(&c->kc, c->kc.deadline, err, sizeof err) != 0) {
-		fail(c, "%s", err);
-		return;
-	}
-	if (c->be == KLING_API_SEED) {
-		fail(c, "The seed endpoint (GET /v1/task/list, KLING_BACKEND=seed) has no look-up by id.");
-		return;
-	}
-	if (c->be == KLING_API_TASKS) {
-		tasks_get_send(c);
-		return;
-	}
-	const struct config *cfg = kling_config();
-	for (int i = 0; i < cfg->nproducts; i++) {
-		if (c->gq.product && strcmp(c->gq.product, cfg->products[i]) != 0)
-			continue;
-		struct product *p = &c->prods[c->nprods++];
-		p->name = cfg->products[i];
-	}
-	legacy_get_step(c);
-}
-
 /* ---- replies ---- */
 
 static void on_reply(struct kling_req *f, const struct kling_reply *rep)
 {
 	struct kling_op *c = f->ctx;
-	if (c->get_done) {
-		get_on_reply(c, f, rep);
-		return;
-	}
 	if (rep->error) {
 		if (c->be == KLING_API_LEGACY && rep->http_status == 404 && (!rep->is_kling || rep->code == 1203))
 			legacy_skip_product(c, f);
@@ -824,9 +659,8 @@ static void begin(void *arg)
 	}
 }
 
-/* A zeroed call state (the last call's, or a new one) with what a listing
- * and a look-up share: the deadline, the backend, the arenas, the request
- * slots. NULL when out of memory. */
+/* A zeroed call state (the last call's, or a new one) with the deadline,
+ * the backend, the arenas, the request slots. NULL when out of memory. */
 static struct kling_op *op_new(int64_t deadline_ms, void *ctx)
 {
 	struct kling_op *c = g_spare ? g_spare : malloc(sizeof *c);
@@ -871,31 +705,7 @@ static void list_cancel(struct kling_op *c)
 	free_call(c);
 }
 
-/* A look-up's work, from the loop. */
-static void get_begin_timer(void *arg)
-{
-	get_begin(arg);
-}
-
-static struct kling_op *get_start(const struct kling_get_query *q, int64_t deadline_ms, kling_get_done_fn done,
-				  void *ctx)
-{
-	struct kling_op *c = op_new(deadline_ms, ctx);
-	if (!c)
-		return NULL;
-	size_t n = q->id_len > KLING_TASK_ID_MAX ? KLING_TASK_ID_MAX : q->id_len; /* the tool checked it */
-	memcpy(c->get_id, q->id, n);
-	c->get_id[n] = 0;
-	c->gq = *q;
-	c->gq.id = c->get_id;
-	c->gq.id_len = n;
-	c->page = c->page_size = 1;
-	c->get_done = done;
-	loop_timer_set(&c->begin, loop_now_ms(), get_begin_timer, c); /* never answer from inside start */
-	return c;
-}
-
-const struct kling_backend kling_list_backend = {list_start, list_cancel, get_start};
+const struct kling_backend kling_list_backend = {list_start, list_cancel, kling_get_start, kling_get_cancel};
 
 void kling_list_shutdown(void)
 {

@@ -4,14 +4,9 @@
  *   tasks   POST /tasks, walking Kling's cursor
  *   legacy  GET /v1/<product> for each product list, merged newest first
  *   seed    GET /v1/task/list
- * and our own cursors, encoded, decoded and checked here only; and the
- * look-ups of one task by id (get_task's):
- *   tasks   GET /tasks?task_ids=<id> (or external_task_ids=)
- *   legacy  GET /v1/<product>/<id> for each product of the set,
- *           LIMIT_UPSTREAM_PARALLEL side by side, the first found wins (a
- *           Kling 404/1203 or 1201, or empty data, is "not this product")
- *   seed    none (an error)
- * The real struct kling_backend (kling_backend_get() unless a test installs
+ * and our own cursors, encoded, decoded and checked here only. The real
+ * struct kling_backend: these listings and kling_get's look-ups; and the
+ * backend in use (kling_backend_get() returns it unless a test installs
  * another).
  */
 #ifndef KLING_LIST_H
@@ -50,6 +45,11 @@ int kcursor_parse(const char *s, size_t n, struct kcursor *k);
 
 /* The real backend. */
 extern const struct kling_backend kling_list_backend;
+
+/* The backend in use: the real Kling client unless a test installed its
+ * own with kling_use_backend (kept by pointer; NULL restores the real one). */
+const struct kling_backend *kling_backend_get(void);
+void kling_use_backend(const struct kling_backend *b);
 
 /* Free the spare call state kept between calls. */
 void kling_list_shutdown(void);

@@ -3,7 +3,7 @@
  * the status and product vocabularies, the listing APIs (one enum, one name
  * table), a listing query and its result, and struct kling_backend, the
  * seam through which a tool starts work on Kling (the real client, or a
- * test's fake installed with kling_use_backend).
+ * test's fake installed with kling_use_backend, kling_list.h).
  *
  * Completion rule: a backend never calls done from inside the function that
  * started the work; it is delivered from the poll loop, exactly once, unless
@@ -85,8 +85,9 @@ struct kling_list_result {
 	size_t ntasks;
 };
 
-/* Work started through a backend (backend-defined). */
+/* Work started through a backend (backend-defined): a listing, a look-up. */
 struct kling_op;
+struct kling_get_op;
 
 /* Called exactly once per started operation that was not cancelled, from
  * the poll loop (never from inside list_start): with a result (error NULL)
@@ -123,16 +124,12 @@ struct kling_backend {
 	/* Stop op at once and release it; done is never called for it after. */
 	void (*cancel)(struct kling_op *op);
 	/* Begin looking q up (copied) before deadline_ms. Returns the
-	 * operation (cancelled with cancel), or NULL when out of memory. NULL
-	 * member: this backend has no look-up. */
-	struct kling_op *(*get_start)(const struct kling_get_query *q, int64_t deadline_ms, kling_get_done_fn done,
-				      void *ctx);
+	 * operation (cancelled with get_cancel), or NULL when out of memory.
+	 * NULL members: this backend has no look-up. */
+	struct kling_get_op *(*get_start)(const struct kling_get_query *q, int64_t deadline_ms,
+					  kling_get_done_fn done, void *ctx);
+	void (*get_cancel)(struct kling_get_op *op);
 };
-
-/* The backend in use: the real Kling client unless a test installed its
- * own with kling_use_backend (kept by pointer; NULL restores the real one). */
-const struct kling_backend *kling_backend_get(void);
-void kling_use_backend(const struct kling_backend *b);
 
 /* Said where an AK/SK (legacy backend) user looks for tasks: the empty
  * listing and --check. Tasks of Kling 3.0 models exist only in /tasks. */

@@ -12,6 +12,7 @@
 #include "check.h"
 #include "http_client.h"
 #include "kling.h"
+#include "kling_get.h"
 #include "kling_list.h"
 #include "mcp.h"
 #include "probe.h"
@@ -166,12 +167,19 @@ int main(int argc, char **argv)
 		config_wipe(&cfg);
 		return 2;
 	}
-	http_client_init(&cfg); /* a bad HTTPS_PROXY is logged here and named by every call */
+	/* a bad HTTPS_PROXY is logged here and named by every call */
+	http_client_init(cfg.ca_file, cfg.https_proxy, cfg.no_proxy);
 	kling_init(&cfg);
+	/* the MCP core's values: the call timeout, and what tasks are bound to */
+	static struct mcp_settings mset;
+	mset.timeout_ms = cfg.timeout_ms;
+	mset.task_key = cfg.task_key;
+	mset.owner[0] = cfg.api_key ? cfg.api_key : cfg.access_key;
+	mset.owner[1] = cfg.mcp_token;
 	int rc;
 	if (argc == 2 && !call_tool) {
 		rc = check_run(&cfg);
-	} else if (mcp_init(&cfg, &kling_tools) < 0) {
+	} else if (mcp_init(&mset, &kling_tools) < 0) {
 		log_error("out of memory at start");
 		rc = 1;
 	} else {
@@ -180,6 +188,7 @@ int main(int argc, char **argv)
 				  : server_run(0, 1, g_stop_pipe[0]);
 		mcp_free();
 	}
+	kling_get_shutdown();
 	kling_list_shutdown();
 	kling_shutdown();
 	http_client_shutdown();

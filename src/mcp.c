@@ -2,7 +2,6 @@
 #include "mcp.h"
 
 #include "buf.h"
-#include "config.h"
 #include "jsonrpc.h"
 #include "log.h"
 #include "loop.h"
@@ -116,7 +115,7 @@ struct mcp_call {
 #define SESSION_CALLS (LIMIT_CONCURRENT_CALLS + LIMIT_QUEUED_CALLS)
 
 static struct core {
-	const struct config *cfg;
+	const struct mcp_settings *set;
 	const struct tool_registry *reg;
 	struct json_doc doc;
 	struct json_w w; /* every message is built here, one at a time */
@@ -577,7 +576,7 @@ static void on_deadline(void *arg)
 			 "%s did not finish within %s%d ms (KLING_TIMEOUT_MS) and was stopped. Nothing was changed; "
 			 "try again, or raise KLING_TIMEOUT_MS if the network is slow.",
 			 c->tool->name, c->tool->extra_ms && c->tool->extra_ms(c->state_buf) ? "its wait plus " : "",
-			 S.cfg->timeout_ms);
+			 S.set->timeout_ms);
 	} else if (c->state == C_ENDING) { /* a tool that did not answer when hurried */
 		c->tool->cancel(c, c->state_buf);
 		snprintf(text, sizeof text, "Internal error: %s did not answer when its wait ended.", c->tool->name);
@@ -585,15 +584,15 @@ static void on_deadline(void *arg)
 		snprintf(text, sizeof text,
 			 "%s waited %d ms (KLING_TIMEOUT_MS) without starting: earlier answers were still unread "
 			 "(the client reads its output slowly); try again later.",
-			 c->tool->name, S.cfg->timeout_ms);
+			 c->tool->name, S.set->timeout_ms);
 	} else if (S.running > 0) {
 		snprintf(text, sizeof text,
 			 "%s waited %d ms (KLING_TIMEOUT_MS) behind %d running call%s without starting; try again "
 			 "later.",
-			 c->tool->name, S.cfg->timeout_ms, S.running, S.running == 1 ? "" : "s");
+			 c->tool->name, S.set->timeout_ms, S.running, S.running == 1 ? "" : "s");
 	} else {
 		snprintf(text, sizeof text, "%s waited %d ms (KLING_TIMEOUT_MS) without starting; try again later.",
-			 c->tool->name, S.cfg->timeout_ms);
+			 c->tool->name, S.set->timeout_ms);
 	}
 	mcp_call_fail(c, text);
 }
@@ -1103,7 +1102,7 @@ static void call_setup(struct mcp_call *c, const struct jsonrpc_msg *m, const st
 	if (d->b)
 		d->b->pending++;
 	c->arrival = loop_now_ms();
-	c->deadline = c->arrival + S.cfg->timeout_ms + (tool->extra_ms ? tool->extra_ms(c->state_buf) : 0);
+	c->deadline = c->arrival + S.set->timeout_ms + (tool->extra_ms ? tool->extra_ms(c->state_buf) : 0);
 	memset(&c->timer, 0, sizeof c->timer);
 }
 
@@ -1801,21 +1800,20 @@ int mcp_session_calls(const struct mcp_session *s)
 	return s->plain + s->waits - s->detached + s->held_results;
 }
 
-/* Tasks are bound to the credentials they were made with (the Kling key;
+/* Tasks are bound to the credentials they were made with (the upstream key;
  * the listener's bearer token, which every HTTP caller presents), and live
  * for the longest call plus LIMIT_TASK_KEEP_MS. */
-static int task_keys(const struct config *cfg)
+static int task_keys(const struct mcp_settings *set)
 {
 	char who[1024];
-	const char *kling = cfg->api_key ? cfg->api_key : cfg->access_key;
-	snprintf(who, sizeof who, "%s\n%s", kling ? kling : "", cfg->mcp_token ? cfg->mcp_token : "");
-	int r = mtask_init(cfg->task_key, who,
-			   (int64_t)KLING_WAIT_MAX_S * 1000 + cfg->timeout_ms + MCP_BACKSTOP_MS + LIMIT_TASK_KEEP_MS);
+	snprintf(who, sizeof who, "%s\n%s", set->owner[0] ? set->owner[0] : "", set->owner[1] ? set->owner[1] : "");
+	int r = mtask_init(set->task_key, who,
+			   (int64_t)KLING_WAIT_MAX_S * 1000 + set->timeout_ms + MCP_BACKSTOP_MS + LIMIT_TASK_KEEP_MS);
 	explicit_bzero(who, sizeof who);
 	return r;
 }
 
-int mcp_init(const struct config *cfg, const struct tool_registry *reg)
+int mcp_init(const struct mcp_settings *set, const struct tool_registry *reg)
 {
 	/* S (mostly call slots) starts zeroed as static storage: only what an
 	 * earlier init used (tests) is cleared, or every page of it would
@@ -1823,18 +1821,15 @@ int mcp_init(const struct config *cfg, const struct tool_registry *reg)
 	memset(S.calls, 0, (size_t)S.ncalls * sizeof *S.calls);
 	memset(S.batches, 0, (size_t)S.nbatches * sizeof *S.batches);
 	memset(&S, 0, offsetof(struct core, calls));
-	S.cfg = cfg;
+	S.set = set;
 	S.reg = reg;
 	memset(g_holds, 0, (size_t)g_nholds * sizeof *g_holds);
 	g_nholds = 0;
-	if (task_keys(cfg) < 0)
+	if (task_keys(set) < 0)
 		return -1;
 	if (json_doc_init(&S.doc, LIMIT_JSON_TOKENS) < 0)
 		return -1;
 	json_w_init(&S.w, LIMIT_RESPONSE_BYTES);
-	for (size_t i = 0; i < reg->n; i++)
-		if (reg->tools[i]->init)
-			reg->tools[i]->init(cfg);
 	return 0;
 }
 

@@ -1,8 +1,8 @@
 /* mcp_tasks — see mcp_tasks.h. */
 #include "mcp_tasks.h"
 
+#include "hex.h"
 #include "iso8601.h"
-#include "jwt.h"
 #include "rng.h"
 
 #include "mbedtls/md.h"
@@ -124,7 +124,7 @@ struct mtask *mtask_new(const void *owner, int64_t now, char *err, size_t errcap
 		return NULL;
 	}
 	memcpy(t->id, ID_A_PREFIX, 5); /* with its NUL */
-	jwt_b64url(r, sizeof r, t->id + 4, sizeof t->id - 4);
+	hex_b64url(r, sizeof r, t->id + 4, sizeof t->id - 4);
 	t->owner = owner;
 	t->status = MT_WORKING;
 	t->created = t->updated = now;
@@ -225,7 +225,7 @@ int mtask_id_make(const struct mtask_ref *r, char *out, size_t cap)
 	if (mac_of(b, n, b + n) != 0)
 		return -1;
 	memcpy(out, ID_B_PREFIX, 5); /* with its NUL (cap >= 5) */
-	int k = jwt_b64url(b, n + MAC_BYTES, out + 4, cap - 4);
+	int k = hex_b64url(b, n + MAC_BYTES, out + 4, cap - 4);
 	return k < 0 ? -1 : k + 4;
 }
 

@@ -3,13 +3,16 @@
 
 #include "config.h"
 #include "json.h"
+#include "kling.h"
 #include "kling_limits.h"
+#include "kling_list.h"
 #include "kling_task.h"
 #include "log.h"
 #include "loop.h"
 #include "task_render.h"
 #include "text.h"
 #include "tools_args.h"
+#include "tools_cred.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,13 +72,11 @@ struct gt_state {
 	struct kling_task *seen;  /* the task as last seen, while waiting (task_keep) */
 	enum kling_api backend_seen; /* which API answered it */
 	const struct kling_backend *backend;
-	struct kling_op *op;      /* the look-up in flight, or NULL */
+	struct kling_get_op *op;  /* the look-up in flight, or NULL */
 	struct loop_timer timer;  /* the pause before the next look-up */
 };
 
 _Static_assert(sizeof(struct gt_state) <= MCP_TOOL_STATE_BYTES, "get_task state must fit the call slot");
-
-static const struct config *g_cfg;
 
 /* ---- links ---- */
 
@@ -405,7 +406,8 @@ static int gt_start(struct mcp_call *call, void *state, int64_t deadline_ms)
 	st->deadline = deadline_ms;
 	st->backend = kling_backend_get();
 	st->first = st->last = loop_now_ms();
-	st->timeout = g_cfg ? g_cfg->timeout_ms : deadline_ms - st->first - st->wait_ms;
+	const struct config *cfg = kling_config();
+	st->timeout = cfg ? cfg->timeout_ms : deadline_ms - st->first - st->wait_ms;
 	st->backoff = GT_BACKOFF_FIRST_MS;
 	loop_timer_set(&st->timer, st->first, look, st); /* never answer from inside start */
 	return 0;
@@ -424,7 +426,7 @@ static void gt_resume(struct mcp_call *call, void *state, const char *end)
 		return;
 	loop_timer_clear(&st->timer);
 	if (st->op) /* a later look-up in progress: the task as last seen is the answer */
-		st->backend->cancel(st->op);
+		st->backend->get_cancel(st->op);
 	st->op = NULL;
 	snprintf(note, sizeof note, "The wait ended early: %s.", end);
 	answer_seen(st, note);
@@ -436,7 +438,7 @@ static void gt_cancel(struct mcp_call *call, void *state)
 	struct gt_state *st = state;
 	loop_timer_clear(&st->timer);
 	if (st->op)
-		st->backend->cancel(st->op);
+		st->backend->get_cancel(st->op);
 	st->op = NULL;
 	seen_drop(st);
 }
@@ -512,9 +514,10 @@ static int id_chars_ok(const char *s, int64_t n)
 /* Whether a look-up could be sent at all: 0, or -1 with the reason in err. */
 static int ready(char *err, size_t errcap)
 {
-	if (targs_config_ready(g_cfg, err, errcap) != 0)
+	const struct config *cfg = kling_config();
+	if (tools_cred_ready(cfg, err, errcap) != 0)
 		return -1;
-	if (g_cfg && config_effective_backend(g_cfg) == KLING_API_SEED) {
+	if (cfg && config_effective_backend(cfg) == KLING_API_SEED) {
 		snprintf(err, errcap,
 			 "get_task cannot work with KLING_BACKEND=seed: the seed endpoint (GET /v1/task/list) has no "
 			 "look-up of one task by id. Use list_tasks to find the task, or set KLING_BACKEND to tasks "
@@ -556,16 +559,11 @@ static int gt_prepare(const struct json_doc *d, int args, void *state, char *err
 	return ready(err, errcap);
 }
 
-static void gt_init(const struct config *cfg)
-{
-	g_cfg = cfg;
-}
-
 static void gt_describe(struct json_w *w, int tasks)
 {
-	tool_describe(w, TOOL_NAME, TOOL_TITLE, g_description, gt_input_schema, sizeof gt_input_schema - 1,
-		      gt_output_schema, sizeof gt_output_schema - 1, tasks);
+	mcp_tool_describe(w, TOOL_NAME, TOOL_TITLE, g_description, gt_input_schema, sizeof gt_input_schema - 1,
+			  gt_output_schema, sizeof gt_output_schema - 1, tasks);
 }
 
-const struct mcp_tool gt_tool = {TOOL_NAME, gt_init,   gt_describe, gt_prepare,	 gt_start,    gt_cancel,
-				 gt_wait,   gt_resume, gt_task_key, gt_task_lookup, gt_task_done};
+const struct mcp_tool gt_tool = {TOOL_NAME, gt_describe, gt_prepare, gt_start,	  gt_cancel,	  gt_wait,
+				 gt_resume, gt_task_key, gt_task_lookup, gt_task_done};

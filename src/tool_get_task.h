@@ -34,7 +34,7 @@
 #include "json.h"
 #include "kling_limits.h"
 #include "kling_task.h"
-#include "mcp.h"
+#include "mcp_tool.h"
 
 extern const struct mcp_tool gt_tool;
 

@@ -3,10 +3,12 @@
 
 #include "task_render.h"
 
-#include "config.h"
 #include "iso8601.h"
+#include "kling.h"
+#include "kling_list.h"
 #include "log.h"
 #include "tools_args.h"
+#include "tools_cred.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,8 +59,6 @@ const char lt_output_schema[] =
 	"\"description\":\"pass as cursor to get the next page\"},"
 	"\"tasks\":{\"type\":\"array\",\"items\":" TASK_RENDER_SCHEMA "}},"
 	"\"required\":[\"backend\",\"page\",\"page_size\",\"has_more\",\"tasks\"],\"additionalProperties\":false}";
-
-static const struct config *g_cfg;
 
 /* ---- the per-call state ---- */
 
@@ -126,7 +126,7 @@ static int lt_prepare(const struct json_doc *d, int args, void *state, char *err
 		return -1;
 
 	/* the arguments are good: now whether a request could be sent at all */
-	return targs_config_ready(g_cfg, err, errcap);
+	return tools_cred_ready(kling_config(), err, errcap);
 }
 
 /* ---- start / done / cancel ---- */
@@ -170,23 +170,16 @@ static void lt_cancel(struct mcp_call *call, void *state)
 	st->op = NULL;
 }
 
-static void lt_init(const struct config *cfg)
-{
-	g_cfg = cfg;
-}
-
 /* ---- the definition ---- */
 
 static void lt_describe(struct json_w *w, int tasks)
 {
 	(void)tasks;
-	tool_describe(w, TOOL_NAME, TOOL_TITLE, g_description, lt_input_schema, sizeof lt_input_schema - 1,
-		      lt_output_schema, sizeof lt_output_schema - 1, 0);
+	mcp_tool_describe(w, TOOL_NAME, TOOL_TITLE, g_description, lt_input_schema, sizeof lt_input_schema - 1,
+			  lt_output_schema, sizeof lt_output_schema - 1, 0);
 }
 
-const struct mcp_tool lt_tool = {TOOL_NAME, lt_init, lt_describe, lt_prepare, lt_start,
-				 lt_cancel, NULL,    NULL,	   NULL,       NULL,
-				 NULL};
+const struct mcp_tool lt_tool = {TOOL_NAME, lt_describe, lt_prepare, lt_start, lt_cancel, NULL, NULL, NULL, NULL, NULL};
 
 /* ---- rendering ---- */
 

@@ -20,7 +20,7 @@
 
 #include "json.h"
 #include "kling_task.h"
-#include "mcp.h"
+#include "mcp_tool.h"
 
 /* The tool, for the registry in mcp.c. */
 extern const struct mcp_tool lt_tool;

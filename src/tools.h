@@ -7,7 +7,7 @@
 #ifndef KLING_TOOLS_H
 #define KLING_TOOLS_H
 
-#include "mcp.h"
+#include "mcp_tool.h"
 
 extern const struct tool_registry kling_tools;
 

@@ -1,7 +1,6 @@
 /* tools_args — see tools_args.h. */
 #include "tools_args.h"
 
-#include "config.h"
 #include "iso8601.h"
 
 #include <stdarg.h>
@@ -150,61 +149,4 @@ int targs_finish(const struct targs *a, char *err, size_t cap)
 		o += (size_t)w;
 	}
 	return -1;
-}
-
-int targs_config_ready(const struct config *cfg, char *err, size_t cap)
-{
-	if (cfg && cfg->error[0]) {
-		snprintf(err, cap,
-			 "kling-mcp is misconfigured: %s. Fix the environment the MCP client starts kling-mcp with, "
-			 "then restart it.",
-			 cfg->error);
-		return -1;
-	}
-	if (cfg && !config_has_credentials(cfg)) {
-		snprintf(err, cap,
-			 "No Kling AI credentials: set KLING_API_KEY (an API key from the Kling developer console), "
-			 "or both KLING_ACCESS_KEY and KLING_SECRET_KEY (an AccessKey/SecretKey pair), in the "
-			 "environment the MCP client starts kling-mcp with, then restart it.");
-		return -1;
-	}
-	return 0;
-}
-
-void tool_describe(struct json_w *w, const char *name, const char *title, const char *description,
-		   const char *input_schema, size_t input_len, const char *output_schema, size_t output_len,
-		   int task_optional)
-{
-	json_w_obj(w);
-	json_w_key(w, "name");
-	json_w_cstr(w, name);
-	json_w_key(w, "title");
-	json_w_cstr(w, title);
-	json_w_key(w, "description");
-	json_w_cstr(w, description);
-	json_w_key(w, "inputSchema");
-	json_w_raw(w, input_schema, input_len);
-	json_w_key(w, "outputSchema");
-	json_w_raw(w, output_schema, output_len);
-	json_w_key(w, "annotations");
-	json_w_obj(w);
-	json_w_key(w, "title");
-	json_w_cstr(w, title);
-	json_w_key(w, "readOnlyHint");
-	json_w_bool(w, 1);
-	json_w_key(w, "destructiveHint");
-	json_w_bool(w, 0);
-	json_w_key(w, "idempotentHint");
-	json_w_bool(w, 1);
-	json_w_key(w, "openWorldHint");
-	json_w_bool(w, 1);
-	json_w_obj_end(w);
-	if (task_optional) {
-		json_w_key(w, "execution");
-		json_w_obj(w);
-		json_w_key(w, "taskSupport");
-		json_w_cstr(w, "optional");
-		json_w_obj_end(w);
-	}
-	json_w_obj_end(w);
 }

@@ -73,7 +73,7 @@ MUTATIONS = [
      "void log_redact(char *text, size_t len)\n{", "void log_redact(char *text, size_t len)\n{\n\treturn;",
      ["suite/test_secrets.py"]),
     ("deadline: ten times KLING_TIMEOUT_MS",
-     "c->deadline = c->arrival + S.cfg->timeout_ms + (", "c->deadline = c->arrival + 10 * S.cfg->timeout_ms + (",
+     "c->deadline = c->arrival + S.set->timeout_ms + (", "c->deadline = c->arrival + 10 * S.set->timeout_ms + (",
      ["suite/test_binary_paths.py"]),
     ("SIGINT: the default action (death by signal)",
      "sigaction(SIGINT, &sa, NULL);", "sigaction(SIGINT, NULL, NULL);", ["suite/test_binary_paths.py"]),

@@ -18,6 +18,7 @@
  * no timer left armed.
  */
 #include "config.h"
+#include "kling.h"
 #include "fuzz.h"
 #include "http_parse.h"
 #include "http_server.h"
@@ -144,7 +145,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	RXN = RXDONE = 0;
 	TO_EOF = 0;
 	STRICT = !memmem(data, size, "HEAD", 4);
-	FUZZ_ASSERT(mcp_init(&CFG, &kling_tools) == 0);
+	static struct mcp_settings set;
+	set = (struct mcp_settings){CFG.timeout_ms, NULL, {CFG.api_key, CFG.mcp_token}};
+	kling_init(&CFG);
+	FUZZ_ASSERT(mcp_init(&set, &kling_tools) == 0);
 	kling_use_backend(&fake_backend);
 	FUZZ_ASSERT(mcp_http_start(&CFG) == 0);
 	int sv[2];

@@ -20,6 +20,7 @@
  * every backend operation cancelled or answered, and no timer is left armed.
  */
 #include "config.h"
+#include "kling.h"
 #include "fuzz.h"
 #include "json.h"
 #include "loop.h"
@@ -84,7 +85,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CFG.api_key = KEY;
 	CFG.timeout_ms = fuzz_byte(&in) & 1 ? 0 : 30000;
 	static const struct mcp_sink sink = {output, NULL};
-	FUZZ_ASSERT(mcp_init(&CFG, &kling_tools) == 0);
+	static struct mcp_settings set;
+	set = (struct mcp_settings){CFG.timeout_ms, NULL, {CFG.api_key, NULL}};
+	kling_init(&CFG);
+	FUZZ_ASSERT(mcp_init(&set, &kling_tools) == 0);
 	struct mcp_session *s = mcp_session_new(&sink, NULL);
 	FUZZ_ASSERT(s);
 	kling_use_backend(&fake_backend);

@@ -22,6 +22,7 @@
 
 #include "kling_limits.h"
 #include "loop.h"
+#include "kling_list.h"
 #include "kling_task.h"
 
 #include <stdio.h>
@@ -193,6 +194,6 @@ static void fake_cancel(struct kling_op *op)
 	fake_op_free(op);
 }
 
-static const struct kling_backend fake_backend = {fake_start, fake_cancel, NULL};
+static const struct kling_backend fake_backend = {fake_start, fake_cancel, NULL, NULL};
 
 #endif

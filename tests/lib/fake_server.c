@@ -12,6 +12,7 @@
  * fake_backend.h); every cancel is reported on stderr.
  */
 #include "config.h"
+#include "kling.h"
 #include "log.h"
 #include "loop.h"
 #include "mcp.h"
@@ -120,7 +121,10 @@ int main(int argc, char **argv)
 	fake_verbose = 1;
 	kling_use_backend(&fake_backend);
 	int rc = 1;
-	if (mcp_init(&cfg, &kling_tools) == 0) {
+	kling_init(&cfg);
+	static struct mcp_settings set;
+	set = (struct mcp_settings){cfg.timeout_ms, cfg.task_key, {cfg.api_key ? cfg.api_key : cfg.access_key, NULL}};
+	if (mcp_init(&set, &kling_tools) == 0) {
 		rc = server_run(0, 1, g_stop[0]);
 		mcp_free();
 	}

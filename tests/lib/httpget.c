@@ -165,7 +165,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	config_load(&cfg);
 	log_set_level(cfg.log_level);
-	if (http_client_init(&cfg) != 0)
+	if (http_client_init(cfg.ca_file, cfg.https_proxy, cfg.no_proxy) != 0)
 		printf("INIT-ERROR\n");
 	heap("start");
 

@@ -1,5 +1,6 @@
 /* Unit tests of the HS256 token: base64url vectors (RFC 4648 §10), a token
  * checked against an independent implementation (Python's hmac), caching. */
+#include "hex.h"
 #include "jwt.h"
 #include "t.h"
 
@@ -12,14 +13,14 @@ static void test_b64url(void)
 {
 	char out[16], name[64];
 	for (size_t i = 0; i < NB64; i++) {
-		jwt_b64url((const unsigned char *)b64_in[i], strlen(b64_in[i]), out, sizeof out);
+		hex_b64url((const unsigned char *)b64_in[i], strlen(b64_in[i]), out, sizeof out);
 		snprintf(name, sizeof name, "jwt/b64url \"%s\"", b64_in[i]);
 		T_STREQ(name, out, b64_want[i]);
 	}
 	const unsigned char hi[] = {0xfb, 0xff, 0xfe};
-	jwt_b64url(hi, 3, out, sizeof out);
+	hex_b64url(hi, 3, out, sizeof out);
 	T_STREQ("jwt/b64url uses - and _", out, "-__-");
-	T_CHECK("jwt/b64url refuses a small buffer", jwt_b64url((const unsigned char *)"foobar", 6, out, 8) == -1);
+	T_CHECK("jwt/b64url refuses a small buffer", hex_b64url((const unsigned char *)"foobar", 6, out, 8) == -1);
 }
 
 static void test_token(void)

@@ -3,7 +3,6 @@
  * cancel_tag, the admission rule over sessions, throttling, the backstop
  * deadline, progress notifications, the registry-built messages, and a
  * second initialize. */
-#include "config.h"
 #include "json.h"
 #include "jsonrpc.h"
 #include "loop.h"
@@ -164,14 +163,14 @@ static void nap_cancel(struct mcp_call *call, void *state)
 	g_cancelled++;
 }
 
-static const struct mcp_tool ECHO = {"echo", NULL, echo_describe, t_prepare, echo_start, t_cancel, NULL, NULL, NULL, NULL, NULL};
-static const struct mcp_tool HOLD = {"hold", NULL, hold_describe, t_prepare, hold_start, t_cancel, NULL, NULL, NULL, NULL, NULL};
+static const struct mcp_tool ECHO = {"echo", echo_describe, t_prepare, echo_start, t_cancel, NULL, NULL, NULL, NULL, NULL};
+static const struct mcp_tool HOLD = {"hold", hold_describe, t_prepare, hold_start, t_cancel, NULL, NULL, NULL, NULL, NULL};
 static int64_t nap_ms(const void *state)
 {
 	return ((const struct nstate *)state)->ms;
 }
 
-static const struct mcp_tool NAP = {"nap", NULL, nap_describe, nap_prepare, nap_start, nap_cancel, nap_ms, nap_resume, NULL, NULL, NULL};
+static const struct mcp_tool NAP = {"nap", nap_describe, nap_prepare, nap_start, nap_cancel, nap_ms, nap_resume, NULL, NULL, NULL};
 static const struct mcp_tool *const TOOLS[] = {&ECHO, &HOLD, &NAP};
 static const struct tool_registry REG = {TOOLS, 3, "test instructions"};
 
@@ -290,9 +289,9 @@ static void waits(struct mcp_session *b)
 /* Waking: a short sleep queues for a running slot again and resumes; one
  * whose deadline comes while queued ends its wait without an error; a
  * session's share of the wait pool. Needs a fresh core (mcp_hurry above). */
-static void wakes(const struct config *cfg)
+static void wakes(const struct mcp_settings *set)
 {
-	mcp_init(cfg, &REG);
+	mcp_init(set, &REG);
 	struct mcp_session *a = mcp_session_new(&SINK, &A);
 	int ta, tb;
 	char msg[160];
@@ -343,11 +342,8 @@ static void wakes(const struct config *cfg)
 int main(void)
 {
 	t_plan(25 + 15 + 5);
-	static struct config cfg;
-	static char key[] = "k";
-	cfg.api_key = key;
-	cfg.timeout_ms = 100;
-	T_CHECK("init", mcp_init(&cfg, &REG) == 0);
+	static const struct mcp_settings set = {100, NULL, {"k", NULL}};
+	T_CHECK("init", mcp_init(&set, &REG) == 0);
 	struct mcp_session *a = mcp_session_new(&SINK, &A), *b = mcp_session_new(&SINK, &B);
 	int ta, tb;
 
@@ -461,7 +457,7 @@ int main(void)
 	mcp_session_free(b);
 	mcp_free();
 	T_CHECK("free/no timer left", loop_pending() == 0);
-	wakes(&cfg);
+	wakes(&set);
 	T_CHECK("free/no timer left after the waits", loop_pending() == 0);
 	return t_done();
 }

@@ -4,7 +4,9 @@
  * build checks memory), every output must be one valid JSON object or array
  * carrying "jsonrpc":"2.0", and the core must still answer a ping after. */
 #include "config.h"
+#include "kling.h"
 #include "json.h"
+#include "kling_list.h"
 #include "kling_task.h"
 #include "loop.h"
 #include "mcp.h"
@@ -57,7 +59,7 @@ static void fake_cancel(struct kling_op *op)
 	op->used = 0;
 }
 
-static const struct kling_backend FAKE = {fake_start, fake_cancel, NULL};
+static const struct kling_backend FAKE = {fake_start, fake_cancel, NULL, NULL};
 static long g_outputs, g_bad;
 static char g_last[256];
 
@@ -171,7 +173,9 @@ static void round_(const char *name, const char *opening, int iterations)
 	cfg.api_key = key;
 	cfg.timeout_ms = 1000;
 	static const struct mcp_sink sink = {capture, NULL};
-	mcp_init(&cfg, &kling_tools);
+	static struct mcp_settings set = {1000, NULL, {"fuzz-key", NULL}};
+	kling_init(&cfg);
+	mcp_init(&set, &kling_tools);
 	struct mcp_session *s = mcp_session_new(&sink, NULL);
 	g_outputs = g_bad = 0;
 	if (opening)

@@ -3,6 +3,7 @@
  * checks), the resource links' names and MIME types, and the Type both
  * tools show (task_render). */
 #include "config.h"
+#include "kling.h"
 #include "mcp.h"
 #include "t.h"
 #include "t_tool.h"
@@ -63,15 +64,15 @@ static void test_arguments(void)
 
 	struct config none = CFG;
 	none.api_key = NULL;
-	gt_tool.init(&none);
+	kling_init(&none);
 	T_CHECK("gt/config: no credentials named",
 		refused_naming("{\"task_id\":\"1\"}", "KLING_API_KEY", "KLING_SECRET_KEY"));
 	struct config seed = CFG;
 	seed.backend = KLING_API_SEED;
-	gt_tool.init(&seed);
+	kling_init(&seed);
 	T_CHECK("gt/config: the seed endpoint has no look-up",
 		refused_naming("{\"task_id\":\"1\"}", "seed", "look-up"));
-	gt_tool.init(&CFG);
+	kling_init(&CFG);
 	T_CHECK("gt/config: back to a usable configuration", prep("{\"task_id\":\"1\"}") == 0);
 }
 
@@ -138,7 +139,7 @@ int main(void)
 	json_doc_init(&D, 4096);
 	CFG.api_key = "k";
 	CFG.backend = KLING_API_AUTO;
-	gt_tool.init(&CFG);
+	kling_init(&CFG);
 	test_arguments();
 	test_links();
 	test_type();

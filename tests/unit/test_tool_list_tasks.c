@@ -5,6 +5,7 @@
  * properties, additionalProperties:false, items, minLength, minimum,
  * maximum, format date-time). */
 #include "config.h"
+#include "kling.h"
 #include "iso8601.h"
 #include "mcp.h"
 #include "t.h"
@@ -442,7 +443,7 @@ int main(void)
 	static char apikey[] = "test-key";
 	CFG.api_key = apikey;
 	CFG.timeout_ms = 1000;
-	lt_tool.init(&CFG);
+	kling_init(&CFG);
 	test_validation();
 	test_text();
 	test_structured();
