@@ -3,7 +3,8 @@
  * the kernel's, through getrandom(). It needs no file (a scratch image has
  * no /dev/random, where mbedTLS would look under musl) and is already a
  * seeded CSPRNG, so mbedTLS's entropy pool and CTR_DRBG are left out
- * (-4.4 KB). PSA and the TLS layer (mbedtls_psa_get_random) both use it.
+ * (-4.4 KB). PSA and the TLS layer (mbedtls_psa_get_random) both use it,
+ * through rng_bytes (see rng.h), which session and task ids use too.
  */
 #include "rng.h"
 
