@@ -154,6 +154,7 @@ def run(calls, checkpoints, max_growth_kib=64, max_peak_growth_kib=256, prefix="
         mcp = s.mcp
         mcp.initialize()
         pid = mcp.proc.pid
+        mcp.release_stdout()  # the Reader's thread reads every answer from here on
         reader = Reader(mcp.proc)
         kinds = {}  # id -> fault mode or None
         errors = {}

@@ -10,8 +10,10 @@ message per line each way.
 Every read has a timeout (None comes back on a timeout or at the end of
 output), and stderr is read whenever stdout is, so a chatty child never
 blocks on a full pipe. self.buf holds what stdout gave that no read has taken
-yet. A subclass decides what a line that is not one JSON message means
-(on_bad_line: harness.McpProc makes it a failed check).
+yet. A caller that reads stdout itself (a reader thread: tests/soak.py) calls
+release_stdout() first: from then on nothing here reads it. A subclass decides
+what a line that is not one JSON message means (on_bad_line: harness.McpProc
+makes it a failed check).
 """
 import json
 import os
@@ -24,18 +26,24 @@ class StdioMcp:
     def __init__(self, argv, env=None, **popen):
         self.proc = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, env=env, **popen)
-        for f in (self.proc.stdout, self.proc.stderr):
-            os.set_blocking(f.fileno(), False)
+        self.own_stdout = True  # False once release_stdout() was called
         self.buf = b""  # stdout bytes not taken by a read yet
         self.err = b""  # all of stderr so far
         self.next_id = 1
         self.hung = False  # close() had to kill the child
 
     # -- output side
+    def _ours(self):
+        """The output pipes read here that have not ended."""
+        return [f for f in (self.proc.stdout, self.proc.stderr)
+                if not f.closed and (f is self.proc.stderr or self.own_stdout)]
+
     def _drain(self, timeout):
         """Read what stdout and stderr have within timeout (a pipe at its end is
         closed); False once stdout has ended."""
-        fds = [f for f in (self.proc.stdout, self.proc.stderr) if not f.closed]
+        fds = self._ours()
+        if not fds:
+            time.sleep(max(timeout, 0))
         for f in select.select(fds, [], [], max(timeout, 0))[0] if fds else []:
             try:
                 data = os.read(f.fileno(), 1 << 20)
@@ -48,6 +56,11 @@ class StdioMcp:
             else:
                 self.buf += data
         return not self.proc.stdout.closed
+
+    def release_stdout(self):
+        """The caller reads stdout itself from now on (what self.buf holds is
+        its too); stderr is still read here."""
+        self.own_stdout = False
 
     def line(self, timeout=15):
         """The next raw stdout line (without its newline); None on a timeout or at the end."""
@@ -86,19 +99,24 @@ class StdioMcp:
 
     # -- input side
     def send_raw(self, data):
-        """Write all of data, reading output meanwhile so neither side blocks."""
+        """Write all of data; while the child does not take it, read its output
+        (it may be waiting for us to), so neither side blocks."""
         fd = self.proc.stdin.fileno()
         os.set_blocking(fd, False)
         view = memoryview(data)
+        deadline = time.monotonic() + 30
         while view:
-            if not select.select([], [fd], [], 30)[1]:
-                raise TimeoutError("the child does not read its input")
+            if not select.select([], [fd], [], 0.01)[1]:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the child does not read its input")
+                self._drain(0.05)
+                continue
             try:
                 n = os.write(fd, view[:1 << 16])
             except BlockingIOError:
                 continue
             view = view[n:]
-            self._drain(0)
+            deadline = time.monotonic() + 30
 
     def send(self, obj):
         """One message (an object, or bytes/str sent as they are) and its newline."""
@@ -155,14 +173,12 @@ class StdioMcp:
         deadline = time.monotonic() + timeout
         while self.proc.poll() is None and time.monotonic() < deadline:
             self._drain(0.05)
-            if self.proc.stdout.closed and self.proc.stderr.closed:
-                time.sleep(0.01)
         if self.proc.poll() is None:
             self.hung = True
             self.proc.kill()
             self.proc.wait()
         end = time.monotonic() + 2  # the rest of the output, unless another process holds the pipes
-        while not (self.proc.stdout.closed and self.proc.stderr.closed) and time.monotonic() < end:
+        while self._ours() and time.monotonic() < end:
             self._drain(0.1)
         self.proc.stdout.close()
         self.proc.stderr.close()
