@@ -916,6 +916,7 @@ static void write_capabilities(struct json_w *w, enum mcp_version v)
 #ifndef KLING_PROJECT_ICON
 #define KLING_PROJECT_ICON ""
 #endif
+static const char g_project_url[] = KLING_PROJECT_URL, g_project_icon[] = KLING_PROJECT_ICON;
 
 /* Implementation: title from 2025-06-18, websiteUrl and icons from 2025-11-25. */
 static void write_server_info(struct json_w *w, enum mcp_version v)
@@ -929,16 +930,16 @@ static void write_server_info(struct json_w *w, enum mcp_version v)
 		json_w_key(w, "title");
 		json_w_cstr(w, SERVER_TITLE);
 	}
-	if (v >= MCP_V_2025_11_25 && KLING_PROJECT_URL[0]) {
+	if (v >= MCP_V_2025_11_25 && g_project_url[0] != '\0') {
 		json_w_key(w, "websiteUrl");
-		json_w_cstr(w, KLING_PROJECT_URL);
+		json_w_cstr(w, g_project_url);
 	}
-	if (v >= MCP_V_2025_11_25 && KLING_PROJECT_ICON[0]) {
+	if (v >= MCP_V_2025_11_25 && g_project_icon[0] != '\0') {
 		json_w_key(w, "icons");
 		json_w_arr(w);
 		json_w_obj(w);
 		json_w_key(w, "src");
-		json_w_cstr(w, KLING_PROJECT_ICON);
+		json_w_cstr(w, g_project_icon);
 		json_w_obj_end(w);
 		json_w_arr_end(w);
 	}
