@@ -176,7 +176,12 @@ $(B)/tools/%: tests/lib/%.c $(wildcard tests/lib/*.h) tests/unit/t.h $(LIB_OBJS)
 # product's.
 SHORT_DEFS := -DLISTEN_SESSION_IDLE_MS=1500 -DLISTEN_SSE_KEEPALIVE_MS=300 -DLIMIT_LISTEN_SESSIONS=8 \
               -DLISTEN_DRAIN_MS=2000 -DLIMIT_WAITS=8
-SHORT_SRCS := $(shell grep -lE 'LISTEN_SESSION_IDLE_MS|LISTEN_SSE_KEEPALIVE_MS|LIMIT_LISTEN_SESSIONS|LISTEN_DRAIN_MS|LIMIT_WAITS' $(SRCS))
+# ... and a project page and icon, so tests see serverInfo's websiteUrl and icons
+# (the product has none unless PROJECT_URL / PROJECT_ICON are given).
+SHORT_DEFS += -DKLING_PROJECT_URL='"https://kling-mcp.invalid/"' \
+              -DKLING_PROJECT_ICON='"https://kling-mcp.invalid/icon.png"'
+
+SHORT_SRCS := $(shell grep -lE 'LISTEN_SESSION_IDLE_MS|LISTEN_SSE_KEEPALIVE_MS|LIMIT_LISTEN_SESSIONS|LISTEN_DRAIN_MS|LIMIT_WAITS|KLING_PROJECT_URL' $(SRCS))
 SHORT_OBJS := $(SHORT_SRCS:src/%.c=$(B)/short/obj/%.o)
 $(B)/short/obj/%.o: src/%.c $(DEPS) $(B)/gen/embed_ca.$(EMBED_CA)
 	@mkdir -p $(@D)
@@ -250,6 +255,19 @@ include tests/reliability.mk
 ifeq ($(ARCH),)
 include mk/dist.mk
 include mk/pkg.mk
+
+# serverInfo's websiteUrl and icons (protocol 2025-11-25 on): PROJECT_URL (mk/pkg.mk)
+# and PROJECT_ICON (an image's URL), given to the one source that writes them;
+# each left out when empty, and then no flag is added: the same bytes as a build
+# that never heard of them. The stamp rebuilds that source when they change.
+PROJECT_ICON ?=
+URL_DEFS   := $(if $(PROJECT_URL),-DKLING_PROJECT_URL='"$(PROJECT_URL)"') \
+              $(if $(PROJECT_ICON),-DKLING_PROJECT_ICON='"$(PROJECT_ICON)"')
+URL_STAMP  := $(B)/gen/url.$(if $(strip $(URL_DEFS)),$(shell printf '%s' '$(URL_DEFS)' | md5sum | cut -c1-16),none)
+$(URL_STAMP):
+	@mkdir -p $(@D); rm -f $(B)/gen/url.*; touch $@
+$(B)/obj/mcp.o: KFLAGS += $(URL_DEFS)
+$(B)/obj/mcp.o: $(URL_STAMP)
 endif
 
 -include $(OBJS:.o=.d) $(SHORT_OBJS:.o=.d)

@@ -893,16 +893,40 @@ static void write_capabilities(struct json_w *w, enum mcp_version v)
 	json_w_obj_end(w);
 }
 
-static void write_server_info(struct json_w *w, int with_title)
+/* The project's page and icon, from the build (the Makefile's PROJECT_URL
+ * and PROJECT_ICON); none when it gave none. */
+#ifndef KLING_PROJECT_URL
+#define KLING_PROJECT_URL ""
+#endif
+#ifndef KLING_PROJECT_ICON
+#define KLING_PROJECT_ICON ""
+#endif
+static const char g_project_url[] = KLING_PROJECT_URL, g_project_icon[] = KLING_PROJECT_ICON;
+
+/* Implementation: title from 2025-06-18, websiteUrl and icons from 2025-11-25. */
+static void write_server_info(struct json_w *w, enum mcp_version v)
 {
 	json_w_obj(w);
 	json_w_key(w, "name");
 	json_w_cstr(w, SERVER_NAME);
 	json_w_key(w, "version");
 	json_w_cstr(w, KLING_VERSION);
-	if (with_title) {
+	if (v >= MCP_V_2025_06_18) {
 		json_w_key(w, "title");
 		json_w_cstr(w, SERVER_TITLE);
+	}
+	if (v >= MCP_V_2025_11_25 && g_project_url[0] != '\0') {
+		json_w_key(w, "websiteUrl");
+		json_w_cstr(w, g_project_url);
+	}
+	if (v >= MCP_V_2025_11_25 && g_project_icon[0] != '\0') {
+		json_w_key(w, "icons");
+		json_w_arr(w);
+		json_w_obj(w);
+		json_w_key(w, "src");
+		json_w_cstr(w, g_project_icon);
+		json_w_obj_end(w);
+		json_w_arr_end(w);
 	}
 	json_w_obj_end(w);
 }
@@ -938,7 +962,7 @@ static void do_initialize(const struct jsonrpc_msg *m, const struct dest *d)
 	json_w_cstr(w, g_version_names[v]);
 	write_capabilities(w, v);
 	json_w_key(w, "serverInfo");
-	write_server_info(w, v >= MCP_V_2025_06_18);
+	write_server_info(w, v);
 	json_w_key(w, "instructions");
 	json_w_cstr(w, S.reg->instructions);
 	result_end(d, 0);
@@ -965,7 +989,7 @@ static void do_discover(const struct jsonrpc_msg *m, const struct dest *d)
 	json_w_key(w, "_meta");
 	json_w_obj(w);
 	json_w_key(w, META_SERVERINFO);
-	write_server_info(w, 1);
+	write_server_info(w, MCP_V_2026_07_28);
 	json_w_obj_end(w);
 	result_end(d, 1);
 }

@@ -159,8 +159,8 @@ void mcp_session_untagged(struct mcp_session *s);
 /* The transport keeps an unanswered request's stream open as long as it
  * likes and delivers messages on it before the answer (stdio): then
  * subscriptions/listen is served (acknowledged, held open). Otherwise it is
- * answered -32601 as a method this server does not offer (HTTP until its
- * listener streams 2026-07-28 requests: see src/README.md). */
+ * answered -32601 as a method this server does not offer (HTTP: a POST that
+ * does not accept an SSE reply). */
 void mcp_session_streams(struct mcp_session *s);
 
 /* The session speaks 2026-07-28 only (an HTTP request that named it): every

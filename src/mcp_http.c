@@ -13,6 +13,7 @@
 #include "mcp.h"
 #include "rng.h"
 #include "text.h"
+#include "mcp_tasks.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -30,7 +31,7 @@
 #define SID_RANDOM_BYTES 16
 #define SID_LEN (2 * SID_RANDOM_BYTES)
 /* Expired sessions are looked for this often (or every LISTEN_SESSION_IDLE_MS,
- * when that is shorter). */
+ * when that is shorter). A session with live tasks is not expired. */
 #define SWEEP_MS (60000 < LISTEN_SESSION_IDLE_MS ? 60000 : LISTEN_SESSION_IDLE_MS)
 #define META_VERSION "io.modelcontextprotocol/protocolVersion"
 #define V2026 "2026-07-28"
@@ -411,7 +412,9 @@ static void on_sweep(void *arg)
 	int64_t now = loop_now_ms();
 	for (int i = H.nsess - 1; i >= 0; i--) {
 		struct hsess *s = H.sess[i];
-		if (s->inflight == 0 && now - s->last >= LISTEN_SESSION_IDLE_MS) {
+		/* a session holding 2025-11-25 tasks lives while they do (their
+		 * ttl), whatever its idle time: they die with it */
+		if (s->inflight == 0 && now - s->last >= LISTEN_SESSION_IDLE_MS && mtask_count(s->m) == 0) {
 			log_info("http: session %.8s expired", s->id);
 			sess_end(s, "Session expired");
 		}
@@ -513,12 +516,19 @@ static const char *check_mirrored(const struct mreq *c, int method, int meta_ver
 	int k = http_header_value_decode(fv(c, r->hmethod), r->hmethod.len, buf, sizeof buf);
 	if (k < 0 || !json_streqn(&H.doc, method, buf, (size_t)k))
 		return "Header mismatch: Mcp-Method differs from the body";
-	const char *named[] = {"tools/call", "resources/read", "prompts/get"};
+	/* Mcp-Name mirrors the name, the uri, or a task's id (the tasks
+	 * extension's routing header; a request with no string taskId is left
+	 * to its -32602) */
+	static const char *const named[][2] = {{"tools/call", "name"},   {"resources/read", "uri"},
+					       {"prompts/get", "name"},  {"tasks/get", "taskId"},
+					       {"tasks/update", "taskId"}, {"tasks/cancel", "taskId"}};
 	for (size_t i = 0; i < sizeof named / sizeof *named; i++) {
-		if (!json_streq(&H.doc, method, named[i]))
+		if (!json_streq(&H.doc, method, named[i][0]))
 			continue;
 		int params = json_get(&H.doc, 0, "params");
-		int name = json_get(&H.doc, params, i == 1 ? "uri" : "name");
+		int name = json_get(&H.doc, params, named[i][1]);
+		if (i >= 3 && json_type(&H.doc, name) != JSON_STRING)
+			break;
 		if (!r->hname.off)
 			return "Header mismatch: Mcp-Name missing";
 		k = http_header_value_decode(fv(c, r->hname), r->hname.len, buf, sizeof buf);
@@ -786,8 +796,11 @@ static void feed(struct mreq *c, struct hsess *s, const char *body, size_t len, 
 	}
 	unshare(c);
 	keep_id(c, id);
-	if (c->mode == R_SSE) { /* the stream opens now; answers follow */
+	if (c->mode == R_SSE) { /* the stream opens now (with what came inside the call); answers follow */
 		sse_open(c);
+		struct iovec v = {c->jbuf, c->jlen};
+		if (c->jlen && httpd_stream_write(c->conn, &v, 1) == 0)
+			c->jlen = 0;
 	} else if (c->rq.want_sse && !c->initialize) {
 		c->may_switch = 1;
 		loop_timer_set(&c->timer, loop_now_ms() + LISTEN_SSE_SWITCH_MS, on_req_timer, c);
@@ -907,6 +920,13 @@ static void handle_post(struct mreq *c, const char *body, size_t len)
 	}
 	if (modern) /* initialize and ping do not exist there; _meta is required */
 		mcp_session_modern(s->m);
+	/* subscriptions/listen: this POST's SSE stream carries the
+	 * acknowledgement and stays open (keep-alive comments) until the client
+	 * closes it or the server stops. A client that takes no SSE gets -32601. */
+	if (modern && id && want_sse && json_streq(&H.doc, method, "subscriptions/listen")) {
+		mcp_session_streams(s->m);
+		c->mode = R_SSE;
+	}
 	feed(c, s, body, len, id);
 }
 

@@ -97,6 +97,7 @@ static void sweep(int64_t now)
 int mtask_count(const void *owner)
 {
 	int n = 0;
+	sweep(mtask_now());
 	for (int i = 0; i < LIMIT_TASKS; i++)
 		n += G.tasks[i].owner && (!owner || G.tasks[i].owner == owner);
 	return n;

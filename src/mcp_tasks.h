@@ -86,7 +86,7 @@ int mtask_end(struct mtask *t, enum mtask_status st, const char *json, size_t n,
 /* Drop every task of owner (its session ended). */
 void mtask_drop_owner(const void *owner);
 
-/* Tasks kept, of owner (NULL: all). */
+/* Tasks kept, of owner (NULL: all); ended ones past their ttl are dropped first. */
 int mtask_count(const void *owner);
 
 /* ---- 2026-07-28: stateless ids ---- */

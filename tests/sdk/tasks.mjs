@@ -1,27 +1,30 @@
 // The official TypeScript SDK v1 client's task API (client.experimental.tasks,
-// protocol 2025-11-25) against kling-mcp over stdio and the mock Kling API,
-// with the client's request timeout set below get_task's wait: the plain call
-// times out, the task form follows the same wait to its result.
-//   node tasks.mjs <kling-mcp binary> <base URL> <CA file> <API key> <task succeeding later> <task never finishing>
-// tests/suites/test_sdk_tasks.py starts the mock and makes the two live tasks.
+// protocol 2025-11-25) against kling-mcp over stdio (or, given a URL, over
+// Streamable HTTP to `kling-mcp --listen`) and the mock Kling API, with the
+// client's request timeout set below get_task's wait: the plain call times out,
+// the task form follows the same wait to its result.
+//   node tasks.mjs <kling-mcp binary> <base URL> <CA file> <API key> <task succeeding later> <task never finishing> [<http://127.0.0.1:PORT/mcp>]
+// tests/suites/test_sdk_tasks.py starts the mock (and the listener) and makes the live tasks.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
 import { ErrorCode, McpError } from "@modelcontextprotocol/sdk/types.js";
 
-const [bin, base, ca, key, slowId, pendingId] = process.argv.slice(2);
+const [bin, base, ca, key, slowId, pendingId, url] = process.argv.slice(2);
+const tag = url ? "sdk-tasks-http" : "sdk-tasks";
 const TIMEOUT_MS = 3000; // the client's request timeout: well below the wait
 let failures = 0;
 const check = (name, cond, why = "") => {
-  if (cond) console.log(`PASS sdk-tasks/${name}`);
+  if (cond) console.log(`PASS ${tag}/${name}`);
   else {
     failures++;
-    console.log(`FAIL sdk-tasks/${name}: ${String(why).replace(/\n/g, "\\n").slice(0, 400)}`);
+    console.log(`FAIL ${tag}/${name}: ${String(why).replace(/\n/g, "\\n").slice(0, 400)}`);
   }
 };
 
 async function main() {
   console.log("PLAN 7");
-  const transport = new StdioClientTransport({
+  const transport = url ? new StreamableHTTPClientTransport(new URL(url)) : new StdioClientTransport({
     command: bin,
     args: [],
     env: { KLING_BASE_URL: base, KLING_CA_FILE: ca, KLING_API_KEY: key, PATH: process.env.PATH },
@@ -81,7 +84,7 @@ async function main() {
 main().then(
   () => process.exit(failures ? 1 : 0),
   (e) => {
-    console.log(`FAIL sdk-tasks/run: ${e?.stack || e}`.replace(/\n/g, "\\n"));
+    console.log(`FAIL ${tag}/run: ${e?.stack || e}`.replace(/\n/g, "\\n"));
     process.exit(1);
   },
 );

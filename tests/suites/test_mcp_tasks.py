@@ -22,9 +22,10 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import kt  # noqa: E402
 import harness  # noqa: E402
 from harness import Stack, text_of  # noqa: E402
-from listen import Listener  # noqa: E402
+from listen import Listener, request_bytes  # noqa: E402
+import re  # noqa: E402
 
-kt.plan(50)
+kt.plan(63)
 
 KEY = "tasks-api-key-0123456789"
 TASK_KEY = "shared-task-key-0123456789abcdef"
@@ -380,9 +381,162 @@ def http_replicas(s):
         nd = b.post2026("tasks/get", {"taskId": t.get("taskId", "")}, rid=3, name=t.get("taskId", ""))
         kt.check("http/2026 tasks/get without the declaration: -32021 (HTTP 400)",
                  nd.status == 400 and nd.json().get("error", {}).get("code") == -32021, repr(nd)[:300])
+        tid2 = t.get("taskId", "")
+        wrong = b.post2026("tasks/get", {"taskId": tid2, "_meta": decl}, rid=4, name="not-" + tid2)
+        kt.check("http/2026 tasks/get with Mcp-Name not its taskId: -32020 (HTTP 400), id echoed",
+                 wrong.status == 400 and wrong.json().get("error", {}).get("code") == -32020
+                 and wrong.json().get("id") == 4, repr(wrong)[:300])
+        miss = b.post2026("tasks/cancel", {"taskId": tid2, "_meta": decl}, rid=5)
+        kt.check("http/2026 tasks/cancel without Mcp-Name: -32020 (HTTP 400)",
+                 miss.status == 400 and miss.json().get("error", {}).get("code") == -32020, repr(miss)[:300])
+        up = b.post2026("tasks/update", {"taskId": tid2, "inputResponses": {}, "_meta": decl}, rid=6, name=tid2)
+        kt.check("http/2026 tasks/update with Mcp-Name = taskId: acknowledged (resultType complete)",
+                 up.status == 200 and up.json().get("result", {}).get("resultType") == "complete", repr(up)[:300])
+        gone = b.post2026("tasks/result", {"taskId": tid2, "_meta": decl}, rid=7)
+        kt.check("http/2026 tasks/result: -32601 with HTTP 404",
+                 gone.status == 404 and gone.json().get("error", {}).get("code") == -32601, repr(gone)[:300])
     finally:
         a.stop()
         b.stop()
+
+
+# --------------------------------------------------------------------------- subscriptions/listen over HTTP
+
+LISTEN_BODY = {"notifications": {"toolsListChanged": True}}
+
+
+class Stream:
+    """A subscriptions/listen POST whose SSE reply is read as it comes."""
+
+    def __init__(self, srv, rid, accept=None):
+        self.sock, self.buf = srv.connect(), b""
+        p = modern(LISTEN_BODY, declare=False)
+        h = {"MCP-Protocol-Version": V26, "Mcp-Method": "subscriptions/listen"}
+        if accept:
+            h["Accept"] = accept
+        body = json.dumps({"jsonrpc": "2.0", "id": rid, "method": "subscriptions/listen", "params": p}).encode()
+        self.sock.sendall(request_bytes("POST", "/mcp", h, body, srv.port))
+
+    def wait(self, pred, timeout):
+        deadline = time.monotonic() + timeout
+        self.sock.settimeout(0.2)
+        while not pred(self) and time.monotonic() < deadline:
+            try:
+                d = self.sock.recv(65536)
+            except OSError:
+                continue
+            if not d:
+                break
+            self.buf += d
+        return pred(self)
+
+    def events(self):
+        return [json.loads(x) for x in re.findall(rb"data: (\{.*?\})\n\n", self.buf)]
+
+    def close(self):
+        self.sock.close()
+
+
+def http_listen(s):
+    """subscriptions/listen on a 2026-07-28 POST: the ack as the first SSE event,
+    the stream held open with keep-alive comments, capped (LIMIT_LISTENS), its
+    place freed when the client closes it, answered "complete" on SIGTERM. Runs
+    the short-timer build (keep-alive every 300 ms: a closed stream is seen at
+    once)."""
+    short = os.environ.get("KLING_MCP_SHORT") or os.path.join(os.path.dirname(kt.binary()), "short", "kling-mcp")
+    names = ["http-listen/ack first (empty notifications, subscriptionId = id), then held open with keep-alives",
+             "http-listen/other requests served meanwhile", "http-listen/at most LIMIT_LISTENS (32): -32603 naming it",
+             "http-listen/streams closed by the client free their places",
+             "http-listen/SIGTERM: every open stream answered complete with its subscriptionId, ended, exit 0",
+             "http-listen/a client that takes no SSE: -32601 (HTTP 404)",
+             "server-info/a build with PROJECT_URL and PROJECT_ICON: websiteUrl and icons from 2025-11-25 on, not before",
+             "server-info/the product (built without them): no websiteUrl, no icons",
+             "http-session/a 2025 session holding a working task outlives its idle time (1.5 s here)"]
+    if not os.access(short, os.X_OK):
+        for n in names:
+            kt.skip(n, "no short-timer build (make test builds it)")
+        return
+    srv = Listener(s.env, binary=short)
+    streams = []
+    try:
+        first = Stream(srv, 100)
+        streams.append(first)
+        first.wait(lambda x: x.buf.count(b": keepalive") >= 2, 5)
+        ev = first.events()
+        ack = ev[0] if ev else {}
+        kt.check(names[0], b" 200 " in first.buf.split(b"\r\n")[0] and b"text/event-stream" in first.buf
+                 and len(ev) == 1 and ack.get("method") == "notifications/subscriptions/acknowledged"
+                 and ack.get("params", {}).get("notifications") == {}
+                 and ack["params"].get("_meta", {}).get("io.modelcontextprotocol/subscriptionId") == 100
+                 and first.buf.count(b": keepalive") >= 2, first.buf[:400])
+        r = srv.post2026("tools/list", rid=2)
+        kt.check(names[1], r.status == 200 and "tools" in r.json().get("result", {}), repr(r)[:200])
+        for i in range(31):
+            streams.append(Stream(srv, 101 + i))
+        for x in streams:
+            x.wait(lambda y: y.events(), 5)
+        over = Stream(srv, 200)
+        over.wait(lambda y: y.events(), 5)
+        oe = over.events()
+        kt.check(names[2], all(len(x.events()) == 1 for x in streams) and len(oe) == 1
+                 and oe[0].get("error", {}).get("code") == -32603 and "LIMIT_LISTENS" in oe[0]["error"].get("message", ""),
+                 json.dumps(oe)[:300])
+        over.close()
+        for x in streams[16:]:
+            x.close()
+        del streams[16:]
+        time.sleep(1.5)  # a few keep-alives: the closed streams are seen gone
+        fresh = [Stream(srv, 300 + i) for i in range(16)]
+        for x in fresh:
+            x.wait(lambda y: y.events(), 5)
+        streams += fresh
+        kt.check(names[3], all(x.events() and x.events()[0].get("method") == "notifications/subscriptions/acknowledged"
+                               for x in fresh), json.dumps([x.events() for x in fresh])[:300])
+        sid, _ = srv.initialize()
+        call = {"name": "get_task", "arguments": {"task_id": pending(s), "wait_seconds": 60}, "task": {}}
+        made = srv.post({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call}, sid=sid)
+        tid = made.json().get("result", {}).get("task", {}).get("taskId", "")
+        time.sleep(3.5)  # two idle times and more: every sweep saw the session idle
+        g = srv.post({"jsonrpc": "2.0", "id": 3, "method": "tasks/get", "params": {"taskId": tid}}, sid=sid)
+        kt.check(names[8], tid and g.status == 200 and g.json().get("result", {}).get("status") == "working",
+                 f"{made!r:.200} {g!r:.300}")
+        srv.post({"jsonrpc": "2.0", "id": 4, "method": "tasks/cancel", "params": {"taskId": tid}}, sid=sid)
+        srv.proc.send_signal(signal.SIGTERM)
+        ok = True
+        for x in streams:
+            x.wait(lambda y: len(y.events()) >= 2 and y.buf.endswith(b"0\r\n\r\n"), 10)
+            e = x.events()
+            rid = e[0].get("params", {}).get("_meta", {}).get("io.modelcontextprotocol/subscriptionId") if e else None
+            ok = ok and len(e) == 2 and e[1].get("id") == rid and e[1].get("result", {}).get("resultType") == "complete" \
+                and e[1]["result"].get("_meta", {}).get("io.modelcontextprotocol/subscriptionId") == rid \
+                and x.buf.endswith(b"0\r\n\r\n")
+        rc, _ = srv.stop()
+        kt.check(names[4], ok and rc == 0, f"rc={rc} {streams[0].buf[-300:]!r}")
+        srv = Listener(s.env, binary=short)
+        j = Stream(srv, 400, accept="application/json")
+        j.wait(lambda y: b"\r\n\r\n" in y.buf and b"}" in y.buf, 5)
+        kt.check(names[5], b" 404 " in j.buf.split(b"\r\n")[0] and b"-32601" in j.buf, j.buf[:300])
+        j.close()
+        infos = [srv.initialize(v)[1].json().get("result", {}).get("serverInfo", {}) for v in ("2025-11-25",
+                                                                                          "2025-06-18")]
+        infos.append(srv.post2026("server/discover").json().get("result", {}).get("_meta", {})
+                     .get("io.modelcontextprotocol/serverInfo", {}))
+        want = {"websiteUrl": "https://kling-mcp.invalid/", "icons": [{"src": "https://kling-mcp.invalid/icon.png"}]}
+        kt.check(names[6], all(infos[i].get(k) == want[k] for i in (0, 2) for k in want)
+                 and not any(k in infos[1] for k in want) and infos[1].get("name") == "kling-mcp", json.dumps(infos))
+        prod = Listener(s.env)
+        try:
+            pi = [prod.initialize("2025-11-25")[1].json().get("result", {}).get("serverInfo", {}),
+                  prod.post2026("server/discover").json().get("result", {}).get("_meta", {})
+                  .get("io.modelcontextprotocol/serverInfo", {})]
+        finally:
+            prod.stop()
+        kt.check(names[7], all(p.get("name") == "kling-mcp" and "websiteUrl" not in p and "icons" not in p for p in pi),
+                 json.dumps(pi))
+    finally:
+        for x in streams:
+            x.close()
+        srv.stop()
 
 
 with Stack(api_key=KEY, start_mcp=False) as s:
@@ -390,4 +544,5 @@ with Stack(api_key=KEY, start_mcp=False) as s:
     form_b(s)
     listen(s)
     http_replicas(s)
+    http_listen(s)
 kt.done()

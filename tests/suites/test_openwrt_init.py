@@ -48,7 +48,7 @@ def logs(calls):
 
 
 def main():
-    kt.plan(14)
+    kt.plan(15)
     if not shutil.which("busybox"):
         for i in range(14):
             kt.skip(f"openwrt-init/{i}", "no busybox here (Debian's busybox package)")
@@ -82,6 +82,13 @@ def main():
                  f"KLING_MCP_TOKEN={TOKEN}" in env and "KLING_MCP_ALLOWED_HOSTS=router.lan" in env and
                  "KLING_REGION=cn" in env, calls)
         kt.check("openwrt-init/no secret in argv", not any(s in " ".join(argv) for s in (KEY, SK, TOKEN)), argv)
+
+        tk = "tk-owrt-0123456789abcdef"
+        calls, _ = start(tmp, {"enabled": "1", "api_key": KEY, "task_key": tk})
+        argv = [a for p in params(calls, "command") for a in p]
+        env = [e for p in params(calls, "env") for e in p]
+        kt.check("openwrt-init/task_key: KLING_MCP_TASK_KEY in the environment, not in argv",
+                 f"KLING_MCP_TASK_KEY={tk}" in env and tk not in " ".join(argv), calls)
 
         calls, _ = start(tmp, {"enabled": "1", "api_key": KEY, "listen": "0.0.0.0:8080"})
         kt.check("openwrt-init/non-loopback without a token: not started, log names the token option",

@@ -4,10 +4,10 @@
 # root holding the system's own units), `systemd-analyze security` rates its
 # exposure at most 1.5, SIGHUP restarts rather than stops it (Restart=always),
 # the stop grace outlasts the listener's drain, and the example environment
-# file names only variables the binary knows. `make install-systemd` installs
+# file names only variables the binary knows (KLING_MCP_TASK_KEY among them). `make install-systemd` installs
 # both with ExecStart pointing at the installed binary.
 . "$(dirname "$0")/../lib/kt.sh"
-plan 8
+plan 9
 top=$(cd "$(dirname "$0")/../.." && pwd)
 unit=$top/packaging/systemd/kling-mcp.service
 envf=$top/packaging/systemd/kling-mcp.env.example
@@ -49,6 +49,9 @@ for v in $(sed -n 's/^#*\(KLING_[A-Z_]*\)=.*/\1/p' "$envf"); do
 done
 [ -z "$unknown" ] && pass "systemd/example environment names only known variables" ||
 	fail "systemd/example environment names only known variables" "unknown:$unknown"
+# Replicas share the key of the 2026-07-28 task ids: the example offers it (commented out: unset, a random key).
+grep -qx '#KLING_MCP_TASK_KEY=' "$envf" && pass "systemd/example offers KLING_MCP_TASK_KEY" ||
+	fail "systemd/example offers KLING_MCP_TASK_KEY" "not in $envf"
 # The service runs the listener: the example sets it, so the unit is not a stdio server on /dev/null.
 grep -q '^KLING_MCP_LISTEN=' "$envf" && pass "systemd/example sets KLING_MCP_LISTEN" ||
 	fail "systemd/example sets KLING_MCP_LISTEN" "not set"
