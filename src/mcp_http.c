@@ -798,9 +798,9 @@ static void feed(struct mreq *c, struct hsess *s, const char *body, size_t len, 
 	keep_id(c, id);
 	if (c->mode == R_SSE) { /* the stream opens now (with what came inside the call); answers follow */
 		sse_open(c);
-		struct iovec v = {c->jbuf, c->jlen};
-		if (c->jlen && httpd_stream_write(c->conn, &v, 1) == 0)
-			c->jlen = 0;
+		struct iovec v = {c->j.p, c->j.len};
+		if (c->j.len && httpd_stream_write(c->conn, &v, 1) == 0)
+			c->j.len = 0;
 	} else if (c->rq.want_sse && !c->initialize) {
 		c->may_switch = 1;
 		loop_timer_set(&c->timer, loop_now_ms() + LISTEN_SSE_SWITCH_MS, on_req_timer, c);
