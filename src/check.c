@@ -9,7 +9,7 @@
 #include "loop.h"
 #include "text.h"
 #include "tls_store.h"
-#include "mcp_http.h"
+#include "mcp_http_check.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -69,12 +69,12 @@ static void check_config(const struct config *c)
  * a token is set (else the listener refuses to start). */
 static void check_listener(const struct config *c)
 {
-	struct http_listen_addr a;
+	struct mcp_http_check_addr a;
 	const char *why = NULL;
 	char buf[256], t[64];
 	if (!c->listen)
 		return;
-	if (http_listen_parse(c->listen, &a, &why) < 0) {
+	if (mcp_http_check_listen_parse(c->listen, &a, &why) < 0) {
 		snprintf(buf, sizeof buf, "KLING_MCP_LISTEN \"%.60s\": %s", c->listen, why);
 		line(0, "listener", buf, "[ADDR:]PORT, e.g. 8080, 127.0.0.1:8080 or [::]:8080");
 		return;

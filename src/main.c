@@ -184,7 +184,7 @@ int main(int argc, char **argv)
 		rc = 1;
 	} else {
 		rc = call_tool	 ? call_run(call_tool, call_args, call_json, g_stop_pipe[0])
-		     : cfg.listen ? http_server_run(&cfg, g_stop_pipe[0])
+		     : cfg.listen ? mcp_http_run(&cfg, g_stop_pipe[0])
 				  : server_run(0, 1, g_stop_pipe[0]);
 		mcp_free();
 	}

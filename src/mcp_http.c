@@ -11,6 +11,7 @@
 #include "log.h"
 #include "loop.h"
 #include "mcp.h"
+#include "mcp_http_check.h"
 #include "rng.h"
 #include "text.h"
 #include "mcp_tasks.h"
@@ -40,155 +41,11 @@
 /* The shared answer buffer grown past this is freed after use. */
 #define IBUF_KEEP 65536
 
-/* ---- pure helpers ---- */
+/* ---- helpers ---- */
 
 static int ieqz(const char *a, size_t an, const char *z)
 {
 	return text_ieq(a, an, z, strlen(z));
-}
-
-int http_secret_equal(const char *a, size_t alen, const char *b, size_t blen)
-{
-	/* Walk b's length whatever a holds, so timing tells at most a's length
-	 * compared with b's, never a position. */
-	unsigned char d = (unsigned char)(alen != blen);
-	for (size_t i = 0; i < blen; i++)
-		d |= (unsigned char)((i < alen ? (unsigned char)a[i] : 0) ^ (unsigned char)b[i]);
-	return d == 0;
-}
-
-int http_list_has(const char *list, const char *v, size_t n)
-{
-	if (!list)
-		return 0;
-	const char *p = list;
-	while (*p) {
-		const char *e = p;
-		while (*e && *e != ',')
-			e++;
-		const char *s = p, *t = e;
-		while (s < t && (*s == ' ' || *s == '\t'))
-			s++;
-		while (t > s && (t[-1] == ' ' || t[-1] == '\t'))
-			t--;
-		if (t > s && text_ieq(s, (size_t)(t - s), v, n))
-			return 1;
-		p = *e ? e + 1 : e;
-	}
-	return 0;
-}
-
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
-int http_header_value_decode(const char *v, size_t n, char *out, size_t cap)
-{
-	static const char pre[] = "=?base64?", post[] = "?=";
-	if (n >= sizeof pre - 1 + sizeof post - 1 && text_ieq(v, sizeof pre - 1, pre, sizeof pre - 1) &&
-	    memcmp(v + n - 2, post, 2) == 0) {
-		const char *p = v + sizeof pre - 1, *e = v + n - 2;
-		size_t o = 0;
-		unsigned acc = 0;
-		int bits = 0, pad = 0;
-		for (; p < e; p++) {
-			if (*p == '=') {
-				pad++;
-				continue;
-			}
-			int d = b64val((unsigned char)*p);
-			if (d < 0 || pad)
-				return -1;
-			acc = (acc << 6) | (unsigned)d;
-			bits += 6;
-			if (bits >= 8) {
-				bits -= 8;
-				if (o == cap)
-					return -1;
-				out[o++] = (char)((acc >> bits) & 0xff);
-			}
-		}
-		if (pad > 2)
-			return -1;
-		return (int)o;
-	}
-	if (n > cap)
-		return -1;
-	memcpy(out, v, n);
-	return (int)n;
-}
-
-int http_listen_parse(const char *s, struct http_listen_addr *out, const char **why)
-{
-	memset(out, 0, sizeof *out);
-	const char *colon = strrchr(s, ':');
-	const char *port = colon ? colon + 1 : s;
-	char host[64];
-	size_t hl = colon ? (size_t)(colon - s) : 0;
-	if (hl >= sizeof host) {
-		*why = "the address is too long";
-		return -1;
-	}
-	memcpy(host, s, hl);
-	host[hl] = 0;
-	char *e;
-	if (!*port || strspn(port, "0123456789") != strlen(port)) {
-		*why = "PORT must be a number from 0 to 65535";
-		return -1;
-	}
-	long p = strtol(port, &e, 10);
-	if (p < 0 || p > 65535) {
-		*why = "PORT must be a number from 0 to 65535";
-		return -1;
-	}
-	out->port = (unsigned)p;
-	if (colon && hl == 0) {
-		*why = "the address before ':' is empty (use PORT alone for 127.0.0.1)";
-		return -1;
-	}
-	if (!colon || strcmp(host, "localhost") == 0) {
-		memcpy(host, "127.0.0.1", 10);
-		hl = 9;
-	}
-	if (host[0] == '[') {
-		if (hl < 3 || host[hl - 1] != ']') {
-			*why = "an IPv6 address must be written in brackets: [::1]:PORT";
-			return -1;
-		}
-		host[hl - 1] = 0;
-		struct in6_addr a6;
-		if (inet_pton(AF_INET6, host + 1, &a6) != 1) {
-			*why = "not an IPv6 address";
-			return -1;
-		}
-		out->family = AF_INET6;
-		memcpy(out->addr, &a6, 16);
-		out->loopback = IN6_IS_ADDR_LOOPBACK(&a6);
-		snprintf(out->host, sizeof out->host, "[%s]", host + 1);
-		return 0;
-	}
-	struct in_addr a4;
-	if (inet_pton(AF_INET, host, &a4) != 1) {
-		*why = strchr(host, ':') ? "an IPv6 address must be written in brackets: [::1]:PORT"
-					 : "ADDR must be an IPv4 address, localhost, or [IPv6]";
-		return -1;
-	}
-	out->family = AF_INET;
-	memcpy(out->addr, &a4, 4);
-	out->loopback = out->addr[0] == 127;
-	snprintf(out->host, sizeof out->host, "%s", host);
-	return 0;
 }
 
 /* ---- state ---- */
@@ -238,7 +95,7 @@ struct hsess {
 
 static struct listener {
 	const struct config *cfg;
-	struct http_listen_addr addr;
+	struct mcp_http_check_addr addr;
 	int nsess;
 	int nwaiting;
 	struct json_doc doc;
@@ -422,51 +279,12 @@ static void on_sweep(void *arg)
 	loop_timer_set(&H.sweep, now + SWEEP_MS, on_sweep, NULL);
 }
 
-/* Does a comma list of media ranges (Accept) name type (or a wildcard)? */
-static int accepts(const struct mreq *c, const char *type)
-{
-	const struct hreq *r = &c->rq;
-	if (!r->accept.off)
-		return 1;
-	/* a media range naming the type, or any type: a substring search is
-	 * enough for the two types asked about */
-	const char *p = fv(c, r->accept), *end = p + r->accept.len;
-	size_t tl = strlen(type);
-	for (; p < end; p++)
-		if ((end - p >= 3 && p[0] == '*' && p[1] == '/' && p[2] == '*') ||
-		    ((size_t)(end - p) >= tl && text_ieq(p, tl, type, tl)))
-			return 1;
-	return 0;
-}
-
-/* v[0..n) names this listener: a loopback name or its own address, with
- * its port (or, unless need_port, none). */
-static int names_us(const char *v, size_t n, int need_port)
-{
-	const char *names[] = {"localhost", "127.0.0.1", "[::1]", H.addr.host};
-	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
-		size_t l = strlen(names[i]);
-		if (!need_port && text_ieq(v, n, names[i], l))
-			return 1;
-		if (n > l && text_ieq(v, l, names[i], l) && v[l] == ':' && n - l - 1 == strlen(H.port_text) &&
-		    memcmp(v + l + 1, H.port_text, n - l - 1) == 0)
-			return 1;
-	}
-	return 0;
-}
-
-/* Host value allowed: names_us, or in KLING_MCP_ALLOWED_HOSTS. */
-static int host_allowed(const char *v, size_t n)
-{
-	return http_list_has(H.cfg->allowed_hosts, v, n) || names_us(v, n, 0);
-}
-
 static int origin_allowed(const struct mreq *c)
 {
 	const struct hreq *r = &c->rq;
 	const char *v = fv(c, r->origin);
 	size_t n = r->origin.len;
-	if (http_list_has(H.cfg->allowed_origins, v, n))
+	if (mcp_http_check_list_has(H.cfg->allowed_origins, v, n))
 		return 1;
 	size_t skip = 0;
 	if (n > 7 && text_ieq(v, 7, "http://", 7))
@@ -481,11 +299,11 @@ static int origin_allowed(const struct mreq *c)
 	 * be ours (without it, any local web service on 80/443 would pass).
 	 * Elsewhere: the same origin as the Host the client reached. */
 	if (H.addr.loopback)
-		return names_us(v, n, 1);
+		return mcp_http_check_names_us(&H.addr, H.port_text, v, n, 1);
 	const struct httpd_req *q = httpd_request(c->conn);
 	if (q->host.off && text_ieq(v, n, fv(c, q->host), q->host.len))
 		return 1;
-	return host_allowed(v, n);
+	return mcp_http_check_host_allowed(&H.addr, H.port_text, H.cfg->allowed_hosts, v, n);
 }
 
 static int known_version(const char *v, size_t n)
@@ -513,7 +331,7 @@ static const char *check_mirrored(const struct mreq *c, int method, int meta_ver
 		return "Header mismatch: MCP-Protocol-Version differs from _meta";
 	if (!r->hmethod.off)
 		return "Header mismatch: Mcp-Method missing";
-	int k = http_header_value_decode(fv(c, r->hmethod), r->hmethod.len, buf, sizeof buf);
+	int k = mcp_http_check_header_value_decode(fv(c, r->hmethod), r->hmethod.len, buf, sizeof buf);
 	if (k < 0 || !json_streqn(&H.doc, method, buf, (size_t)k))
 		return "Header mismatch: Mcp-Method differs from the body";
 	/* Mcp-Name mirrors the name, the uri, or a task's id (the tasks
@@ -531,7 +349,7 @@ static const char *check_mirrored(const struct mreq *c, int method, int meta_ver
 			break;
 		if (!r->hname.off)
 			return "Header mismatch: Mcp-Name missing";
-		k = http_header_value_decode(fv(c, r->hname), r->hname.len, buf, sizeof buf);
+		k = mcp_http_check_header_value_decode(fv(c, r->hname), r->hname.len, buf, sizeof buf);
 		if (k < 0 || json_type(&H.doc, name) != JSON_STRING || !json_streqn(&H.doc, name, buf, (size_t)k))
 			return "Header mismatch: Mcp-Name differs from the body";
 	}
@@ -832,7 +650,9 @@ static void handle_post(struct mreq *c, const char *body, size_t len)
 		reply_error(c, 415, NULL, -32000, "Content-Type must be application/json", NULL);
 		return;
 	}
-	int want_json = accepts(c, "application/json"), want_sse = accepts(c, "text/event-stream");
+	const char *acc = fv(c, r->accept);
+	int want_json = mcp_http_check_accepts(acc, r->accept.len, "application/json");
+	int want_sse = mcp_http_check_accepts(acc, r->accept.len, "text/event-stream");
 	if (!want_json && !want_sse) {
 		reply_error(c, 406, NULL, -32000,
 			    "Accept lists neither application/json nor text/event-stream", NULL);
@@ -944,7 +764,7 @@ static int token_ok(const struct mreq *c)
 		t++;
 		n--;
 	}
-	return http_secret_equal(t, n, H.cfg->mcp_token, strlen(H.cfg->mcp_token));
+	return mcp_http_check_secret_equal(t, n, H.cfg->mcp_token, strlen(H.cfg->mcp_token));
 }
 
 /* A refusal: its answer, then the connection ends (lingering), whatever body
@@ -990,7 +810,8 @@ static int on_head(struct httpd_conn *conn, const struct http_header *h, size_t 
 	r->accept = hf(conn, h, nh, "accept");
 	r->ctype = hf(conn, h, nh, "content-type");
 	const char *host = fv(c, q->host);
-	if ((H.addr.loopback || H.cfg->allowed_hosts) && host && !host_allowed(host, q->host.len)) {
+	if ((H.addr.loopback || H.cfg->allowed_hosts) && host &&
+	    !mcp_http_check_host_allowed(&H.addr, H.port_text, H.cfg->allowed_hosts, host, q->host.len)) {
 		log_info("http: refused Host \"%.*s\"", (int)(q->host.len < 80 ? q->host.len : 80), host);
 		return refuse(c, 403, "Host not allowed (KLING_MCP_ALLOWED_HOSTS)", NULL);
 	}
@@ -1193,12 +1014,12 @@ static void mcp_http_teardown(void)
 	buf_free(&H.sync);
 }
 
-int http_server_run(const struct config *cfg, int stop_fd)
+int mcp_http_run(const struct config *cfg, int stop_fd)
 {
 	const char *why = NULL;
 	memset(&H, 0, offsetof(struct listener, sess));
 	H.cfg = cfg;
-	if (http_listen_parse(cfg->listen, &H.addr, &why) < 0) {
+	if (mcp_http_check_listen_parse(cfg->listen, &H.addr, &why) < 0) {
 		log_error("--listen \"%.80s\": %s ([ADDR:]PORT)", cfg->listen, why);
 		return 2;
 	}
@@ -1229,7 +1050,7 @@ int mcp_http_start(const struct config *cfg)
 	const char *why;
 	memset(&H, 0, offsetof(struct listener, sess));
 	H.cfg = cfg;
-	if (http_listen_parse(cfg->listen, &H.addr, &why) < 0 || mcp_http_setup() < 0)
+	if (mcp_http_check_listen_parse(cfg->listen, &H.addr, &why) < 0 || mcp_http_setup() < 0)
 		return -1;
 	if (httpd_start(-1, &g_handler) < 0) {
 		mcp_http_teardown();

@@ -13,6 +13,8 @@
  * Bearer), compared in constant time and never logged. A refusal closes
  * the connection.
  *
+ * The pure checks and parsers are in mcp_http_check.
+ *
  * Protocols (see MCP_HTTP notes in the README):
  *  - 2025-03-26 ... 2025-11-25: POST initialize creates an mcp session and
  *    answers with Mcp-Session-Id (128 random bits from getrandom, hex); later
@@ -46,30 +48,14 @@
 #ifndef KLING_MCP_HTTP_H
 #define KLING_MCP_HTTP_H
 
-#include <stddef.h>
-
 struct config;
-
-/* A listening address. */
-struct http_listen_addr {
-	int family;              /* AF_INET or AF_INET6 */
-	unsigned char addr[16];  /* network order: 4 bytes for AF_INET */
-	unsigned port;           /* 0 = any free port */
-	int loopback;            /* 127.0.0.0/8 or ::1 */
-	char host[68];           /* "127.0.0.1" or "[::1]" as it appears in a Host header */
-};
-
-/* Parse "[ADDR:]PORT": PORT alone means 127.0.0.1; ADDR is an IPv4 literal,
- * "localhost" (127.0.0.1) or a bracketed IPv6 literal ("[::1]:8080").
- * Returns 0, or -1 with *why set (a static sentence). Pure. */
-int http_listen_parse(const char *s, struct http_listen_addr *out, const char **why);
 
 /* Serve MCP over HTTP on cfg->listen until stop_fd (when >= 0) becomes
  * readable: then stop accepting, let the calls in progress finish (at most
  * LISTEN_DRAIN_MS), and return 0. Returns 2 when the listener cannot start
  * (bad address, a non-loopback address without KLING_MCP_TOKEN, bind
  * failed: said on stderr), 1 when the loop broke. */
-int http_server_run(const struct config *cfg, int stop_fd);
+int mcp_http_run(const struct config *cfg, int stop_fd);
 
 /* For the fuzz harness: the same server without a listening socket (cfg->listen
  * still names the address the checks use); connections are handed over with
@@ -77,21 +63,5 @@ int http_server_run(const struct config *cfg, int stop_fd);
  * every session. mcp_http_start returns 0 or -1. */
 int mcp_http_start(const struct config *cfg);
 void mcp_http_finish(void);
-
-/* ---- pure helpers (unit-tested) ---- */
-
-/* 1 when a[0..alen) equals b[0..blen); the time depends only on the
- * lengths, never on where the bytes differ. */
-int http_secret_equal(const char *a, size_t alen, const char *b, size_t blen);
-
-/* 1 when the comma-separated list (spaces around items ignored) holds an
- * item equal to v[0..n), ASCII case-insensitively. NULL list: 0. */
-int http_list_has(const char *list, const char *v, size_t n);
-
-
-/* A mirrored header's value (MCP 2026-07-28): "=?base64?...?=" is decoded,
- * anything else copied. Returns the length written to out (cap bytes), or
- * -1 when the encoding is invalid or does not fit. */
-int http_header_value_decode(const char *v, size_t n, char *out, size_t cap);
 
 #endif

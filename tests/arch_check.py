@@ -41,7 +41,7 @@ LAYERS = {
     # the tools and their registry (handed to the core by main)
     "tools": ["task_render", "tool_get_task", "tool_list_tasks", "tools", "tools_args", "tools_cred"],
     # stdio and HTTP carrying MCP
-    "transports": ["mcp_http", "server", "wire"],
+    "transports": ["mcp_http", "mcp_http_check", "server", "wire"],
     # the program: main, the call and --check commands, the probe
     "entry": ["call", "check", "main", "probe"],
 }

@@ -101,7 +101,7 @@ MUTATIONS = [
      "if (st->seen)\n\t\t\tlookup_failed(st, fail);", "if (0)\n\t\t\tlookup_failed(st, fail);",
      ["suite/test_fair_calls.py"]),
     ("listener: any bearer token accepted",
-     "return http_secret_equal(t, n, H.cfg->mcp_token, strlen(H.cfg->mcp_token));", "return 1;",
+     "return mcp_http_check_secret_equal(t, n, H.cfg->mcp_token, strlen(H.cfg->mcp_token));", "return 1;",
      ["suite/test_inspector_http.py"]),
     ("buffer: the maximum not enforced (a peer grows memory without limit)",
      "if (b->len > b->max || more > b->max - b->len)", "if (b->len > b->max)", ["unit/test_buf"]),
