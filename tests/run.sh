@@ -1,7 +1,8 @@
 #!/bin/sh
 # Run every test suite and print, last, one closing line:
 #   "N passed, N failed, N skipped"    the checks of the PRODUCT only
-# preceded by one line for the checks that test the test apparatus itself
+# (each test's summary line ends with the seconds it took, and "time in tests:
+# N s" sums them), preceded by one line for the checks that test the test apparatus itself
 # (tests/suites/test_mock.py, and checks named "mock-self/..." anywhere):
 #   "mock self-tests: N passed, N failed, N skipped"
 # A failure on either line fails the run (exit status 1).
@@ -21,7 +22,7 @@ top=$(cd "$(dirname "$0")/.." && pwd)
 : "${BUILD_DIR:=$top/build}" "${KLING_MCP:=$BUILD_DIR/kling-mcp}"
 export BUILD_DIR KLING_MCP
 log=$(mktemp); err=$(mktemp); trap 'rm -f "$log" "$err"' EXIT
-pass=0 fail=0 skip=0 mpass=0 mfail=0 mskip=0
+pass=0 fail=0 skip=0 mpass=0 mfail=0 mskip=0 total_secs=0
 
 count() { # KIND [self|product]: the lines of that kind in $log
 	case $2 in
@@ -34,8 +35,10 @@ run_one() { # NAME COMMAND...
 	name=$1; shift
 	case "$name" in *"${TEST_FILTER:-}"*) ;; *) return 0 ;; esac
 	echo "== $name"
+	t0=$(date +%s)
 	"$@" >"$log" 2>"$err"
 	rc=$?
+	secs=$(($(date +%s) - t0)); total_secs=$((total_secs + secs))
 	grep -E '^(PASS|FAIL|SKIP|ERROR|NOTRUN) ' "$log" | grep -v '^PASS ' || true
 	p=$(count PASS product); f=$(count FAIL product); s=$(count SKIP product)
 	sp=$(count PASS self); sf=$(count FAIL self); ss=$(count SKIP self)
@@ -61,7 +64,7 @@ run_one() { # NAME COMMAND...
 		{ tail -n 20 "$log"; tail -n 20 "$err"; } | sed 's/^/    /'
 		case "$name" in */test_mock.py) sf=$((sf + 1)) ;; *) f=$((f + 1)) ;; esac
 	fi
-	echo "   $p passed, $f failed, $s skipped"
+	echo "   $p passed, $f failed, $s skipped ($secs s)"
 	[ $((sp + sf + ss)) -gt 0 ] && echo "   mock self-tests: $sp passed, $sf failed, $ss skipped"
 	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
 	mpass=$((mpass + sp)); mfail=$((mfail + sf)); mskip=$((mskip + ss))
@@ -79,6 +82,7 @@ for t in "$SUITES_DIR"/test_*; do
 	esac
 done
 echo
+echo "time in tests: $total_secs s"
 echo "mock self-tests: $mpass passed, $mfail failed, $mskip skipped"
 echo "$pass passed, $fail failed, $skip skipped"
 [ "$fail" -eq 0 ] && [ "$mfail" -eq 0 ]
