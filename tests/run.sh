@@ -1,10 +1,11 @@
 #!/bin/sh
 # Run every test suite and print, last, one closing line:
 #   "N passed, N failed, N skipped"    the checks of the PRODUCT only
-# (each test's summary line ends with the seconds it took, and "time in tests:
-# N s" sums them), preceded by one line for the checks that test the test apparatus itself
+# preceded by one line for the checks that test the test apparatus itself
 # (tests/suites/test_mock.py, and checks named "mock-self/..." anywhere):
 #   "mock self-tests: N passed, N failed, N skipped"
+# and by "time in tests: N s", the sum of the seconds each test's own summary
+# line ends with (where a CI run's time goes).
 # A failure on either line fails the run (exit status 1).
 #   unit tests:   $BUILD_DIR/tests/test_*           (C, built by make from tests/unit/test_*.c)
 #   suites:       tests/suites/test_*.sh|test_*.py  (drive the binary $KLING_MCP)
