@@ -181,7 +181,9 @@ SHORT_DEFS := -DLISTEN_SESSION_IDLE_MS=1500 -DLISTEN_SSE_KEEPALIVE_MS=300 -DLIMI
 SHORT_DEFS += -DKLING_PROJECT_URL='"https://kling-mcp.invalid/"' \
               -DKLING_PROJECT_ICON='"https://kling-mcp.invalid/icon.png"'
 
-SHORT_SRCS := $(shell grep -lE 'LISTEN_SESSION_IDLE_MS|LISTEN_SSE_KEEPALIVE_MS|LIMIT_LISTEN_SESSIONS|LISTEN_DRAIN_MS|LIMIT_WAITS|KLING_PROJECT_URL' $(SRCS))
+# mcp_core.h: its struct core holds LIMIT_WAITS call slots, so every core file
+# that includes it must see the same value.
+SHORT_SRCS := $(shell grep -lE 'LISTEN_SESSION_IDLE_MS|LISTEN_SSE_KEEPALIVE_MS|LIMIT_LISTEN_SESSIONS|LISTEN_DRAIN_MS|LIMIT_WAITS|KLING_PROJECT_URL|mcp_core\.h' $(SRCS))
 SHORT_OBJS := $(SHORT_SRCS:src/%.c=$(B)/short/obj/%.o)
 $(B)/short/obj/%.o: src/%.c $(DEPS) $(B)/gen/embed_ca.$(EMBED_CA)
 	@mkdir -p $(@D)

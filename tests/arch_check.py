@@ -37,7 +37,7 @@ LAYERS = {
     # the Kling client's settings (main hands the lower layers values)
     "kling": ["config", "jwt", "kling", "kling_err", "kling_get", "kling_list", "kling_parse", "kling_task"],
     # the MCP core and the tool interface it offers (mcp_tool.h)
-    "mcp": ["jsonrpc", "mcp", "mcp_tasks", "mcp_tool"],
+    "mcp": ["jsonrpc", "mcp", "mcp_core", "mcp_held", "mcp_out", "mcp_sched", "mcp_tasks", "mcp_tool"],
     # the tools and their registry (handed to the core by main)
     "tools": ["task_render", "tool_get_task", "tool_list_tasks", "tools", "tools_args", "tools_cred"],
     # stdio and HTTP carrying MCP

@@ -64,8 +64,8 @@ MUTATIONS = [
      "version != MCP_V_2025_03_26) {", "version == 0) {",
      ["suite/test_protocol.py"]),
     ("unknown tool answered -32601 instead of -32602",
-     "\")\");\n\tsend_error(d, &m->id, JSONRPC_INVALID_PARAMS, msg);",
-     "\")\");\n\tsend_error(d, &m->id, JSONRPC_METHOD_NOT_FOUND, msg);",
+     "\")\");\n\tmcp_out_send_error(d, &m->id, JSONRPC_INVALID_PARAMS, msg);",
+     "\")\");\n\tmcp_out_send_error(d, &m->id, JSONRPC_METHOD_NOT_FOUND, msg);",
      ["suite/test_protocol.py"]),
     ("null id accepted",
      "if (it == JSON_NULL) {", "if (it == JSON_NULL && 0) {", ["unit/test_jsonrpc", "suite/test_protocol.py"]),
@@ -112,7 +112,8 @@ MUTATIONS = [
 
 # What each suite needs built (besides build/kling-mcp).
 NEEDS = {"suite/test_protocol.py": ["build/tools/fake_server"], "suite/test_http.py": ["build/tools/httpget"],
-         "suite/test_listen_timers.py": ["build/short/kling-mcp"], "suite/test_fair_calls.py": ["build/short/kling-mcp"]}
+         "suite/test_listen_timers.py": ["build/short/kling-mcp"], "suite/test_fair_calls.py": ["build/short/kling-mcp"],
+         "suite/test_mcp_tasks.py": ["build/short/kling-mcp"]}
 
 
 def say(*a):
