@@ -107,7 +107,8 @@ MUTATIONS = [
 
 # What each suite needs built (besides build/kling-mcp).
 NEEDS = {"suite/test_protocol.py": ["build/tests/test_server"], "suite/test_http.py": ["build/tools/httpget"],
-         "suite/test_listen_timers.py": ["build/short/kling-mcp"], "suite/test_fair_calls.py": ["build/short/kling-mcp"]}
+         "suite/test_listen_timers.py": ["build/short/kling-mcp"], "suite/test_fair_calls.py": ["build/short/kling-mcp"],
+         "suite/test_mcp_tasks.py": ["build/short/kling-mcp"]}
 
 
 def say(*a):
