@@ -2,9 +2,9 @@
 #include "http_client.h"
 
 #include "buf.h"
-#include "conn.h"
+#include "net_conn.h"
 #include "http_parse.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "log.h"
 #include "loop.h"
 
@@ -20,7 +20,7 @@
 static int safe_value(const char *s)
 {
 	for (; *s; s++)
-		if (!http_is_field_char((unsigned char)*s))
+		if (!http_parse_is_field_char((unsigned char)*s))
 			return 0;
 	return 1;
 }
@@ -38,7 +38,7 @@ static int safe_host(const char *s)
 	return 1;
 }
 
-int http_build_head(const struct http_request *req, char *out, size_t cap, const char **why)
+int http_client_build_head(const struct http_request *req, char *out, size_t cap, const char **why)
 {
 	*why = NULL;
 	int post = req->method && strcmp(req->method, "POST") == 0;
@@ -69,7 +69,7 @@ int http_build_head(const struct http_request *req, char *out, size_t cap, const
 		return -1;
 	}
 	char hostport[300];
-	if (http_format_host_port(hostport, sizeof hostport, req->host, req->port, 443) < 0) {
+	if (http_parse_format_host_port(hostport, sizeof hostport, req->host, req->port, 443) < 0) {
 		*why = "the host name is too long";
 		return -1;
 	}
@@ -112,12 +112,12 @@ struct http_op {
 	char host[LIMIT_HOST_BYTES];
 	char origin[LIMIT_HOST_BYTES + 8]; /* "host:port", IPv6 in brackets: for the log */
 	unsigned short port;
-	const char *refused; /* set by http_start when the request is invalid */
+	const char *refused; /* set by http_client_start when the request is invalid */
 
 	char *req; /* head + body, kept for the one retry */
 	size_t req_len, req_off;
 
-	struct conn *conn;
+	struct net_conn *conn;
 	int reused, retried;
 
 	struct buf rb; /* received bytes: heads, then the decoded body */
@@ -157,7 +157,7 @@ static void op_free(struct http_op *op)
 {
 	loop_timer_clear(&op->deadline_timer);
 	loop_timer_clear(&op->kick);
-	conn_release(op->conn, 0);
+	net_conn_release(op->conn, 0);
 	op_unlink(op);
 	if (op->req) {
 		explicit_bzero(op->req, op->req_len); /* it holds the Authorization value */
@@ -177,7 +177,7 @@ static void finish_error(struct http_op *op, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(op->error, sizeof op->error, fmt, ap);
 	va_end(ap);
-	conn_release(op->conn, 0);
+	net_conn_release(op->conn, 0);
 	op->conn = NULL;
 	op->state = OP_DONE;
 	loop_timer_clear(&op->deadline_timer);
@@ -189,7 +189,7 @@ static void finish_error(struct http_op *op, const char *fmt, ...)
 static void finish_ok(struct http_op *op)
 {
 	/* released first, so done may reuse it at once */
-	int keep = conn_release(op->conn, op->fr.keep_alive);
+	int keep = net_conn_release(op->conn, op->fr.keep_alive);
 	op->conn = NULL;
 	op->state = OP_DONE;
 	loop_timer_clear(&op->deadline_timer);
@@ -230,7 +230,7 @@ static void open_conn(struct http_op *op)
 {
 	char err[400];
 	op->state = OP_CONNECTING;
-	op->conn = conn_get(op->host, op->port, op->deadline, !op->retried, on_conn, op, &op->reused, err, sizeof err);
+	op->conn = net_conn_get(op->host, op->port, op->deadline, !op->retried, on_conn, op, &op->reused, err, sizeof err);
 	if (!op->conn) {
 		finish_error(op, "%s", err);
 		return;
@@ -251,8 +251,8 @@ static int retry_fresh(struct http_op *op)
 	if (!op->reused || op->retried || op->got_bytes)
 		return 0;
 	log_info("https://%s: the kept-alive connection was closed by the server (%s); sending again on a new one",
-		 op->origin, conn_error(op->conn)[0] ? conn_error(op->conn) : "end of stream");
-	conn_release(op->conn, 0);
+		 op->origin, net_conn_error(op->conn)[0] ? net_conn_error(op->conn) : "end of stream");
+	net_conn_release(op->conn, 0);
 	op->conn = NULL;
 	op->retried = 1;
 	op->reused = 0;
@@ -270,14 +270,14 @@ static void do_recv(struct http_op *op);
 static void do_send(struct http_op *op)
 {
 	while (op->req_off < op->req_len) {
-		long n = conn_write(op->conn, op->req + op->req_off, op->req_len - op->req_off);
+		long n = net_conn_write(op->conn, op->req + op->req_off, op->req_len - op->req_off);
 		if (n == CONN_AGAIN) {
-			conn_wait(op->conn);
+			net_conn_wait(op->conn);
 			return;
 		}
 		if (n < 0) {
 			if (!retry_fresh(op))
-				finish_error(op, "sending the request to %s failed: %s", op->host, conn_error(op->conn));
+				finish_error(op, "sending the request to %s failed: %s", op->host, net_conn_error(op->conn));
 			return;
 		}
 		op->req_off += (size_t)n;
@@ -315,7 +315,7 @@ static void oversize(struct http_op *op, const char *how)
 static int feed_chunked(struct http_op *op, size_t n)
 {
 	char *p = op->rb.p + op->head_len + op->body_len;
-	ssize_t r = http_decode_chunked(&op->ch, p, &n);
+	ssize_t r = http_parse_decode_chunked(&op->ch, p, &n);
 	op->body_len += n;
 	op->rb.len = op->head_len + op->body_len;
 	if (r == HTTP_PARSE_INCOMPLETE)
@@ -337,7 +337,7 @@ static int feed_chunked(struct http_op *op, size_t n)
  * 1 when the response is complete, 0 to read on, -1 after an error. */
 static int head_done(struct http_op *op, int minor, const struct http_header *h, size_t nh, int hl)
 {
-	if (http_read_framing(minor, op->status, h, nh, (int64_t)time(NULL), &op->fr) != 0) {
+	if (http_parse_read_framing(minor, op->status, h, nh, (int64_t)time(NULL), &op->fr) != 0) {
 		finish_error(op, "bad response framing from %s: %s", op->host, op->fr.error);
 		return -1;
 	}
@@ -494,16 +494,16 @@ static void do_recv(struct http_op *op)
 			}
 			room = op->rb.cap - 1 - op->rb.len;
 		}
-		long n = conn_read(op->conn, op->rb.p + op->rb.len, room);
+		long n = net_conn_read(op->conn, op->rb.p + op->rb.len, room);
 		if (n == CONN_AGAIN) {
-			conn_wait(op->conn);
+			net_conn_wait(op->conn);
 			return;
 		}
 		if (n < 0 || (n == 0 && op->state == OP_HEAD)) {
 			if (retry_fresh(op))
 				return;
 			if (n < 0)
-				finish_error(op, "reading the response from %s failed: %s", op->host, conn_error(op->conn));
+				finish_error(op, "reading the response from %s failed: %s", op->host, net_conn_error(op->conn));
 			else if (!op->got_bytes)
 				finish_error(op, "%s closed the connection without answering", op->host);
 			else
@@ -512,7 +512,7 @@ static void do_recv(struct http_op *op)
 		}
 		if (n == 0) {
 			if (!op->fr.chunked && op->fr.content_length < 0) {
-				if (!conn_closed_cleanly(op->conn))
+				if (!net_conn_closed_cleanly(op->conn))
 					log_debug("https://%s: body ended by a close without TLS close_notify",
 						  op->origin);
 				finish_ok(op);
@@ -537,7 +537,7 @@ static void on_conn(void *ctx, int event)
 {
 	struct http_op *op = ctx;
 	if (event == CONN_ERROR) {
-		finish_error(op, "%s", conn_error(op->conn));
+		finish_error(op, "%s", net_conn_error(op->conn));
 		return;
 	}
 	if (event == CONN_READY)
@@ -561,7 +561,7 @@ static void on_kick(void *arg)
 static void on_deadline(void *arg)
 {
 	struct http_op *op = arg;
-	const char *phase = op->conn ? conn_phase(op->conn) : "";
+	const char *phase = op->conn ? net_conn_phase(op->conn) : "";
 	char what[600];
 	if (*phase)
 		snprintf(what, sizeof what, "%s", phase);
@@ -585,14 +585,14 @@ int http_client_init(const char *ca_file, const char *https_proxy, const char *n
 {
 	char err[300];
 	g_ready = 1;
-	if (conn_configure(ca_file, https_proxy, no_proxy, err, sizeof err) != 0) {
+	if (net_conn_configure(ca_file, https_proxy, no_proxy, err, sizeof err) != 0) {
 		log_warn("%s", err); /* and each request through the proxy says it */
 		return -1;
 	}
 	return 0;
 }
 
-struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, http_done_fn done, void *ctx)
+struct http_op *http_client_start(const struct http_request *req, int64_t deadline_ms, http_done_fn done, void *ctx)
 {
 	struct http_op *op = calloc(1, sizeof *op);
 	if (!op)
@@ -603,7 +603,7 @@ struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, 
 	op->deadline = deadline_ms;
 	op->port = req->port;
 	snprintf(op->host, sizeof op->host, "%s", req->host ? req->host : "");
-	if (http_format_host_port(op->origin, sizeof op->origin, op->host, op->port, 0) < 0)
+	if (http_parse_format_host_port(op->origin, sizeof op->origin, op->host, op->port, 0) < 0)
 		op->origin[0] = 0;
 	if (!g_ready) {
 		op->refused = "the HTTP client is not initialized (http_client_init)";
@@ -621,7 +621,7 @@ struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, 
 			free(op);
 			return NULL;
 		}
-		int n = http_build_head(req, op->req, cap, &op->refused);
+		int n = http_client_build_head(req, op->req, cap, &op->refused);
 		if (n >= 0) {
 			if (req->body_len)
 				memcpy(op->req + n, req->body, req->body_len);
@@ -636,7 +636,7 @@ struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, 
 	return op;
 }
 
-void http_cancel(struct http_op *op)
+void http_client_cancel(struct http_op *op)
 {
 	if (!op || op->state == OP_DONE)
 		return;
@@ -656,15 +656,15 @@ static void run_done(void *ctx, const struct http_response *resp, const char *er
 	rs->done(rs->ctx, resp, error);
 }
 
-int http_run(const struct http_request *req, int64_t deadline_ms, http_done_fn done, void *ctx)
+int http_client_run(const struct http_request *req, int64_t deadline_ms, http_done_fn done, void *ctx)
 {
 	struct run_state rs = {done, ctx, 0};
-	struct http_op *op = http_start(req, deadline_ms, run_done, &rs);
+	struct http_op *op = http_client_start(req, deadline_ms, run_done, &rs);
 	if (!op)
 		return -1;
 	while (!rs.finished) {
 		if (loop_run_once(-1) < 0) {
-			http_cancel(op);
+			http_client_cancel(op);
 			return -1;
 		}
 	}
@@ -685,7 +685,7 @@ void http_client_shutdown(void)
 		op->next = NULL;
 		op_free(op);
 	}
-	conn_shutdown();
+	net_conn_shutdown();
 	free(g_spare_buf);
 	g_spare_buf = NULL;
 	g_ready = 0;

@@ -3,13 +3,13 @@
  * operation, many operations at once, all inside the one poll() loop (loop.h).
  *
  * A request goes https:// only, to host:port, through HTTPS_PROXY with CONNECT
- * unless NO_PROXY names the host; the connection comes from conn.h (resolution,
+ * unless NO_PROXY names the host; the connection comes from net_conn.h (resolution,
  * TCP, proxy tunnel, verified TLS, keep-alive pool). This module builds the
  * request bytes, reads the answer and parses it with the pure functions of http_parse.h.
  *
  * Rules the caller can rely on:
- *  - done is called exactly once per http_start(), never from inside
- *    http_start() itself, unless the operation is cancelled first;
+ *  - done is called exactly once per http_client_start(), never from inside
+ *    http_client_start() itself, unless the operation is cancelled first;
  *  - the deadline bounds everything (resolution, connect, proxy, TLS, send,
  *    head, body); when it passes, done gets "timeout after N ms while ..."
  *    (HTTP_TIMEOUT_PREFIX, so a caller can add what sets its deadline);
@@ -70,16 +70,16 @@ struct http_op;
  * (header value with CR/LF, path with a space or control, GET with a body...)
  * and requests made outside http_client_init()..http_client_shutdown() are
  * refused before anything is sent, through done like any other error. */
-struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, http_done_fn done, void *ctx);
+struct http_op *http_client_start(const struct http_request *req, int64_t deadline_ms, http_done_fn done, void *ctx);
 
 /* Drop op at once: its connection is closed, done is not called. No-op when
  * called from op's own done callback (op is freed after done returns). */
-void http_cancel(struct http_op *op);
+void http_client_cancel(struct http_op *op);
 
-/* http_start(), then turn the loop (other watchers run too) until done has
+/* http_client_start(), then turn the loop (other watchers run too) until done has
  * been called. For --check and tests. Returns 0, or -1 if out of memory or
  * the loop failed. */
-int http_run(const struct http_request *req, int64_t deadline_ms, http_done_fn done, void *ctx);
+int http_client_run(const struct http_request *req, int64_t deadline_ms, http_done_fn done, void *ctx);
 
 /* Cancel every operation (no callbacks), close every connection, free the
  * trust store, TLS state and caches, wipe proxy credentials. The client can
@@ -93,6 +93,6 @@ void http_client_shutdown(void);
  * always has a Content-Length). Returns its length, or -1 with *why set: bad
  * method, path not starting with '/' or holding spaces/controls/non-ASCII,
  * header value with CR, LF or another control, GET with a body, too long. */
-int http_build_head(const struct http_request *req, char *out, size_t cap, const char **why);
+int http_client_build_head(const struct http_request *req, char *out, size_t cap, const char **why);
 
 #endif

@@ -3,7 +3,7 @@
 
 #include "hex.h"
 #include "iso8601.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "text.h"
 
 #include <limits.h>
@@ -22,8 +22,8 @@ static int is_blank(unsigned char c) { return c == ' ' || c == '\t'; }
 
 /* A byte allowed in a header value or reason phrase: visible, blank, or
  * obs-text (>= 0x80). */
-int http_is_field_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
-#define is_vchar http_is_field_char
+int http_parse_is_field_char(unsigned char c) { return c == '\t' || (c >= 0x20 && c != 0x7f); }
+#define is_vchar http_parse_is_field_char
 
 static int name_is(const struct http_header *h, const char *name)
 {
@@ -209,7 +209,7 @@ static int list_has(const char *v, size_t len, const char *tok)
 	return 0;
 }
 
-int http_read_framing(int minor_version, int status, const struct http_header *h, size_t nh, int64_t now_s,
+int http_parse_read_framing(int minor_version, int status, const struct http_header *h, size_t nh, int64_t now_s,
 		      struct http_framing *f)
 {
 	memset(f, 0, sizeof *f);
@@ -368,7 +368,7 @@ line_end:
 	return 0;
 }
 
-ssize_t http_decode_chunked(struct http_chunked *d, char *buf, size_t *len)
+ssize_t http_parse_decode_chunked(struct http_chunked *d, char *buf, size_t *len)
 {
 	size_t in = 0, out = 0, n = *len;
 	ssize_t ret = HTTP_PARSE_INCOMPLETE;
@@ -414,7 +414,7 @@ ssize_t http_decode_chunked(struct http_chunked *d, char *buf, size_t *len)
 /* A header value we put on the wire: visible ASCII, blanks and obs-text, no
  * CR, LF, NUL or other control (header injection). */
 
-int http_format_host_port(char *out, size_t cap, const char *host, unsigned port, unsigned omit_port)
+int http_parse_format_host_port(char *out, size_t cap, const char *host, unsigned port, unsigned omit_port)
 {
 	int v6 = strchr(host, ':') != NULL;
 	int n = port == omit_port ? snprintf(out, cap, v6 ? "[%s]" : "%s", host)
@@ -424,7 +424,7 @@ int http_format_host_port(char *out, size_t cap, const char *host, unsigned port
 
 /* ---- requests ------------------------------------------------------------ */
 
-const struct http_header *http_header_find(const struct http_header *h, size_t nh, const char *name, size_t *count)
+const struct http_header *http_parse_header_find(const struct http_header *h, size_t nh, const char *name, size_t *count)
 {
 	const struct http_header *first = NULL;
 	size_t k = 0;
@@ -512,16 +512,16 @@ int http_parse_request_head(const char *buf, size_t len, struct http_request_lin
 	return (int)(q - buf);
 }
 
-int http_read_request_framing(const struct http_request_line *rl, const struct http_header *h, size_t nh,
+int http_parse_read_request_framing(const struct http_request_line *rl, const struct http_header *h, size_t nh,
 			      struct http_request_framing *f)
 {
 	memset(f, 0, sizeof *f);
 	f->status = 400;
 	size_t ncl, nte, nhost, nexp;
-	const struct http_header *cl = http_header_find(h, nh, "content-length", &ncl);
-	const struct http_header *te = http_header_find(h, nh, "transfer-encoding", &nte);
-	const struct http_header *host = http_header_find(h, nh, "host", &nhost);
-	const struct http_header *exp = http_header_find(h, nh, "expect", &nexp);
+	const struct http_header *cl = http_parse_header_find(h, nh, "content-length", &ncl);
+	const struct http_header *te = http_parse_header_find(h, nh, "transfer-encoding", &nte);
+	const struct http_header *host = http_parse_header_find(h, nh, "host", &nhost);
+	const struct http_header *exp = http_parse_header_find(h, nh, "expect", &nexp);
 	if (ncl > 1) {
 		f->error = "the request repeats Content-Length";
 		return -1;

@@ -54,7 +54,7 @@ struct http_framing {
  * the same value), listed, signed or not a number, Transfer-Encoding other
  * than exactly "chunked", or both headers at once, are refused. Returns 0, or
  * -1 with f->error set. */
-int http_read_framing(int minor_version, int status, const struct http_header *h, size_t nh, int64_t now_s,
+int http_parse_read_framing(int minor_version, int status, const struct http_header *h, size_t nh, int64_t now_s,
 		      struct http_framing *f);
 
 /* Retry-After value: delta-seconds or an IMF-fixdate ("Sun, 06 Nov 1994
@@ -84,11 +84,11 @@ struct http_chunked {
  * HTTP_PARSE_INCOMPLETE (all input used, feed more), HTTP_PARSE_INVALID or
  * HTTP_PARSE_TOO_BIG (d->error says why), or >= 0 when the body is complete:
  * the count of bytes after the message's end (left in place, not moved). */
-ssize_t http_decode_chunked(struct http_chunked *d, char *buf, size_t *len);
+ssize_t http_parse_decode_chunked(struct http_chunked *d, char *buf, size_t *len);
 
 /* The first header named name (case-insensitive; name in lower case), or
  * NULL; *count (when not NULL) is set to how many headers have that name. */
-const struct http_header *http_header_find(const struct http_header *h, size_t nh, const char *name, size_t *count);
+const struct http_header *http_parse_header_find(const struct http_header *h, size_t nh, const char *name, size_t *count);
 
 /* A request line: views into the caller's buffer, not NUL-terminated. */
 struct http_request_line {
@@ -134,16 +134,16 @@ struct http_request_framing {
  * smuggling); a missing (HTTP/1.1) or repeated Host; an Expect other than
  * 100-continue (417 is not used: 400). A Transfer-Encoding other than exactly
  * "chunked" is 501. Returns 0, or -1 with f->status and f->error set. */
-int http_read_request_framing(const struct http_request_line *rl, const struct http_header *h, size_t nh,
+int http_parse_read_request_framing(const struct http_request_line *rl, const struct http_header *h, size_t nh,
 			      struct http_request_framing *f);
 
 /* Write "host:port" into out[0..cap), with brackets around an IPv6 literal
  * ("[::1]:8443"), the port left out when it is omit_port (443 for https, 0
  * for never). Returns the length, or -1 when it does not fit. */
-int http_format_host_port(char *out, size_t cap, const char *host, unsigned port, unsigned omit_port);
+int http_parse_format_host_port(char *out, size_t cap, const char *host, unsigned port, unsigned omit_port);
 
 /* 1 for a byte allowed in a header value or reason phrase: visible ASCII,
  * blank, or obs-text (>= 0x80); 0 for CR, LF, NUL and other controls. */
-int http_is_field_char(unsigned char c);
+int http_parse_is_field_char(unsigned char c);
 
 #endif

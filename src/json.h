@@ -40,7 +40,7 @@
 #include <string.h>
 
 #include "buf.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 
 enum json_type {
 	JSON_NONE = 0, /* the handle is -1 (absent) */

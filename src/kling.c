@@ -12,18 +12,18 @@
 #include <string.h>
 #include <time.h>
 
-static const struct config *g_cfg;
+static const struct kling_config *g_cfg;
 static struct json_doc g_doc; /* replies are parsed one at a time, in the loop */
 static int g_doc_ready;
 
-void kling_init(const struct config *cfg)
+void kling_init(const struct kling_config *cfg)
 {
 	g_cfg = cfg;
 	if (!g_doc_ready && json_doc_init(&g_doc, LIMIT_JSON_TOKENS) == 0)
 		g_doc_ready = 1;
 }
 
-const struct config *kling_config(void)
+const struct kling_config *kling_settings(void)
 {
 	return g_cfg;
 }
@@ -44,7 +44,7 @@ void kling_shutdown(void)
 	if (g_doc_ready)
 		json_doc_free(&g_doc);
 	g_doc_ready = 0;
-	jwt_wipe();
+	kling_jwt_wipe();
 }
 
 /* ---- the call ---- */
@@ -63,7 +63,7 @@ int kling_call_begin(struct kling_call *k, int64_t deadline_ms, char *err, size_
 		return 0;
 	}
 	k->auth = KLING_AUTH_JWT;
-	const char *tok = jwt_get(g_cfg->access_key, g_cfg->secret_key, (int64_t)time(NULL));
+	const char *tok = kling_jwt_get(g_cfg->access_key, g_cfg->secret_key, (int64_t)time(NULL));
 	if (!tok) {
 		snprintf(err, cap,
 			 "Could not make a token from KLING_ACCESS_KEY and KLING_SECRET_KEY (each must be 1 to %d bytes).",
@@ -100,7 +100,7 @@ int kling_req_busy(const struct kling_req *r)
 void kling_req_cancel(struct kling_req *r)
 {
 	if (r->op)
-		http_cancel(r->op);
+		http_client_cancel(r->op);
 	r->op = NULL;
 	loop_timer_clear(&r->timer);
 }
@@ -157,7 +157,7 @@ static void send_now(struct kling_req *r)
 		.body_len = r->body_len,
 	};
 	log_debug("%s %s", req.method, r->path);
-	r->op = http_start(&req, k->deadline, on_reply, r); /* the call's deadline, not a shorter one */
+	r->op = http_client_start(&req, k->deadline, on_reply, r); /* the call's deadline, not a shorter one */
 	if (!r->op)
 		fail_later(r, "Out of memory starting a request to the Kling API.");
 }
@@ -174,7 +174,7 @@ void kling_req_send(struct kling_req *r)
 }
 
 /* An error answer: retried when it may pass, else delivered. */
-static void on_error_reply(struct kling_req *r, const struct http_response *resp, const struct kparse_envelope *env)
+static void on_error_reply(struct kling_req *r, const struct http_response *resp, const struct kling_parse_envelope *env)
 {
 	struct kling_error e = {resp->status, env->is_kling ? (int)env->code : 0, env->message, env->request_id};
 	char text[KLING_ERR_MAX - 128];
@@ -238,10 +238,10 @@ static void on_reply(void *ctx, const struct http_response *resp, const char *er
 		return;
 	}
 	log_info("%s %s -> HTTP %d, %zu bytes", r->body_len ? "POST" : "GET", r->path, resp->status, resp->body_len);
-	struct kparse_envelope env;
+	struct kling_parse_envelope env;
 	int jr = json_parse_repair(&g_doc, resp->body, resp->body_len);
 	if (jr == 0) {
-		kparse_envelope(&g_doc, &env);
+		kling_parse_envelope(&g_doc, &env);
 	} else {
 		memset(&env, 0, sizeof env);
 		env.data = -1;

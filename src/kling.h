@@ -17,11 +17,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "config.h"
+#include "kling_config.h"
 #include "json.h"
-#include "jwt.h"
+#include "kling_jwt.h"
 #include "kling_err.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "kling_task.h"
 #include "loop.h"
 
@@ -29,10 +29,10 @@ struct http_op;
 
 /* Remember cfg (which must outlive the server). Call after
  * http_client_init(). */
-void kling_init(const struct config *cfg);
+void kling_init(const struct kling_config *cfg);
 
 /* The configuration kling_init was given. */
-const struct config *kling_config(void);
+const struct kling_config *kling_settings(void);
 
 /* The error when every legacy product answered HTTP 404 (n404 of
  * nproducts, product one of them): the base URL is wrong, not the account

@@ -2,9 +2,9 @@
 #include "kling_get.h"
 
 #include "arena.h"
-#include "config.h"
+#include "kling_config.h"
 #include "kling.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "kling_parse.h"
 #include "log.h"
 #include "loop.h"
@@ -109,7 +109,7 @@ static void tasks_on_reply(struct kling_get_op *c, const struct kling_reply *rep
 	struct kling_task *t = task_slot(c);
 	if (!t)
 		return;
-	if (kparse_tasks_get(rep->doc, rep->data, c->id, strlen(c->id), c->q.by_external, &c->ar, t, &found, &why) !=
+	if (kling_parse_tasks_get(rep->doc, rep->data, c->id, strlen(c->id), c->q.by_external, &c->ar, t, &found, &why) !=
 	    0) {
 		fail(c, "The Kling API's reply was not understood: %s.", why);
 		return;
@@ -182,7 +182,7 @@ static void legacy_on_reply(struct kling_get_op *c, struct kling_req *f, const s
 	struct kling_task *t = task_slot(c);
 	if (!t)
 		return;
-	if (kparse_legacy_get(rep->doc, rep->data, p->name, &c->ar, t, &found, &why) != 0) {
+	if (kling_parse_legacy_get(rep->doc, rep->data, p->name, &c->ar, t, &found, &why) != 0) {
 		fail(c, "The Kling API's reply for %s was not understood: %s.", p->name, why);
 		return;
 	}
@@ -223,7 +223,7 @@ static void begin(void *arg)
 		tasks_send(c);
 		return;
 	}
-	const struct config *cfg = kling_config();
+	const struct kling_config *cfg = kling_settings();
 	for (int i = 0; i < cfg->nproducts; i++) {
 		if (c->q.product && strcmp(c->q.product, cfg->products[i]) != 0)
 			continue;
@@ -243,7 +243,7 @@ struct kling_get_op *kling_get_start(const struct kling_get_query *q, int64_t de
 	c->kc.deadline = deadline_ms;
 	c->done = done;
 	c->ctx = ctx;
-	c->be = config_effective_backend(kling_config());
+	c->be = kling_config_effective_backend(kling_settings());
 	arena_init(&c->ar, LIMIT_CALL_BYTES);
 	for (int i = 0; i < LIMIT_UPSTREAM_PARALLEL; i++) {
 		struct kling_req *f = &c->f[i];

@@ -2,12 +2,12 @@
 #include "kling_list.h"
 
 #include "arena.h"
-#include "config.h"
+#include "kling_config.h"
 #include "iso8601.h"
 #include "json.h"
 #include "kling.h"
 #include "kling_get.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "kling_parse.h"
 #include "log.h"
 #include "loop.h"
@@ -67,12 +67,12 @@ struct kling_op {
 
 static const struct kling_backend *g_backend = &kling_list_backend;
 
-const struct kling_backend *kling_backend_get(void)
+const struct kling_backend *kling_list_backend_get(void)
 {
 	return g_backend;
 }
 
-void kling_use_backend(const struct kling_backend *b)
+void kling_list_use_backend(const struct kling_backend *b)
 {
 	g_backend = b ? b : &kling_list_backend;
 }
@@ -131,7 +131,7 @@ static void fail(struct kling_op *c, const char *fmt, ...)
 
 static const char backend_letter[] = {'?', 't', 'l', 's'};
 
-int kcursor_format(const struct kcursor *k, char *out, size_t cap)
+int kling_list_cursor_format(const struct kcursor *k, char *out, size_t cap)
 {
 	char start[24] = "-", end[24] = "-";
 	if (k->start_ms >= 0)
@@ -166,7 +166,7 @@ static int field(const char *s, size_t n, size_t *i, int64_t lo, int64_t hi, int
 	return 0;
 }
 
-int kcursor_parse(const char *s, size_t n, struct kcursor *k)
+int kling_list_cursor_parse(const char *s, size_t n, struct kcursor *k)
 {
 	if (n < 3 || (s[0] != 't' && s[0] != 'l' && s[0] != 's') || s[1] != '1' || s[2] != '.')
 		return -1;
@@ -202,7 +202,7 @@ static void set_next_cursor(struct kling_op *c, const char *upstream, size_t len
 		.status = c->q->status, .product = c->q->product, .start_ms = c->q->start_ms,
 		.end_ms = c->q->end_ms, .upstream = upstream, .upstream_len = len,
 	};
-	if (kcursor_format(&k, c->next_cursor, sizeof c->next_cursor) < 0)
+	if (kling_list_cursor_format(&k, c->next_cursor, sizeof c->next_cursor) < 0)
 		c->next_cursor[0] = 0; /* too long to hand out: page numbers still work */
 }
 
@@ -238,11 +238,11 @@ static int apply_cursor(struct kling_op *c)
 {
 	struct kcursor k;
 	struct kling_list_query *q = &c->qc;
-	if (kcursor_parse(q->cursor, q->cursor_len, &k) != 0 || k.backend != backend_letter[c->be]) {
+	if (kling_list_cursor_parse(q->cursor, q->cursor_len, &k) != 0 || k.backend != backend_letter[c->be]) {
 		int m = echo_len(q->cursor, q->cursor_len);
 		fail(c, "cursor \"%.*s%s\" was not made by this server's %s backend: pass the next_cursor of a "
 			"previous list_tasks result unchanged, or leave cursor out and use page.",
-		     m, q->cursor, (size_t)m < q->cursor_len ? "..." : "", kling_api_name(c->be));
+		     m, q->cursor, (size_t)m < q->cursor_len ? "..." : "", kling_task_api_name(c->be));
 		return -1;
 	}
 	if (conflicts(c, "status", q->status, KLING_STATUS_NONE, k.status) ||
@@ -313,7 +313,7 @@ static void tasks_send(struct kling_op *c)
 		if (q->status != KLING_STATUS_NONE)
 			write_filter(&w, "status", kling_status_word[q->status]);
 		if (q->product != KLING_PRODUCT_NONE)
-			write_filter(&w, "product_type", kling_product_name(q->product));
+			write_filter(&w, "product_type", kling_task_product_name(q->product));
 		json_w_arr_end(&w);
 	}
 	json_w_obj_end(&w);
@@ -325,13 +325,13 @@ static void tasks_send(struct kling_op *c)
 	kling_req_send(f);
 }
 
-static void tasks_on_page(struct kling_op *c, const struct kparse_page *p)
+static void tasks_on_page(struct kling_op *c, const struct kling_parse_page *p)
 {
 	size_t i = 0;
 	for (; i < p->ntasks && c->skip > 0; i++)
 		c->skip--;
 	for (; i < p->ntasks && c->nres < (size_t)c->page_size; i++) {
-		if (kparse_copy_task(&c->ar, &p->tasks[i], &c->res[c->nres]) != 0) {
+		if (kling_parse_copy_task(&c->ar, &p->tasks[i], &c->res[c->nres]) != 0) {
 			fail(c, "Out of memory: the page's tasks exceed the per-call limit of %d bytes (LIMIT_CALL_BYTES).",
 			     LIMIT_CALL_BYTES);
 			return;
@@ -441,7 +441,7 @@ static int legacy_take(struct kling_op *c, struct product *p)
 		c->has_more = 1;
 		return 1;
 	}
-	if (kparse_copy_task(&c->ar, t, &c->res[c->nres]) != 0) {
+	if (kling_parse_copy_task(&c->ar, t, &c->res[c->nres]) != 0) {
 		fail(c, "Out of memory: the page's tasks exceed the per-call limit of %d bytes (LIMIT_CALL_BYTES).",
 		     LIMIT_CALL_BYTES);
 		return -1;
@@ -496,12 +496,12 @@ static void legacy_step(struct kling_op *c)
 static void legacy_on_page(struct kling_op *c, struct kling_req *f, const struct json_doc *d, int data)
 {
 	struct product *p = &c->prods[f->tag];
-	struct kparse_page pg;
+	struct kling_parse_page pg;
 	const char *why = NULL;
 	arena_free(&p->ar);
 	p->fetching = 0;
 	p->answered = 1;
-	if (kparse_legacy(d, data, p->name, &p->ar, &pg, &why) != 0) {
+	if (kling_parse_legacy(d, data, p->name, &p->ar, &pg, &why) != 0) {
 		fail(c, "The Kling API's reply for %s was not understood: %s.", p->name, why);
 		return;
 	}
@@ -542,7 +542,7 @@ static void seed_send(struct kling_op *c)
 	struct kling_req *f = &c->f[0];
 	char qs[256] = "", iso[ISO8601_LEN + 1];
 	if (c->q->status != KLING_STATUS_NONE)
-		qs_add(qs, sizeof qs, "status", kling_status_name(c->q->status));
+		qs_add(qs, sizeof qs, "status", kling_task_status_name(c->q->status));
 	if (c->q->start_ms >= 0 && iso8601_format(c->q->start_ms, iso) > 0)
 		qs_add(qs, sizeof qs, "start_time", iso);
 	if (c->q->end_ms >= 0 && iso8601_format(c->q->end_ms, iso) > 0)
@@ -555,10 +555,10 @@ static void seed_send(struct kling_op *c)
 	kling_req_send(f);
 }
 
-static void seed_on_page(struct kling_op *c, const struct kparse_page *p)
+static void seed_on_page(struct kling_op *c, const struct kling_parse_page *p)
 {
 	for (size_t i = 0; i < p->ntasks && c->nres < (size_t)c->page_size; i++) {
-		if (kparse_copy_task(&c->ar, &p->tasks[i], &c->res[c->nres]) != 0) {
+		if (kling_parse_copy_task(&c->ar, &p->tasks[i], &c->res[c->nres]) != 0) {
 			fail(c, "Out of memory: the page's tasks exceed the per-call limit of %d bytes (LIMIT_CALL_BYTES).",
 			     LIMIT_CALL_BYTES);
 			return;
@@ -588,11 +588,11 @@ static void on_reply(struct kling_req *f, const struct kling_reply *rep)
 		legacy_on_page(c, f, rep->doc, rep->data);
 		return;
 	}
-	struct kparse_page p;
+	struct kling_parse_page p;
 	const char *why = NULL;
 	arena_free(&c->tmp);
-	int r = c->be == KLING_API_TASKS ? kparse_tasks(rep->doc, rep->data, &c->tmp, &p, &why)
-					 : kparse_seed(rep->doc, rep->data, &c->tmp, &p, &why);
+	int r = c->be == KLING_API_TASKS ? kling_parse_tasks(rep->doc, rep->data, &c->tmp, &p, &why)
+					 : kling_parse_seed(rep->doc, rep->data, &c->tmp, &p, &why);
 	if (r != 0) {
 		fail(c, "The Kling API's reply was not understood: %s.", why);
 		return;
@@ -607,7 +607,7 @@ static void on_reply(struct kling_req *f, const struct kling_reply *rep)
 
 static void legacy_begin(struct kling_op *c)
 {
-	const struct config *cfg = kling_config();
+	const struct kling_config *cfg = kling_settings();
 	for (int i = 0; i < cfg->nproducts; i++) {
 		if (!product_matches(cfg->products[i], c->q->product))
 			continue;
@@ -670,7 +670,7 @@ static struct kling_op *op_new(int64_t deadline_ms, void *ctx)
 	memset(c, 0, sizeof *c);
 	c->kc.deadline = deadline_ms;
 	c->ctx = ctx;
-	c->be = config_effective_backend(kling_config());
+	c->be = kling_config_effective_backend(kling_settings());
 	c->total = -1;
 	arena_init(&c->ar, LIMIT_CALL_BYTES);
 	arena_init(&c->tmp, LIMIT_CALL_BYTES);

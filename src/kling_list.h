@@ -6,7 +6,7 @@
  *   seed    GET /v1/task/list
  * and our own cursors, encoded, decoded and checked here only. The real
  * struct kling_backend: these listings and kling_get's look-ups; and the
- * backend in use (kling_backend_get() returns it unless a test installs
+ * backend in use (kling_list_backend_get() returns it unless a test installs
  * another).
  */
 #ifndef KLING_LIST_H
@@ -37,19 +37,19 @@ struct kcursor {
 
 /* Write k into out[cap] with a NUL. Returns the length, or -1 if it does not
  * fit. */
-int kcursor_format(const struct kcursor *k, char *out, size_t cap);
+int kling_list_cursor_format(const struct kcursor *k, char *out, size_t cap);
 
 /* Read s[0..n). Returns 0 with k filled (k->upstream points into s), or -1
  * when s is not a cursor of this form. */
-int kcursor_parse(const char *s, size_t n, struct kcursor *k);
+int kling_list_cursor_parse(const char *s, size_t n, struct kcursor *k);
 
 /* The real backend. */
 extern const struct kling_backend kling_list_backend;
 
 /* The backend in use: the real Kling client unless a test installed its
- * own with kling_use_backend (kept by pointer; NULL restores the real one). */
-const struct kling_backend *kling_backend_get(void);
-void kling_use_backend(const struct kling_backend *b);
+ * own with kling_list_use_backend (kept by pointer; NULL restores the real one). */
+const struct kling_backend *kling_list_backend_get(void);
+void kling_list_use_backend(const struct kling_backend *b);
 
 /* Free the spare call state kept between calls. */
 void kling_list_shutdown(void);

@@ -12,7 +12,7 @@
 /* Most outputs kept per task (a task has 1-4 in practice). */
 #define KPARSE_MAX_OUTPUTS 16
 
-int64_t kparse_ms(int64_t v)
+int64_t kling_parse_ms(int64_t v)
 {
 	if (v <= 0)
 		return 0;
@@ -21,7 +21,7 @@ int64_t kparse_ms(int64_t v)
 	return v * 1000;
 }
 
-enum kling_status kparse_status(const char *s, size_t n)
+enum kling_status kling_parse_status(const char *s, size_t n)
 {
 	static const struct {
 		const char *word;
@@ -88,7 +88,7 @@ static enum kling_status get_status(const struct json_doc *d, int obj, const cha
 {
 	size_t n;
 	const char *s = json_str_raw(d, json_get(d, obj, key), &n);
-	return s ? kparse_status(s, n) : KLING_STATUS_NONE;
+	return s ? kling_parse_status(s, n) : KLING_STATUS_NONE;
 }
 
 /* An array member's element count, bounded; -1 when it is not an array. */
@@ -162,8 +162,8 @@ static int tasks_item(const struct json_doc *d, int it, struct arena *a, struct 
 		return *why = "out of memory", -1;
 	if (fix_status(t, get_status(d, it, "status"), d, it, "status", a))
 		return *why = "out of memory", -1;
-	t->created_ms = kparse_ms(get_int(d, it, "create_time"));
-	t->updated_ms = kparse_ms(get_int(d, it, "update_time"));
+	t->created_ms = kling_parse_ms(get_int(d, it, "create_time"));
+	t->updated_ms = kling_parse_ms(get_int(d, it, "update_time"));
 	int outs = json_get(d, it, "outputs");
 	int n = array_len(d, outs, KPARSE_MAX_OUTPUTS);
 	if (n <= 0)
@@ -180,7 +180,7 @@ static int tasks_item(const struct json_doc *d, int it, struct arena *a, struct 
 	return 0;
 }
 
-int kparse_tasks(const struct json_doc *d, int data, struct arena *a, struct kparse_page *p, const char **why)
+int kling_parse_tasks(const struct json_doc *d, int data, struct arena *a, struct kling_parse_page *p, const char **why)
 {
 	memset(p, 0, sizeof *p);
 	p->total = -1;
@@ -242,8 +242,8 @@ static int legacy_item(const struct json_doc *d, int it, const char *product, st
 	}
 	if (fix_status(t, get_status(d, it, "task_status"), d, it, "task_status", a))
 		return *why = "out of memory", -1;
-	t->created_ms = kparse_ms(get_int(d, it, "created_at"));
-	t->updated_ms = kparse_ms(get_int(d, it, "updated_at"));
+	t->created_ms = kling_parse_ms(get_int(d, it, "created_at"));
+	t->updated_ms = kling_parse_ms(get_int(d, it, "updated_at"));
 	int res = json_get(d, it, "task_result");
 	int nv = array_len(d, json_get(d, res, "videos"), KPARSE_MAX_OUTPUTS);
 	int ni = array_len(d, json_get(d, res, "images"), KPARSE_MAX_OUTPUTS);
@@ -259,7 +259,7 @@ static int legacy_item(const struct json_doc *d, int it, const char *product, st
 	return 0;
 }
 
-int kparse_legacy(const struct json_doc *d, int data, const char *product, struct arena *a, struct kparse_page *p,
+int kling_parse_legacy(const struct json_doc *d, int data, const char *product, struct arena *a, struct kling_parse_page *p,
 		  const char **why)
 {
 	memset(p, 0, sizeof *p);
@@ -286,7 +286,7 @@ static int same(struct kling_str s, const char *id, size_t n)
 	return s.len == n && memcmp(s.ptr, id, n) == 0;
 }
 
-int kparse_tasks_get(const struct json_doc *d, int data, const char *id, size_t n, int by_external, struct arena *a,
+int kling_parse_tasks_get(const struct json_doc *d, int data, const char *id, size_t n, int by_external, struct arena *a,
 		     struct kling_task *t, int *found, const char **why)
 {
 	*found = 0;
@@ -307,7 +307,7 @@ int kparse_tasks_get(const struct json_doc *d, int data, const char *id, size_t 
 	return 0;
 }
 
-int kparse_legacy_get(const struct json_doc *d, int data, const char *product, struct arena *a,
+int kling_parse_legacy_get(const struct json_doc *d, int data, const char *product, struct arena *a,
 		      struct kling_task *t, int *found, const char **why)
 {
 	*found = 0;
@@ -335,7 +335,7 @@ static int seed_item(const struct json_doc *d, int it, struct arena *a, struct k
 	return 0;
 }
 
-int kparse_seed(const struct json_doc *d, int data, struct arena *a, struct kparse_page *p, const char **why)
+int kling_parse_seed(const struct json_doc *d, int data, struct arena *a, struct kling_parse_page *p, const char **why)
 {
 	memset(p, 0, sizeof *p);
 	if (json_type(d, data) != JSON_OBJECT)
@@ -384,7 +384,7 @@ static void copy_cut(const struct json_doc *d, int t, char *out, size_t cap)
 	}
 }
 
-void kparse_envelope(const struct json_doc *d, struct kparse_envelope *env)
+void kling_parse_envelope(const struct json_doc *d, struct kling_parse_envelope *env)
 {
 	memset(env, 0, sizeof *env);
 	env->data = -1;
@@ -410,7 +410,7 @@ static int dup_str(struct arena *a, struct kling_str *s)
 	return 0;
 }
 
-int kparse_copy_task(struct arena *a, const struct kling_task *t, struct kling_task *out)
+int kling_parse_copy_task(struct arena *a, const struct kling_task *t, struct kling_task *out)
 {
 	*out = *t;
 	if (dup_str(a, &out->task_id) || dup_str(a, &out->status_message) || dup_str(a, &out->task_type) ||

@@ -3,7 +3,7 @@
  * the status and product vocabularies, the listing APIs (one enum, one name
  * table), a listing query and its result, and struct kling_backend, the
  * seam through which a tool starts work on Kling (the real client, or a
- * test's fake installed with kling_use_backend, kling_list.h).
+ * test's fake installed with kling_list_use_backend, kling_list.h).
  *
  * Completion rule: a backend never calls done from inside the function that
  * started the work; it is delivered from the poll loop, exactly once, unless
@@ -15,7 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "kling_limits.h"
+#include "all_limits.h"
 
 enum kling_status { KLING_STATUS_NONE = 0, KLING_SUBMITTED, KLING_PROCESSING, KLING_SUCCEED, KLING_FAILED };
 enum kling_product { KLING_PRODUCT_NONE = 0, KLING_VIDEO, KLING_IMAGE, KLING_TRY_ON };
@@ -25,9 +25,9 @@ enum kling_api { KLING_API_AUTO = 0, KLING_API_TASKS, KLING_API_LEGACY, KLING_AP
 
 /* "submitted" ... / "video" ... / "tasks" ...; NULL for NONE (AUTO is
  * "auto") or out of range. */
-const char *kling_status_name(enum kling_status s);
-const char *kling_product_name(enum kling_product p);
-const char *kling_api_name(enum kling_api a);
+const char *kling_task_status_name(enum kling_status s);
+const char *kling_task_product_name(enum kling_product p);
+const char *kling_task_api_name(enum kling_api a);
 
 /* The tables behind the first two: [0] is NULL, then one name per value. */
 extern const char *const kling_status_names[KLING_FAILED + 1];

@@ -1,7 +1,7 @@
 /* log — see log.h. */
 #include "log.h"
 
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "text.h"
 
 #include <errno.h>

@@ -1,7 +1,7 @@
 /* loop — see loop.h. */
 #include "loop.h"
 
-#include "kling_limits.h"
+#include "all_limits.h"
 
 #include <errno.h>
 #include <poll.h>

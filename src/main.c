@@ -1,23 +1,23 @@
 /*
  * main — arguments, environment, signals, process hardening; the only
- * exit(). The server (wire + mcp session on the poll loop) is in server.c;
+ * exit(). The server (wire + mcp session on the poll loop) is in mcp_stdio.c;
  * the tools it offers are named in tools.c.
  * With no argument kling-mcp serves MCP over stdio until standard input ends;
- * `call TOOL ...` makes one tool call through an MCP session (call.c).
+ * `call TOOL ...` makes one tool call through an MCP session (cli_call.c).
  */
 #include "ca_bundle.h"
-#include "call.h"
-#include "config.h"
+#include "cli_call.h"
+#include "kling_config.h"
 #include "log.h"
-#include "check.h"
+#include "cli_check.h"
 #include "http_client.h"
 #include "kling.h"
 #include "kling_get.h"
 #include "kling_list.h"
 #include "mcp.h"
-#include "probe.h"
-#include "proxy.h"
-#include "server.h"
+#include "cli_probe.h"
+#include "net_proxy.h"
+#include "mcp_stdio.h"
 #include "tools.h"
 #include "mcp_http.h"
 
@@ -119,7 +119,7 @@ int main(int argc, char **argv)
 	const char *call_tool = NULL, *call_args = NULL, *listen = NULL;
 	int call_json = 0;
 	if (argc == 3 && strcmp(argv[1], "--probe") == 0)
-		return probe_run(argv[2]); /* before any configuration: it reads none */
+		return cli_probe_run(argv[2]); /* before any configuration: it reads none */
 	if (argc >= 2 && strcmp(argv[1], "call") == 0) {
 		if (parse_call(argc, argv, &call_tool, &call_args, &call_json) < 0)
 			return 2;
@@ -132,11 +132,11 @@ int main(int argc, char **argv)
 	}
 	if (!call_tool && (argc > 2 || (argc == 2 && strcmp(argv[1], "--help") != 0 &&
 					strcmp(argv[1], "--version") != 0 && strcmp(argv[1], "--check") != 0))) {
-		fprintf(stderr, "kling-mcp: unknown argument \"%s\"\n%s", argv[argc - 1], config_help());
+		fprintf(stderr, "kling-mcp: unknown argument \"%s\"\n%s", argv[argc - 1], kling_config_help());
 		return 2;
 	}
 	if (argc == 2 && strcmp(argv[1], "--help") == 0) {
-		fputs(config_help(), stdout);
+		fputs(kling_config_help(), stdout);
 		return 0;
 	}
 	if (argc == 2 && strcmp(argv[1], "--version") == 0) {
@@ -145,15 +145,15 @@ int main(int argc, char **argv)
 	}
 	harden_process();
 	setup_signals();
-	struct config cfg;
-	config_load(&cfg);
-	config_wipe_environment();
+	struct kling_config cfg;
+	kling_config_load(&cfg);
+	kling_config_wipe_environment();
 	log_set_level(cfg.log_level);
 	log_add_secret(cfg.api_key);
 	log_add_secret(cfg.secret_key);
 	log_add_secret(cfg.mcp_token);
 	static char proxy_pass[256]; /* decoded, as a proxy's page might echo it */
-	if (cfg.https_proxy && proxy_password(cfg.https_proxy, proxy_pass, sizeof proxy_pass))
+	if (cfg.https_proxy && net_proxy_password(cfg.https_proxy, proxy_pass, sizeof proxy_pass))
 		log_add_secret(proxy_pass);
 	log_add_secret(cfg.task_key);
 	if (listen)
@@ -164,7 +164,7 @@ int main(int argc, char **argv)
 	if (cfg.listen && !cfg.mcp_token && token_file && *token_file && argc != 2) {
 		/* a token was meant but not read: never serve without it */
 		log_error("--listen: no token from KLING_MCP_TOKEN_FILE (%s): not starting", cfg.error);
-		config_wipe(&cfg);
+		kling_config_wipe(&cfg);
 		return 2;
 	}
 	/* a bad HTTPS_PROXY is logged here and named by every call */
@@ -178,14 +178,14 @@ int main(int argc, char **argv)
 	mset.owner[1] = cfg.mcp_token;
 	int rc;
 	if (argc == 2 && !call_tool) {
-		rc = check_run(&cfg);
+		rc = cli_check_run(&cfg);
 	} else if (mcp_init(&mset, &kling_tools) < 0) {
 		log_error("out of memory at start");
 		rc = 1;
 	} else {
-		rc = call_tool	 ? call_run(call_tool, call_args, call_json, g_stop_pipe[0])
+		rc = call_tool	 ? cli_call_run(call_tool, call_args, call_json, g_stop_pipe[0])
 		     : cfg.listen ? mcp_http_run(&cfg, g_stop_pipe[0])
-				  : server_run(0, 1, g_stop_pipe[0]);
+				  : mcp_stdio_run(0, 1, g_stop_pipe[0]);
 		mcp_free();
 	}
 	kling_get_shutdown();
@@ -194,6 +194,6 @@ int main(int argc, char **argv)
 	http_client_shutdown();
 	log_clear_secrets();
 	explicit_bzero(proxy_pass, sizeof proxy_pass);
-	config_wipe(&cfg);
+	kling_config_wipe(&cfg);
 	exit(rc);
 }

@@ -4,10 +4,10 @@
 #include "mcp.h"
 #include "mcp_core.h"
 
-#include "jsonrpc.h"
+#include "mcp_jsonrpc.h"
 #include "log.h"
 #include "loop.h"
-#include "mcp_tasks.h"
+#include "mcp_task.h"
 #include "text.h"
 
 #include <stdio.h>
@@ -60,7 +60,7 @@ static const char *quote_name(int t, char *out, size_t cap)
 	return out;
 }
 
-static void method_not_found(const struct jsonrpc_msg *m, const struct dest *d)
+static void method_not_found(const struct mcp_jsonrpc_msg *m, const struct dest *d)
 {
 	char name[128], msg[200];
 	snprintf(msg, sizeof msg, "Method not found: %s", quote_name(m->method, name, sizeof name));
@@ -148,7 +148,7 @@ static void write_supported(struct json_w *w)
 	json_w_arr_end(w);
 }
 
-static void do_initialize(const struct jsonrpc_msg *m, const struct dest *d)
+static void do_initialize(const struct mcp_jsonrpc_msg *m, const struct dest *d)
 {
 	struct mcp_session *s = d->s;
 	int pv = json_get(&S.doc, m->params, "protocolVersion");
@@ -177,13 +177,13 @@ static void do_initialize(const struct jsonrpc_msg *m, const struct dest *d)
 	mcp_out_result_end(d, 0);
 }
 
-static void do_ping(const struct jsonrpc_msg *m, const struct dest *d)
+static void do_ping(const struct mcp_jsonrpc_msg *m, const struct dest *d)
 {
 	mcp_out_result_begin(&m->id);
 	mcp_out_result_end(d, 0);
 }
 
-static void do_discover(const struct jsonrpc_msg *m, const struct dest *d)
+static void do_discover(const struct mcp_jsonrpc_msg *m, const struct dest *d)
 {
 	struct json_w *w = mcp_out_result_begin(&m->id);
 	json_w_key(w, "supportedVersions");
@@ -203,7 +203,7 @@ static void do_discover(const struct jsonrpc_msg *m, const struct dest *d)
 	mcp_out_result_end(d, 1);
 }
 
-static void do_tools_list(const struct jsonrpc_msg *m, const struct dest *d, enum mcp_version v)
+static void do_tools_list(const struct mcp_jsonrpc_msg *m, const struct dest *d, enum mcp_version v)
 {
 	int cursor = json_get(&S.doc, m->params, "cursor");
 	if (cursor >= 0) {
@@ -226,7 +226,7 @@ static void do_tools_list(const struct jsonrpc_msg *m, const struct dest *d, enu
 	mcp_out_result_end(d, v >= MCP_V_2026_07_28);
 }
 
-static void unknown_tool(const struct jsonrpc_msg *m, const struct dest *d, int name)
+static void unknown_tool(const struct mcp_jsonrpc_msg *m, const struct dest *d, int name)
 {
 	char q[100], msg[400];
 	int n = snprintf(msg, sizeof msg, "Invalid params: unknown tool \"%s\" (this server has: ",
@@ -240,11 +240,11 @@ static void unknown_tool(const struct jsonrpc_msg *m, const struct dest *d, int 
 
 /* A 2025-11-25 tools/call with params.task: the task, answered now; the
  * call goes on detached. Returns -1 after answering with a refusal. */
-static int task_create(struct mcp_call *c, const struct jsonrpc_msg *m, const struct dest *d)
+static int task_create(struct mcp_call *c, const struct mcp_jsonrpc_msg *m, const struct dest *d)
 {
 	char err[400];
-	int64_t now = mtask_now();
-	struct mtask *t = mtask_new(d->s, now, err, sizeof err);
+	int64_t now = mcp_task_now();
+	struct mcp_task *t = mcp_task_new(d->s, now, err, sizeof err);
 	if (!t) {
 		mcp_out_send_error(d, &m->id, JSONRPC_INTERNAL_ERROR, err);
 		return -1;
@@ -253,7 +253,7 @@ static int task_create(struct mcp_call *c, const struct jsonrpc_msg *m, const st
 	struct json_w *w = mcp_out_result_begin(&m->id);
 	json_w_key(w, "task");
 	json_w_obj(w);
-	mtask_write(w, t->id, MT_WORKING, NULL, now, now, 0);
+	mcp_task_write(w, t->id, MT_WORKING, NULL, now, now, 0);
 	json_w_obj_end(w);
 	mcp_out_result_end(d, 0);
 	c->task = t;
@@ -262,7 +262,7 @@ static int task_create(struct mcp_call *c, const struct jsonrpc_msg *m, const st
 	return 0;
 }
 
-static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enum mcp_version v)
+static void do_tools_call(const struct mcp_jsonrpc_msg *m, const struct dest *d, enum mcp_version v)
 {
 	struct mcp_session *s = d->s;
 	int name = json_get(&S.doc, m->params, "name");
@@ -328,7 +328,7 @@ static void do_tools_call(const struct jsonrpc_msg *m, const struct dest *d, enu
 }
 
 /* The 2026-07-28 per-request metadata. Returns 0, or -1 after answering. */
-static int check_modern(const struct jsonrpc_msg *m, const struct dest *d)
+static int check_modern(const struct mcp_jsonrpc_msg *m, const struct dest *d)
 {
 	int meta = json_get(&S.doc, m->params, "_meta");
 	int pv = json_get(&S.doc, meta, META_VERSION);
@@ -343,7 +343,7 @@ static int check_modern(const struct jsonrpc_msg *m, const struct dest *d)
 		char asked[40], msg[160];
 		snprintf(msg, sizeof msg, "Unsupported protocol version \"%s\"", quote_name(pv, asked, sizeof asked));
 		json_w_reset(&S.w);
-		jsonrpc_error_begin(&S.w, &m->id, JSONRPC_UNSUPPORTED_VERSION, msg);
+		mcp_jsonrpc_error_begin(&S.w, &m->id, JSONRPC_UNSUPPORTED_VERSION, msg);
 		json_w_key(&S.w, "data");
 		json_w_obj(&S.w);
 		json_w_key(&S.w, "supported");
@@ -353,7 +353,7 @@ static int check_modern(const struct jsonrpc_msg *m, const struct dest *d)
 		const char *raw = json_raw(&S.doc, pv, &n);
 		json_w_raw(&S.w, raw, n);
 		json_w_obj_end(&S.w);
-		jsonrpc_error_end(&S.w);
+		mcp_jsonrpc_error_end(&S.w);
 		mcp_out_emit(d->s, d->b, d->tag, JSONRPC_UNSUPPORTED_VERSION);
 		return -1;
 	}
@@ -365,7 +365,7 @@ static int check_modern(const struct jsonrpc_msg *m, const struct dest *d)
 	return 0;
 }
 
-static void handle_request(const struct jsonrpc_msg *m, const struct dest *d)
+static void handle_request(const struct mcp_jsonrpc_msg *m, const struct dest *d)
 {
 	struct mcp_session *s = d->s;
 	enum method meth = lookup(m->method);
@@ -464,7 +464,7 @@ static void handle_request(const struct jsonrpc_msg *m, const struct dest *d)
 		do_tools_call(m, d, MCP_V_2026_07_28);
 }
 
-static void handle_notification(struct mcp_session *s, const struct jsonrpc_msg *m)
+static void handle_notification(struct mcp_session *s, const struct mcp_jsonrpc_msg *m)
 {
 	if (m->method < 0)
 		return;
@@ -479,7 +479,7 @@ static void handle_notification(struct mcp_session *s, const struct jsonrpc_msg 
 				log_info("call cancelled by the client");
 				mcp_sched_cancel_call(c);
 			}
-			enum jsonrpc_id_kind kind = t == JSON_STRING ? JSONRPC_ID_STRING : JSONRPC_ID_INT;
+			enum mcp_jsonrpc_id_kind kind = t == JSON_STRING ? JSONRPC_ID_STRING : JSONRPC_ID_INT;
 			for (int i = 0; i < g_nholds; i++) /* a held tasks/result or subscriptions/listen */
 				if (g_holds[i].kind != H_FREE && g_holds[i].s == s && g_holds[i].id.kind == kind &&
 				    g_holds[i].id_key_len == n && memcmp(g_holds[i].id_key, key, n) == 0)
@@ -493,8 +493,8 @@ static void handle_notification(struct mcp_session *s, const struct jsonrpc_msg 
 /* Handle message token t; returns 1 when it is owed an answer. */
 static int handle_message(int t, const struct dest *d)
 {
-	struct jsonrpc_msg m;
-	jsonrpc_read(&S.doc, t, &m);
+	struct mcp_jsonrpc_msg m;
+	mcp_jsonrpc_read(&S.doc, t, &m);
 	switch (m.kind) {
 	case JSONRPC_INVALID:
 		mcp_out_send_error(d, &m.id, m.code, m.message);
@@ -522,7 +522,7 @@ static int input(struct mcp_session *s, const char *msg, size_t len, void *tag)
 		msg += 3;
 		len -= 3;
 	}
-	enum jsonrpc_line k = jsonrpc_parse_line(&S.doc, msg, len, &code, text, sizeof text);
+	enum mcp_jsonrpc_line k = mcp_jsonrpc_parse_line(&S.doc, msg, len, &code, text, sizeof text);
 	if (k == JSONRPC_LINE_ERROR) {
 		mcp_out_send_error(&d, NULL, code, text);
 		return 1;
@@ -644,7 +644,7 @@ void mcp_session_free(struct mcp_session *s)
 	if (!s)
 		return;
 	drop(s, 0, NULL);
-	mtask_drop_owner(s);
+	mcp_task_drop_owner(s);
 	free(s);
 }
 
@@ -665,7 +665,7 @@ static int task_keys(const struct mcp_settings *set)
 {
 	char who[1024];
 	snprintf(who, sizeof who, "%s\n%s", set->owner[0] ? set->owner[0] : "", set->owner[1] ? set->owner[1] : "");
-	int r = mtask_init(set->task_key, who,
+	int r = mcp_task_init(set->task_key, who,
 			   (int64_t)KLING_WAIT_MAX_S * 1000 + set->timeout_ms + MCP_BACKSTOP_MS + LIMIT_TASK_KEEP_MS);
 	explicit_bzero(who, sizeof who);
 	return r;

@@ -50,7 +50,7 @@
  * mcp_hurry (shutdown) ends every wait: sleeping and queued waits are resumed
  * at once to answer with what they have, and no call sleeps again.
  *
- * Tasks (mcp_tasks.h keeps them): under 2025-11-25 the initialize result
+ * Tasks (mcp_task.h keeps them): under 2025-11-25 the initialize result
  * declares tasks {cancel, requests.tools.call} (no list: tasks are bound to
  * the session, not to an authorization context), tools/list marks a tool
  * with task_key "optional", and a tools/call with params.task is answered at
@@ -64,7 +64,7 @@
  * tools/call whose _meta client capabilities declare it becomes a task only
  * when the tool would sleep (mcp_call_sleep: the work has not ended), and is
  * then answered with a flat CreateTaskResult (resultType "task") whose id
- * carries the task (mcp_tasks.h); tasks/get looks the work up again
+ * carries the task (mcp_task.h); tasks/get looks the work up again
  * (task_lookup) and carries the result inline once task_done or the wait's
  * end; tasks/update and tasks/cancel are acknowledged; tasks/result and
  * tasks/list are -32601; tasks/get, update and cancel without the
@@ -90,7 +90,7 @@
 #include <stdint.h>
 
 #include "json.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "mcp_tool.h"
 
 /* ---- the server side ---- */

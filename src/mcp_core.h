@@ -5,9 +5,9 @@
 #define KLING_MCP_CORE_H
 
 #include "buf.h"
-#include "jsonrpc.h"
+#include "mcp_jsonrpc.h"
 #include "loop.h"
-#include "mcp_tasks.h"
+#include "mcp_task.h"
 #include "mcp_tool.h"
 
 #include <stdalign.h>
@@ -76,7 +76,7 @@ struct mcp_call {
 	void *tag;
 	enum mcp_version version;
 	struct batch *batch;
-	struct jsonrpc_id id;   /* raw points into id_raw */
+	struct mcp_jsonrpc_id id;   /* raw points into id_raw */
 	char id_raw[LIMIT_ID_BYTES];
 	char id_key[LIMIT_ID_BYTES + 1]; /* unescaped string id, or the integer's digits */
 	size_t id_key_len;
@@ -86,11 +86,11 @@ struct mcp_call {
 	int64_t arrival;                 /* loop ms */
 	int failed;                      /* answered with isError */
 	char note[200];                  /* the last progress message, or the error text */
-	struct mtask *task;              /* a 2025 task's call: answered already, detached */
+	struct mcp_task *task;              /* a 2025 task's call: answered already, detached */
 	int modern_task;                 /* 2026: the request declared the tasks extension */
 	int task_get;                    /* a 2026 tasks/get: the answer is a DetailedTask */
 	int64_t task_created, task_wait_end;
-	char task_id[MTASK_ID_MAX + 1];  /* task_get: the id asked for */
+	char task_id[MCP_TASK_ID_MAX + 1];  /* task_get: the id asked for */
 	struct loop_timer timer;
 	alignas(max_align_t) unsigned char state_buf[MCP_TOOL_STATE_BYTES];
 };
@@ -134,9 +134,9 @@ enum hold_kind { H_FREE, H_RESULT, H_LISTEN };
 struct hold {
 	struct mcp_session *s;
 	void *tag;
-	struct mtask *task;              /* H_RESULT */
+	struct mcp_task *task;              /* H_RESULT */
 	size_t id_key_len;
-	struct jsonrpc_id id;            /* raw points into id_raw */
+	struct mcp_jsonrpc_id id;            /* raw points into id_raw */
 	enum hold_kind kind;
 	char id_raw[LIMIT_ID_BYTES];
 	char id_key[LIMIT_ID_BYTES + 1];
@@ -171,11 +171,11 @@ enum method {
 
 /* ---- mcp_out.c: output, inputs and their tags, batches ---- */
 void mcp_out_emit(struct mcp_session *s, struct batch *b, void *tag, int code);
-void mcp_out_send_error(const struct dest *d, const struct jsonrpc_id *id, int code, const char *message);
-struct json_w *mcp_out_result_begin(const struct jsonrpc_id *id);
+void mcp_out_send_error(const struct dest *d, const struct mcp_jsonrpc_id *id, int code, const char *message);
+struct json_w *mcp_out_result_begin(const struct mcp_jsonrpc_id *id);
 void mcp_out_result_close(int modern);
 void mcp_out_result_end(const struct dest *d, int modern);
-void mcp_out_send_tool_error(const struct dest *d, const struct jsonrpc_id *id, enum mcp_version v, const char *text);
+void mcp_out_send_tool_error(const struct dest *d, const struct mcp_jsonrpc_id *id, enum mcp_version v, const char *text);
 void mcp_out_tag_settled(struct mcp_session *s, void *tag);
 struct batch *mcp_out_batch_new(struct mcp_session *s, void *tag);
 void mcp_out_batch_free(struct batch *b);
@@ -190,19 +190,19 @@ int mcp_sched_id_key(const struct json_doc *d, int t, char *out, size_t cap, siz
 struct mcp_call *mcp_sched_find_call(const struct mcp_session *s, enum json_type type, const char *key, size_t len);
 void mcp_sched_cancel_call(struct mcp_call *c);
 int mcp_sched_admission_refused(const struct mcp_session *s, char *err, size_t cap);
-int mcp_sched_request_key(const struct jsonrpc_msg *m, const struct dest *d, char *key, size_t *keylen);
+int mcp_sched_request_key(const struct mcp_jsonrpc_msg *m, const struct dest *d, char *key, size_t *keylen);
 struct mcp_call *mcp_sched_call_slot(void);
-void mcp_sched_call_setup(struct mcp_call *c, const struct jsonrpc_msg *m, const struct dest *d, enum mcp_version v,
+void mcp_sched_call_setup(struct mcp_call *c, const struct mcp_jsonrpc_msg *m, const struct dest *d, enum mcp_version v,
 			  const struct mcp_tool *tool, const char *key, size_t keylen, int wait);
 
 /* ---- mcp_held.c: tasks and subscriptions, requests answered later ---- */
-int mcp_held_declares_tasks(const struct jsonrpc_msg *m);
+int mcp_held_declares_tasks(const struct mcp_jsonrpc_msg *m);
 void mcp_held_free(struct hold *h);
-void mcp_held_answer_results(struct mtask *t);
+void mcp_held_answer_results(struct mcp_task *t);
 void mcp_held_answer_listen(struct hold *h);
-void mcp_held_do_task(const struct jsonrpc_msg *m, const struct dest *d, enum method meth);
-void mcp_held_do_task_modern(const struct jsonrpc_msg *m, const struct dest *d, enum method meth);
-void mcp_held_missing_tasks_capability(const struct jsonrpc_msg *m, const struct dest *d);
-void mcp_held_do_listen(const struct jsonrpc_msg *m, const struct dest *d);
+void mcp_held_do_task(const struct mcp_jsonrpc_msg *m, const struct dest *d, enum method meth);
+void mcp_held_do_task_modern(const struct mcp_jsonrpc_msg *m, const struct dest *d, enum method meth);
+void mcp_held_missing_tasks_capability(const struct mcp_jsonrpc_msg *m, const struct dest *d);
+void mcp_held_do_listen(const struct mcp_jsonrpc_msg *m, const struct dest *d);
 
 #endif

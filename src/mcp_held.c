@@ -4,8 +4,8 @@
 #include "mcp.h"
 #include "mcp_core.h"
 
-#include "jsonrpc.h"
-#include "mcp_tasks.h"
+#include "mcp_jsonrpc.h"
+#include "mcp_task.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -16,7 +16,7 @@ struct hold g_holds[NHOLDS];
 int g_nholds;
 
 /* The request's _meta client capabilities declare the tasks extension. */
-int mcp_held_declares_tasks(const struct jsonrpc_msg *m)
+int mcp_held_declares_tasks(const struct mcp_jsonrpc_msg *m)
 {
 	int caps = json_get(&S.doc, json_get(&S.doc, m->params, "_meta"), META_CAPS);
 	int ext = json_get(&S.doc, json_get(&S.doc, caps, "extensions"), EXT_TASKS);
@@ -39,7 +39,7 @@ void mcp_held_free(struct hold *h)
 
 /* Hold request m (kind) to answer later; NULL when none is free (kind's
  * limits: the caller checked the per-session ones). */
-static struct hold *hold_new(enum hold_kind kind, const struct jsonrpc_msg *m, const struct dest *d)
+static struct hold *hold_new(enum hold_kind kind, const struct mcp_jsonrpc_msg *m, const struct dest *d)
 {
 	struct hold *h = NULL;
 	int n = 0;
@@ -71,20 +71,20 @@ static struct hold *hold_new(enum hold_kind kind, const struct jsonrpc_msg *m, c
 /* tasks/result's answer for the ended task t into S.w: exactly its call's
  * answer (with the related-task _meta), or why it has none. Returns the
  * answer's error code (0 for a result), for the sink. */
-static int write_task_result(const struct jsonrpc_id *id, const struct mtask *t)
+static int write_task_result(const struct mcp_jsonrpc_id *id, const struct mcp_task *t)
 {
 	json_w_reset(&S.w);
 	if (t->result) {
-		jsonrpc_result_begin(&S.w, id);
+		mcp_jsonrpc_result_begin(&S.w, id);
 		json_w_raw(&S.w, t->result, t->result_len);
-		jsonrpc_result_end(&S.w);
+		mcp_jsonrpc_result_end(&S.w);
 		return 0;
 	}
-	jsonrpc_error(&S.w, id, JSONRPC_INTERNAL_ERROR, t->message);
+	mcp_jsonrpc_error(&S.w, id, JSONRPC_INTERNAL_ERROR, t->message);
 	return JSONRPC_INTERNAL_ERROR;
 }
 
-void mcp_held_answer_results(struct mtask *t)
+void mcp_held_answer_results(struct mcp_task *t)
 {
 	for (int i = 0; i < g_nholds; i++) {
 		struct hold *h = &g_holds[i];
@@ -109,7 +109,7 @@ void mcp_held_answer_listen(struct hold *h)
 }
 
 /* params.taskId into out (NUL-terminated). Returns 0, or -1 after answering -32602. */
-static int task_id_param(const struct jsonrpc_msg *m, const struct dest *d, char *out, size_t cap, size_t *n)
+static int task_id_param(const struct mcp_jsonrpc_msg *m, const struct dest *d, char *out, size_t cap, size_t *n)
 {
 	int t = json_get(&S.doc, m->params, "taskId");
 	if (json_type(&S.doc, t) == JSON_STRING && json_unescape(&S.doc, t, out, cap - 1, n) == 0) {
@@ -122,14 +122,14 @@ static int task_id_param(const struct jsonrpc_msg *m, const struct dest *d, char
 }
 
 /* tasks/get, tasks/result, tasks/cancel of 2025-11-25: the session's tasks. */
-void mcp_held_do_task(const struct jsonrpc_msg *m, const struct dest *d, enum method meth)
+void mcp_held_do_task(const struct mcp_jsonrpc_msg *m, const struct dest *d, enum method meth)
 {
-	char id[MTASK_ID_MAX + 1];
+	char id[MCP_TASK_ID_MAX + 1];
 	size_t n;
-	int64_t now = mtask_now();
+	int64_t now = mcp_task_now();
 	if (task_id_param(m, d, id, sizeof id, &n) < 0)
 		return;
-	struct mtask *t = mtask_find(d->s, id, n, now);
+	struct mcp_task *t = mcp_task_find(d->s, id, n, now);
 	if (!t) {
 		mcp_out_send_error(d, &m->id, JSONRPC_INVALID_PARAMS,
 			   "Failed to retrieve task: Task not found (or expired: tasks are kept for their ttl)");
@@ -173,18 +173,18 @@ void mcp_held_do_task(const struct jsonrpc_msg *m, const struct dest *d, enum me
 		json_w_obj_end(&w);
 		size_t len;
 		const char *p = json_w_data(&w, &len);
-		mtask_end(t, MT_CANCELLED, p, len, text, now);
+		mcp_task_end(t, MT_CANCELLED, p, len, text, now);
 		mcp_held_answer_results(t);
 	}
 	struct json_w *w = mcp_out_result_begin(&m->id);
-	mtask_write(w, t->id, t->status, t->message, t->created, t->updated, 0);
+	mcp_task_write(w, t->id, t->status, t->message, t->created, t->updated, 0);
 	mcp_out_result_end(d, 0);
 }
 
-void mcp_held_missing_tasks_capability(const struct jsonrpc_msg *m, const struct dest *d)
+void mcp_held_missing_tasks_capability(const struct mcp_jsonrpc_msg *m, const struct dest *d)
 {
 	json_w_reset(&S.w);
-	jsonrpc_error_begin(&S.w, &m->id, JSONRPC_MISSING_CAPABILITY,
+	mcp_jsonrpc_error_begin(&S.w, &m->id, JSONRPC_MISSING_CAPABILITY,
 			    "Missing required client capability: declare the extension " EXT_TASKS
 			    " in params._meta[\"" META_CAPS "\"].extensions");
 	json_w_key(&S.w, "data");
@@ -197,22 +197,22 @@ void mcp_held_missing_tasks_capability(const struct jsonrpc_msg *m, const struct
 	json_w_obj_end(&S.w);
 	json_w_obj_end(&S.w);
 	json_w_obj_end(&S.w);
-	jsonrpc_error_end(&S.w);
+	mcp_jsonrpc_error_end(&S.w);
 	mcp_out_emit(d->s, d->b, d->tag, JSONRPC_MISSING_CAPABILITY);
 }
 
 /* tasks/get, tasks/update, tasks/cancel of 2026-07-28: the id is verified;
  * get looks the work up again, the others are acknowledged (no state:
  * cancelling is cooperative, and nothing of ours ever needs input). */
-void mcp_held_do_task_modern(const struct jsonrpc_msg *m, const struct dest *d, enum method meth)
+void mcp_held_do_task_modern(const struct mcp_jsonrpc_msg *m, const struct dest *d, enum method meth)
 {
-	char id[MTASK_ID_MAX + 1];
+	char id[MCP_TASK_ID_MAX + 1];
 	size_t n;
-	struct mtask_ref r;
+	struct mcp_task_ref r;
 	const char *why;
 	if (task_id_param(m, d, id, sizeof id, &n) < 0)
 		return;
-	int bad = mtask_id_read(id, n, mtask_now(), &r, &why) < 0;
+	int bad = mcp_task_id_read(id, n, mcp_task_now(), &r, &why) < 0;
 	if (!bad && ((size_t)r.tool >= S.reg->n || !S.reg->tools[r.tool]->task_lookup)) {
 		bad = 1;
 		why = "not a task id of this server";
@@ -253,7 +253,7 @@ void mcp_held_do_task_modern(const struct jsonrpc_msg *m, const struct dest *d, 
  * notification at all; the request is then held open until the client
  * cancels it (stdio: notifications/cancelled; HTTP: closing the stream) or
  * the server stops (answered resultType "complete"). */
-void mcp_held_do_listen(const struct jsonrpc_msg *m, const struct dest *d)
+void mcp_held_do_listen(const struct mcp_jsonrpc_msg *m, const struct dest *d)
 {
 	int ids = json_get(&S.doc, json_get(&S.doc, m->params, "notifications"), "taskIds");
 	if (json_type(&S.doc, ids) == JSON_ARRAY && json_count(&S.doc, ids) > 0 && !mcp_held_declares_tasks(m)) {

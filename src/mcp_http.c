@@ -2,19 +2,19 @@
 #include "mcp_http.h"
 
 #include "buf.h"
-#include "config.h"
+#include "kling_config.h"
 #include "http_parse.h"
-#include "http_server.h"
+#include "httpd.h"
 #include "json.h"
-#include "jsonrpc.h"
-#include "kling_limits.h"
+#include "mcp_jsonrpc.h"
+#include "all_limits.h"
 #include "log.h"
 #include "loop.h"
 #include "mcp.h"
 #include "mcp_http_check.h"
 #include "rng.h"
 #include "text.h"
-#include "mcp_tasks.h"
+#include "mcp_task.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -94,7 +94,7 @@ struct hsess {
 };
 
 static struct listener {
-	const struct config *cfg;
+	const struct kling_config *cfg;
 	struct mcp_http_check_addr addr;
 	int nsess;
 	int nwaiting;
@@ -156,14 +156,14 @@ static void reply(struct mreq *c, int status, const char *ctype, const char *ext
 
 /* A whole reply with a JSON-RPC error body (no id unless id is given) whose
  * message is the status's reason, then ": " and detail when there is one. */
-static void reply_error(struct mreq *c, int status, const struct jsonrpc_id *id, int code, const char *detail,
+static void reply_error(struct mreq *c, int status, const struct mcp_jsonrpc_id *id, int code, const char *detail,
 			const char *extra)
 {
 	char body[LIMIT_ID_BYTES + 600], message[240];
 	snprintf(message, sizeof message, detail ? "%s: %s" : "%s", httpd_reason(status), detail);
 	struct json_w w;
 	json_w_init_fixed(&w, body, sizeof body);
-	jsonrpc_error(&w, id, code, message);
+	mcp_jsonrpc_error(&w, id, code, message);
 	size_t n;
 	const char *p = json_w_data(&w, &n);
 	reply(c, status, "application/json", extra, p, n);
@@ -271,7 +271,7 @@ static void on_sweep(void *arg)
 		struct hsess *s = H.sess[i];
 		/* a session holding 2025-11-25 tasks lives while they do (their
 		 * ttl), whatever its idle time: they die with it */
-		if (s->inflight == 0 && now - s->last >= LISTEN_SESSION_IDLE_MS && mtask_count(s->m) == 0) {
+		if (s->inflight == 0 && now - s->last >= LISTEN_SESSION_IDLE_MS && mcp_task_count(s->m) == 0) {
 			log_info("http: session %.8s expired", s->id);
 			sess_end(s, "Session expired");
 		}
@@ -398,7 +398,7 @@ static int sse_event(struct mreq *c, const char *msg, size_t len)
 
 /* Keep a copy of a waiting request's id (JSON text), to answer it if the
  * server has to stop before the call ends. */
-static void keep_id(struct mreq *c, const struct jsonrpc_id *id)
+static void keep_id(struct mreq *c, const struct mcp_jsonrpc_id *id)
 {
 	if (!id || !id->raw || !(c->rid = malloc(id->len)))
 		return;
@@ -592,7 +592,7 @@ static void unshare(struct mreq *c)
 }
 
 /* Send the body to the session and wait for its answers. */
-static void feed(struct mreq *c, struct hsess *s, const char *body, size_t len, const struct jsonrpc_id *id)
+static void feed(struct mreq *c, struct hsess *s, const char *body, size_t len, const struct mcp_jsonrpc_id *id)
 {
 	c->sess = s;
 	s->inflight++;
@@ -661,7 +661,7 @@ static void handle_post(struct mreq *c, const char *body, size_t len)
 	/* A look at the body: the session parses it again, with its own rules,
 	 * and answers anything malformed. */
 	int method = -1, params = -1;
-	struct jsonrpc_id rid = {JSONRPC_ID_NONE, NULL, 0};
+	struct mcp_jsonrpc_id rid = {JSONRPC_ID_NONE, NULL, 0};
 	if (json_parse(&H.doc, body, len) == 0 && json_type(&H.doc, 0) == JSON_OBJECT) {
 		method = json_get(&H.doc, 0, "method");
 		params = json_get(&H.doc, 0, "params");
@@ -672,7 +672,7 @@ static void handle_post(struct mreq *c, const char *body, size_t len)
 				   : json_is_plain_int(&H.doc, t)      ? JSONRPC_ID_INT
 								       : JSONRPC_ID_NONE;
 	}
-	const struct jsonrpc_id *id = rid.kind != JSONRPC_ID_NONE ? &rid : NULL; /* a request */
+	const struct mcp_jsonrpc_id *id = rid.kind != JSONRPC_ID_NONE ? &rid : NULL; /* a request */
 	int meta = json_get(&H.doc, params, "_meta");
 	int progress = id && json_get(&H.doc, meta, "progressToken") >= 0;
 	/* HTTP/1.0 has no chunks: there the server sends SSE close-delimited
@@ -785,7 +785,7 @@ static int path_is(const struct mreq *c, const char *path)
 
 static struct httpd_field hf(struct httpd_conn *conn, const struct http_header *h, size_t nh, const char *name)
 {
-	const struct http_header *x = http_header_find(h, nh, name, NULL);
+	const struct http_header *x = http_parse_header_find(h, nh, name, NULL);
 	return x ? httpd_offset(conn, x->value, x->value_len) : (struct httpd_field){0, 0};
 }
 
@@ -902,7 +902,7 @@ static void on_stop_now(struct httpd_conn *conn)
 {
 	static const char why[] = "stopping: the call did not end within LISTEN_DRAIN_MS";
 	struct mreq *c = httpd_ctx(conn);
-	struct jsonrpc_id id = {JSONRPC_ID_NONE, c->rid, c->rid_len};
+	struct mcp_jsonrpc_id id = {JSONRPC_ID_NONE, c->rid, c->rid_len};
 	if (c->rid)
 		id.kind = c->rid[0] == '"' ? JSONRPC_ID_STRING : JSONRPC_ID_INT;
 	if (c->sess && !c->complete)
@@ -916,7 +916,7 @@ static void on_stop_now(struct httpd_conn *conn)
 	char body[LIMIT_ID_BYTES + 200];
 	struct json_w w;
 	json_w_init_fixed(&w, body, sizeof body);
-	jsonrpc_error(&w, c->rid ? &id : NULL, -32000, why);
+	mcp_jsonrpc_error(&w, c->rid ? &id : NULL, -32000, why);
 	size_t n;
 	const char *p = json_w_data(&w, &n);
 	sse_event(c, p, n);
@@ -1014,7 +1014,7 @@ static void mcp_http_teardown(void)
 	buf_free(&H.sync);
 }
 
-int mcp_http_run(const struct config *cfg, int stop_fd)
+int mcp_http_run(const struct kling_config *cfg, int stop_fd)
 {
 	const char *why = NULL;
 	memset(&H, 0, offsetof(struct listener, sess));
@@ -1045,7 +1045,7 @@ int mcp_http_run(const struct config *cfg, int stop_fd)
 	return rc;
 }
 
-int mcp_http_start(const struct config *cfg)
+int mcp_http_start(const struct kling_config *cfg)
 {
 	const char *why;
 	memset(&H, 0, offsetof(struct listener, sess));

@@ -1,7 +1,7 @@
 /*
  * mcp_http — `kling-mcp --listen [ADDR:]PORT`: MCP over Streamable HTTP on
  * ADDR:PORT/mcp, on top of http_server (connections, framing, limits,
- * timeouts: see http_server.h). This module holds what is MCP: routes, the
+ * timeouts: see httpd.h). This module holds what is MCP: routes, the
  * Host/Origin/token checks, sessions, SSE, the status of each answer.
  *
  * Checks, as soon as a head is complete and before one body byte is kept: a
@@ -48,20 +48,20 @@
 #ifndef KLING_MCP_HTTP_H
 #define KLING_MCP_HTTP_H
 
-struct config;
+struct kling_config;
 
 /* Serve MCP over HTTP on cfg->listen until stop_fd (when >= 0) becomes
  * readable: then stop accepting, let the calls in progress finish (at most
  * LISTEN_DRAIN_MS), and return 0. Returns 2 when the listener cannot start
  * (bad address, a non-loopback address without KLING_MCP_TOKEN, bind
  * failed: said on stderr), 1 when the loop broke. */
-int mcp_http_run(const struct config *cfg, int stop_fd);
+int mcp_http_run(const struct kling_config *cfg, int stop_fd);
 
 /* For the fuzz harness: the same server without a listening socket (cfg->listen
  * still names the address the checks use); connections are handed over with
  * httpd_adopt and served from the loop; mcp_http_finish closes them and frees
  * every session. mcp_http_start returns 0 or -1. */
-int mcp_http_start(const struct config *cfg);
+int mcp_http_start(const struct kling_config *cfg);
 void mcp_http_finish(void);
 
 #endif

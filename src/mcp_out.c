@@ -4,7 +4,7 @@
 #include "mcp_core.h"
 
 #include "buf.h"
-#include "jsonrpc.h"
+#include "mcp_jsonrpc.h"
 #include "log.h"
 
 #include <stdint.h>
@@ -36,18 +36,18 @@ void mcp_out_emit(struct mcp_session *s, struct batch *b, void *tag, int code)
 }
 
 
-void mcp_out_send_error(const struct dest *d, const struct jsonrpc_id *id, int code, const char *message)
+void mcp_out_send_error(const struct dest *d, const struct mcp_jsonrpc_id *id, int code, const char *message)
 {
 	json_w_reset(&S.w);
-	jsonrpc_error(&S.w, id, code, message);
+	mcp_jsonrpc_error(&S.w, id, code, message);
 	mcp_out_emit(d->s, d->b, d->tag, code);
 }
 
 /* Open {"jsonrpc":"2.0","id":..,"result":{ and return the writer. */
-struct json_w *mcp_out_result_begin(const struct jsonrpc_id *id)
+struct json_w *mcp_out_result_begin(const struct mcp_jsonrpc_id *id)
 {
 	json_w_reset(&S.w);
-	jsonrpc_result_begin(&S.w, id);
+	mcp_jsonrpc_result_begin(&S.w, id);
 	S.res_at = S.w.b.len;
 	json_w_obj(&S.w);
 	return &S.w;
@@ -62,7 +62,7 @@ void mcp_out_result_close(int modern)
 		json_w_cstr(&S.w, "complete");
 	}
 	json_w_obj_end(&S.w);
-	jsonrpc_result_end(&S.w);
+	mcp_jsonrpc_result_end(&S.w);
 }
 
 void mcp_out_result_end(const struct dest *d, int modern)
@@ -94,7 +94,7 @@ void mcp_write_tool_error(struct json_w *w, const char *text)
 	json_w_bool(w, 1);
 }
 
-void mcp_out_send_tool_error(const struct dest *d, const struct jsonrpc_id *id, enum mcp_version v, const char *text)
+void mcp_out_send_tool_error(const struct dest *d, const struct mcp_jsonrpc_id *id, enum mcp_version v, const char *text)
 {
 	mcp_write_tool_error(mcp_out_result_begin(id), text);
 	mcp_out_result_end(d, v >= MCP_V_2026_07_28);

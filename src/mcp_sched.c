@@ -4,10 +4,10 @@
 #include "mcp.h"
 #include "mcp_core.h"
 
-#include "jsonrpc.h"
+#include "mcp_jsonrpc.h"
 #include "log.h"
 #include "loop.h"
-#include "mcp_tasks.h"
+#include "mcp_task.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -158,20 +158,20 @@ static int tool_index(const struct mcp_tool *tool)
  * plain one). */
 static int become_task(struct mcp_call *c)
 {
-	struct mtask_ref r;
-	char id[MTASK_ID_MAX + 1];
+	struct mcp_task_ref r;
+	char id[MCP_TASK_ID_MAX + 1];
 	r.key_len = c->tool->task_key(c->state_buf, r.key, sizeof r.key);
 	r.tool = tool_index(c->tool);
-	r.created = mtask_now();
+	r.created = mcp_task_now();
 	r.wait_end = r.created + (c->arrival + c->tool->extra_ms(c->state_buf) - loop_now_ms());
-	if (r.key_len == 0 || mtask_id_make(&r, id, sizeof id) < 0)
+	if (r.key_len == 0 || mcp_task_id_make(&r, id, sizeof id) < 0)
 		return -1;
 	struct json_w *w = mcp_out_result_begin(&c->id);
 	json_w_key(w, "resultType");
 	json_w_cstr(w, "task");
-	mtask_write(w, id, MT_WORKING, c->note, r.created, r.created, 1);
+	mcp_task_write(w, id, MT_WORKING, c->note, r.created, r.created, 1);
 	json_w_obj_end(w);
-	jsonrpc_result_end(w);
+	mcp_jsonrpc_result_end(w);
 	mcp_out_emit(c->s, c->batch, c->tag, 0);
 	c->tool->cancel(c, c->state_buf);
 	mcp_sched_release(c);
@@ -295,13 +295,13 @@ static void call_note(struct mcp_call *c, const char *text)
 /* A 2025 task's call answered: the result object S.w holds becomes the task's. */
 static void task_answered(struct mcp_call *c)
 {
-	struct mtask *t = c->task;
+	struct mcp_task *t = c->task;
 	size_t n;
 	const char *p = json_w_data(&S.w, &n);
-	if (mtask_end(t, c->failed ? MT_FAILED : MT_COMPLETED, p + S.res_at, n - S.res_at - 1,
-		      c->failed ? c->note : NULL, mtask_now()) < 0)
-		mtask_note(t, "The result could not be kept (larger than LIMIT_TASK_RESULT_BYTES, or memory is short).",
-			   mtask_now());
+	if (mcp_task_end(t, c->failed ? MT_FAILED : MT_COMPLETED, p + S.res_at, n - S.res_at - 1,
+		      c->failed ? c->note : NULL, mcp_task_now()) < 0)
+		mcp_task_note(t, "The result could not be kept (larger than LIMIT_TASK_RESULT_BYTES, or memory is short).",
+			   mcp_task_now());
 	mcp_held_answer_results(t);
 }
 
@@ -310,19 +310,19 @@ static void task_answered(struct mcp_call *c)
 static void task_get_answered(struct mcp_call *c)
 {
 	size_t n, len;
-	int64_t now = mtask_now();
+	int64_t now = mcp_task_now();
 	const char *p = json_w_data(&S.w, &n);
 	len = n - S.res_at - 1; /* the envelope's closing brace */
 	char *res = malloc(len ? len : 1);
 	int done = c->failed || c->tool->task_done(c->state_buf) || now >= c->task_wait_end;
 	if (!res) {
 		json_w_reset(&S.w);
-		jsonrpc_error(&S.w, &c->id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
+		mcp_jsonrpc_error(&S.w, &c->id, JSONRPC_INTERNAL_ERROR, "Internal error: out of memory");
 		return;
 	}
 	memcpy(res, p + S.res_at, len);
 	struct json_w *w = mcp_out_result_begin(&c->id);
-	mtask_write(w, c->task_id, done ? MT_COMPLETED : MT_WORKING, c->note, c->task_created, now, 1);
+	mcp_task_write(w, c->task_id, done ? MT_COMPLETED : MT_WORKING, c->note, c->task_created, now, 1);
 	if (done) {
 		json_w_key(w, "result");
 		json_w_raw(w, res, len);
@@ -383,7 +383,7 @@ void mcp_call_progress(struct mcp_call *c, int64_t progress, int64_t total, cons
 	if (message) { /* a task's statusMessage */
 		call_note(c, message);
 		if (c->task)
-			mtask_note(c->task, c->note, mtask_now());
+			mcp_task_note(c->task, c->note, mcp_task_now());
 	}
 	/* 2026 tasks carry no progress (statusMessage only); a 2025 task's goes
 	 * on after its CreateTaskResult where a stream is open for it */
@@ -451,7 +451,7 @@ int mcp_sched_id_key(const struct json_doc *d, int t, char *out, size_t cap, siz
 
 struct mcp_call *mcp_sched_find_call(const struct mcp_session *s, enum json_type type, const char *key, size_t len)
 {
-	enum jsonrpc_id_kind kind = type == JSON_STRING ? JSONRPC_ID_STRING : JSONRPC_ID_INT;
+	enum mcp_jsonrpc_id_kind kind = type == JSON_STRING ? JSONRPC_ID_STRING : JSONRPC_ID_INT;
 	for (int i = 0; i < S.ncalls; i++) {
 		struct mcp_call *c = &S.calls[i];
 		if (c->state != C_FREE && !c->task && c->s == s && c->id.kind == kind && c->id_key_len == len &&
@@ -496,7 +496,7 @@ int mcp_sched_admission_refused(const struct mcp_session *s, char *err, size_t c
 
 /* The request's comparable id (the key find_call uses). Returns 0, or -1
  * after answering (the id is in use by a call in progress). */
-int mcp_sched_request_key(const struct jsonrpc_msg *m, const struct dest *d, char *key, size_t *keylen)
+int mcp_sched_request_key(const struct mcp_jsonrpc_msg *m, const struct dest *d, char *key, size_t *keylen)
 {
 	/* cannot happen: jsonrpc checked it */
 	if (mcp_sched_id_key(&S.doc, m->id_tok, key, LIMIT_ID_BYTES + 1, keylen) < 0) {
@@ -527,7 +527,7 @@ struct mcp_call *mcp_sched_call_slot(void)
 }
 
 /* Fill the admitted call c of request m (its id key given) and count it. */
-void mcp_sched_call_setup(struct mcp_call *c, const struct jsonrpc_msg *m, const struct dest *d, enum mcp_version v,
+void mcp_sched_call_setup(struct mcp_call *c, const struct mcp_jsonrpc_msg *m, const struct dest *d, enum mcp_version v,
 			  const struct mcp_tool *tool, const char *key, size_t keylen, int wait)
 {
 	struct mcp_session *s = d->s;

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #include "json.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 
 enum mcp_version {
 	MCP_V_NONE = 0,

@@ -105,7 +105,7 @@ static const struct {
 	{116, "certificate_required (it wants a client certificate)"},
 };
 
-const char *tls_alert_text(int alert)
+const char *tls_err_alert_text(int alert)
 {
 	for (size_t i = 0; i < sizeof g_alerts / sizeof *g_alerts; i++)
 		if (g_alerts[i].alert == alert)

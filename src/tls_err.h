@@ -20,6 +20,6 @@ void tls_err_text(int code, char *out, size_t cap);
 /* Words for a TLS alert description the server sent (RFC 8446 6.2), e.g.
  * 40: "handshake_failure (no cipher suite, key exchange group or signature
  * algorithm in common)"; NULL for one not known. */
-const char *tls_alert_text(int alert);
+const char *tls_err_alert_text(int alert);
 
 #endif

@@ -3,7 +3,7 @@
 
 #include "ca_bundle.h"
 #include "iso8601.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "log.h"
 #include "tls_err.h"
 

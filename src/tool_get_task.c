@@ -1,15 +1,15 @@
 /* tool_get_task — see tool_get_task.h. */
 #include "tool_get_task.h"
 
-#include "config.h"
+#include "kling_config.h"
 #include "json.h"
 #include "kling.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "kling_list.h"
 #include "kling_task.h"
 #include "log.h"
 #include "loop.h"
-#include "task_render.h"
+#include "tools_render.h"
 #include "text.h"
 #include "tools_args.h"
 #include "tools_cred.h"
@@ -121,14 +121,14 @@ static const struct ext_type *kind_of(const struct kling_output *o)
 	return NULL;
 }
 
-void gt_link_name(const struct kling_task *t, size_t k, char *name, size_t cap, const char **mime)
+void tool_get_task_link_name(const struct kling_task *t, size_t k, char *name, size_t cap, const char **mime)
 {
 	const struct ext_type *kind = kind_of(&t->outputs[k]);
 	const char *ext = kind ? kind->ext : "bin";
 	*mime = kind ? kind->mime : "application/octet-stream";
 	size_t same = 0, index = 0;
 	for (size_t i = 0; i < t->noutputs; i++) {
-		if (!task_render_url_ok(t->outputs[i].url) || kind_of(&t->outputs[i]) != kind)
+		if (!tools_render_url_ok(t->outputs[i].url) || kind_of(&t->outputs[i]) != kind)
 			continue;
 		if (i < k)
 			index++;
@@ -170,11 +170,11 @@ static void render_text(struct json_w *w, const struct gt_state *st, const struc
 		 (long long)((st->last - st->first) % 1000 / 100));
 	json_w_str_open(w);
 	json_w_str_addc(w, "Kling AI Task:\n\n");
-	task_render_text(w, t, 0);
+	tools_render_text(w, t, 0);
 	if (finished(t)) {
 		if (st->wait_ms) {
 			json_w_str_addc(w, "\n\nFinished (");
-			json_w_str_addc(w, kling_status_name(t->status));
+			json_w_str_addc(w, kling_task_status_name(t->status));
 			json_w_str_addc(w, ") after waiting ");
 			json_w_str_addc(w, secs);
 			json_w_str_addc(w, ".");
@@ -184,13 +184,13 @@ static void render_text(struct json_w *w, const struct gt_state *st, const struc
 		json_w_str_addc(w, "\n\nNot finished after waiting ");
 		json_w_str_addc(w, secs);
 		json_w_str_addc(w, ": the task is ");
-		json_w_str_addc(w, kling_status_name(t->status));
+		json_w_str_addc(w, kling_task_status_name(t->status));
 		json_w_str_addc(w, ".");
 		render_wait_notes(w, st, note);
 		json_w_str_addc(w, " Call get_task again with wait_seconds to keep waiting.");
 	} else {
 		json_w_str_addc(w, "\n\nNot finished: the task is ");
-		json_w_str_addc(w, kling_status_name(t->status));
+		json_w_str_addc(w, kling_task_status_name(t->status));
 		json_w_str_addc(w, ". Call get_task with wait_seconds (up to " GT_WAIT_MAX_STR
 				   ") to wait for it to finish.");
 	}
@@ -208,11 +208,11 @@ static void gt_render(struct json_w *w, struct gt_state *st, enum kling_api back
 	json_w_obj_end(w);
 	for (size_t k = 0; links && k < t->noutputs; k++) {
 		const struct kling_output *o = &t->outputs[k];
-		if (!task_render_url_ok(o->url))
+		if (!tools_render_url_ok(o->url))
 			continue; /* the text says why */
 		char name[GT_ID_MAX + 16];
 		const char *mime;
-		gt_link_name(t, k, name, sizeof name, &mime);
+		tool_get_task_link_name(t, k, name, sizeof name, &mime);
 		json_w_obj(w);
 		json_w_key(w, "type");
 		json_w_cstr(w, "resource_link");
@@ -228,9 +228,9 @@ static void gt_render(struct json_w *w, struct gt_state *st, enum kling_api back
 	json_w_key(w, "structuredContent");
 	json_w_obj(w);
 	json_w_key(w, "backend");
-	json_w_cstr(w, kling_api_name(backend));
+	json_w_cstr(w, kling_task_api_name(backend));
 	json_w_key(w, "task");
-	task_render_json(w, t);
+	tools_render_json(w, t);
 	json_w_key(w, "finished");
 	json_w_bool(w, finished(t));
 	json_w_key(w, "waited_ms");
@@ -347,11 +347,11 @@ static void on_found(void *ctx, const struct kling_get_result *r, const char *er
 		snprintf(text, sizeof text,
 			 "No task with %s \"%s\" was found (asked the %s API). Check the id: list_tasks shows the "
 			 "account's tasks and their ids.",
-			 st->q.by_external ? "external_task_id" : "task_id", st->id, kling_api_name(r->backend));
+			 st->q.by_external ? "external_task_id" : "task_id", st->id, kling_task_api_name(r->backend));
 		fail = text;
-	} else if (!fail && task_render_check(r->task, &why) < 0) {
+	} else if (!fail && tools_render_check(r->task, &why) < 0) {
 		snprintf(text, sizeof text, "Internal error: the %s backend returned an unusable task (%s).",
-			 kling_api_name(r->backend), why);
+			 kling_task_api_name(r->backend), why);
 		fail = text;
 	}
 	if (fail) { /* an error only when no look-up ever answered */
@@ -365,7 +365,7 @@ static void on_found(void *ctx, const struct kling_get_result *r, const char *er
 	const struct kling_task *t = r->task;
 	int64_t now = loop_now_ms();
 	char msg[160];
-	snprintf(msg, sizeof msg, "%s (look-up %d, %lld.%lld s)", kling_status_name(t->status), st->polls,
+	snprintf(msg, sizeof msg, "%s (look-up %d, %lld.%lld s)", kling_task_status_name(t->status), st->polls,
 		 (long long)((now - st->first) / 1000), (long long)((now - st->first) % 1000 / 100));
 	mcp_call_progress(call, st->polls, -1, msg);
 	seen_drop(st);
@@ -404,9 +404,9 @@ static int gt_start(struct mcp_call *call, void *state, int64_t deadline_ms)
 	st->call = call;
 	st->q.id = st->id;
 	st->deadline = deadline_ms;
-	st->backend = kling_backend_get();
+	st->backend = kling_list_backend_get();
 	st->first = st->last = loop_now_ms();
-	const struct config *cfg = kling_config();
+	const struct kling_config *cfg = kling_settings();
 	st->timeout = cfg ? cfg->timeout_ms : deadline_ms - st->first - st->wait_ms;
 	st->backoff = GT_BACKOFF_FIRST_MS;
 	loop_timer_set(&st->timer, st->first, look, st); /* never answer from inside start */
@@ -514,10 +514,10 @@ static int id_chars_ok(const char *s, int64_t n)
 /* Whether a look-up could be sent at all: 0, or -1 with the reason in err. */
 static int ready(char *err, size_t errcap)
 {
-	const struct config *cfg = kling_config();
+	const struct kling_config *cfg = kling_settings();
 	if (tools_cred_ready(cfg, err, errcap) != 0)
 		return -1;
-	if (cfg && config_effective_backend(cfg) == KLING_API_SEED) {
+	if (cfg && kling_config_effective_backend(cfg) == KLING_API_SEED) {
 		snprintf(err, errcap,
 			 "get_task cannot work with KLING_BACKEND=seed: the seed endpoint (GET /v1/task/list) has no "
 			 "look-up of one task by id. Use list_tasks to find the task, or set KLING_BACKEND to tasks "
@@ -534,19 +534,19 @@ static int gt_prepare(const struct json_doc *d, int args, void *state, char *err
 	char *const strings[NARGS] = {[A_TASK_ID] = st->id, [A_EXTERNAL] = ext};
 	struct targs a;
 	char g[TARGS_GOT_MAX + 8];
-	targs_check(&a, TOOL_NAME, g_args, NARGS, d, args, strings);
+	tools_args_check(&a, TOOL_NAME, g_args, NARGS, d, args, strings);
 	int have_id = a.tok[A_TASK_ID] >= 0, have_ext = a.tok[A_EXTERNAL] >= 0;
 	if (have_id && !id_chars_ok(st->id, a.num[A_TASK_ID]))
-		targs_problem(&a, "task_id may hold only letters, digits and _ . : -, got %s",
-			      targs_got(d, a.tok[A_TASK_ID], g, sizeof g));
+		tools_args_problem(&a, "task_id may hold only letters, digits and _ . : -, got %s",
+			      tools_args_got(d, a.tok[A_TASK_ID], g, sizeof g));
 	if (have_ext && !id_chars_ok(ext, a.num[A_EXTERNAL]))
-		targs_problem(&a, "external_task_id may hold only letters, digits and _ . : -, got %s",
-			      targs_got(d, a.tok[A_EXTERNAL], g, sizeof g));
+		tools_args_problem(&a, "external_task_id may hold only letters, digits and _ . : -, got %s",
+			      tools_args_got(d, a.tok[A_EXTERNAL], g, sizeof g));
 	if (have_id && have_ext)
-		targs_problem(&a, "give task_id or external_task_id, not both");
+		tools_args_problem(&a, "give task_id or external_task_id, not both");
 	else if (!have_id && !have_ext && a.nproblems == 0)
-		targs_problem(&a, "give task_id (the task's id) or external_task_id (the id given when it was created)");
-	if (targs_finish(&a, err, errcap) != 0)
+		tools_args_problem(&a, "give task_id (the task's id) or external_task_id (the id given when it was created)");
+	if (tools_args_finish(&a, err, errcap) != 0)
 		return -1;
 	if (have_ext)
 		memcpy(st->id, ext, sizeof st->id);

@@ -5,7 +5,7 @@
  * Flow of one call: prepare checks the arguments through the shared
  * validator (exactly one of task_id/external_task_id; wait_seconds 0..300)
  * and the configuration (credentials; the seed endpoint has no look-up), so
- * a refusal sends nothing. start asks the backend (kling_backend_get()) for
+ * a refusal sends nothing. start asks the backend (kling_list_backend_get()) for
  * the task; each answer sends notifications/progress when the request
  * carried a progressToken; while the task is neither succeed nor failed and
  * the wait is not over, the next look-up follows after a pause that grows
@@ -32,7 +32,7 @@
 #include <stddef.h>
 
 #include "json.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "kling_task.h"
 #include "mcp_tool.h"
 
@@ -51,7 +51,7 @@ extern const struct mcp_tool gt_tool;
  * when t has one result of that kind, else <task_id>_<i>.<ext> (i counting
  * from 0 among them); the kind comes from the URL's path ending, else from
  * the output's type. name is NUL-terminated in name[cap]; *mime is static. */
-void gt_link_name(const struct kling_task *t, size_t k, char *name, size_t cap, const char **mime);
+void tool_get_task_link_name(const struct kling_task *t, size_t k, char *name, size_t cap, const char **mime);
 
 /* The tool's inputSchema and outputSchema (JSON text, static). */
 extern const char gt_input_schema[];

@@ -1,7 +1,7 @@
 /* tool_list_tasks — see tool_list_tasks.h. */
 #include "tool_list_tasks.h"
 
-#include "task_render.h"
+#include "tools_render.h"
 
 #include "iso8601.h"
 #include "kling.h"
@@ -104,7 +104,7 @@ static int lt_prepare(const struct json_doc *d, int args, void *state, char *err
 	struct kling_list_query *q = &st->q;
 	struct targs a;
 	char *const strings[NARGS] = {[A_CURSOR] = q->cursor};
-	targs_check(&a, TOOL_NAME, g_args, NARGS, d, args, strings);
+	tools_args_check(&a, TOOL_NAME, g_args, NARGS, d, args, strings);
 	q->page = a.tok[A_PAGE] >= 0 ? (int)a.num[A_PAGE] : 1;
 	q->page_given = a.tok[A_PAGE] >= 0;
 	q->page_size = a.tok[A_PAGE_SIZE] >= 0 ? (int)a.num[A_PAGE_SIZE] : KLING_PAGE_SIZE_DEFAULT;
@@ -117,16 +117,16 @@ static int lt_prepare(const struct json_doc *d, int args, void *state, char *err
 		char s1[ISO8601_LEN + 1], s2[ISO8601_LEN + 1];
 		iso8601_format(q->start_ms, s1);
 		iso8601_format(q->end_ms, s2);
-		targs_problem(&a, "start_time (%s) is after end_time (%s)", s1, s2);
+		tools_args_problem(&a, "start_time (%s) is after end_time (%s)", s1, s2);
 	}
 	if (q->cursor_len && q->page_given && q->page > 1)
-		targs_problem(&a, "give either cursor or page, not both: the cursor already says where the next page "
+		tools_args_problem(&a, "give either cursor or page, not both: the cursor already says where the next page "
 				  "starts");
-	if (targs_finish(&a, err, errcap) != 0)
+	if (tools_args_finish(&a, err, errcap) != 0)
 		return -1;
 
 	/* the arguments are good: now whether a request could be sent at all */
-	return tools_cred_ready(kling_config(), err, errcap);
+	return tools_cred_ready(kling_settings(), err, errcap);
 }
 
 /* ---- start / done / cancel ---- */
@@ -139,15 +139,15 @@ static void on_done(void *ctx, const struct kling_list_result *r, const char *er
 	const char *why;
 	if (error || !r) {
 		mcp_call_fail(call, error ? error : "Internal error: the backend gave neither a result nor an error.");
-	} else if (lt_result_check(r, &why) < 0) {
+	} else if (tool_list_tasks_result_check(r, &why) < 0) {
 		char text[200];
-		const char *name = kling_api_name(r->backend);
+		const char *name = kling_task_api_name(r->backend);
 		snprintf(text, sizeof text, "Internal error: the %s backend returned an unusable result (%s).",
 			 name ? name : "?", why);
 		mcp_call_fail(call, text);
 	} else {
 		struct json_w *w = mcp_call_result_begin(call);
-		lt_render(w, r, 1); /* structuredContent whatever the version (older clients ignore it) */
+		tool_list_tasks_render(w, r, 1); /* structuredContent whatever the version (older clients ignore it) */
 		mcp_call_result_end(call);
 	}
 }
@@ -156,7 +156,7 @@ static void on_done(void *ctx, const struct kling_list_result *r, const char *er
 static int lt_start(struct mcp_call *call, void *state, int64_t deadline_ms)
 {
 	struct lt_state *st = state;
-	st->backend = kling_backend_get();
+	st->backend = kling_list_backend_get();
 	st->op = st->backend->list_start(&st->q, deadline_ms, on_done, call);
 	return st->op ? 0 : -1;
 }
@@ -188,7 +188,7 @@ static int has(struct kling_str s)
 	return s.ptr && s.len;
 }
 
-int lt_result_check(const struct kling_list_result *r, const char **why)
+int tool_list_tasks_result_check(const struct kling_list_result *r, const char **why)
 {
 	if (r->backend < KLING_API_TASKS || r->backend > KLING_API_SEED) {
 		*why = "backend name";
@@ -203,7 +203,7 @@ int lt_result_check(const struct kling_list_result *r, const char **why)
 		return -1;
 	}
 	for (size_t i = 0; i < r->ntasks; i++)
-		if (task_render_check(&r->tasks[i], why) < 0)
+		if (tools_render_check(&r->tasks[i], why) < 0)
 			return -1;
 	return 0;
 }
@@ -226,13 +226,13 @@ static void render_text(struct json_w *w, const struct kling_list_result *r)
 		json_w_str_addc(w, "\n\nTasks:");
 		for (size_t i = 0; i < r->ntasks; i++) {
 			json_w_str_addc(w, "\n\n");
-			task_render_text(w, &r->tasks[i], (int64_t)i + 1);
+			tools_render_text(w, &r->tasks[i], (int64_t)i + 1);
 		}
 	}
 	if (r->has_more) {
 		if (has(r->next_cursor)) {
 			json_w_str_addc(w, "\n\nMore tasks: call list_tasks with cursor \"");
-			task_render_text_add(w, r->next_cursor);
+			tools_render_text_add(w, r->next_cursor);
 			json_w_str_addc(w, "\" to get the next page.");
 		} else {
 			json_w_str_addc(w, "\n\nMore tasks: call list_tasks with page ");
@@ -247,7 +247,7 @@ static void render_structured(struct json_w *w, const struct kling_list_result *
 {
 	json_w_obj(w);
 	json_w_key(w, "backend");
-	json_w_cstr(w, kling_api_name(r->backend));
+	json_w_cstr(w, kling_task_api_name(r->backend));
 	json_w_key(w, "page");
 	json_w_int(w, r->page);
 	json_w_key(w, "page_size");
@@ -265,12 +265,12 @@ static void render_structured(struct json_w *w, const struct kling_list_result *
 	json_w_key(w, "tasks");
 	json_w_arr(w);
 	for (size_t i = 0; i < r->ntasks; i++)
-		task_render_json(w, &r->tasks[i]);
+		tools_render_json(w, &r->tasks[i]);
 	json_w_arr_end(w);
 	json_w_obj_end(w);
 }
 
-void lt_render(struct json_w *w, const struct kling_list_result *r, int structured)
+void tool_list_tasks_render(struct json_w *w, const struct kling_list_result *r, int structured)
 {
 	mcp_write_text_open(w);
 	render_text(w, r);

@@ -29,13 +29,13 @@ extern const struct mcp_tool lt_tool;
 
 /* 0 when r can be rendered; else -1 and *why names the broken field (a
  * backend bug: empty task_id, status out of range, unknown backend name...). */
-int lt_result_check(const struct kling_list_result *r, const char **why);
+int tool_list_tasks_result_check(const struct kling_list_result *r, const char **why);
 
 /* Write the members of a tools/call result for r into the open result object
  * of w: "content" (one text block in the seed's layout) and, when structured
  * is set (protocol 2025-06-18 and later), "structuredContent" matching the
- * tool's outputSchema. r must pass lt_result_check. */
-void lt_render(struct json_w *w, const struct kling_list_result *r, int structured);
+ * tool's outputSchema. r must pass tool_list_tasks_result_check. */
+void tool_list_tasks_render(struct json_w *w, const struct kling_list_result *r, int structured);
 
 /* The tool's inputSchema and outputSchema (JSON text, static). */
 extern const char lt_input_schema[];

@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-void targs_problem(struct targs *a, const char *fmt, ...)
+void tools_args_problem(struct targs *a, const char *fmt, ...)
 {
 	if (a->nproblems == TARGS_MAX_PROBLEMS)
 		return;
@@ -17,7 +17,7 @@ void targs_problem(struct targs *a, const char *fmt, ...)
 	va_end(ap);
 }
 
-const char *targs_got(const struct json_doc *d, int t, char *out, size_t cap)
+const char *tools_args_got(const struct json_doc *d, int t, char *out, size_t cap)
 {
 	size_t n;
 	const char *raw = json_raw(d, t, &n);
@@ -79,11 +79,11 @@ static int check_one(struct targs *a, const struct targ_spec *s, int t, char *st
 		break;
 	}
 	}
-	targs_problem(a, "%s %s, got %s", s->name, bad, targs_got(d, t, g, sizeof g));
+	tools_args_problem(a, "%s %s, got %s", s->name, bad, tools_args_got(d, t, g, sizeof g));
 	return -1;
 }
 
-void targs_check(struct targs *a, const char *tool, const struct targ_spec *spec, int n, const struct json_doc *d,
+void tools_args_check(struct targs *a, const char *tool, const struct targ_spec *spec, int n, const struct json_doc *d,
 		 int args, char *const *strings)
 {
 	a->d = d;
@@ -100,14 +100,14 @@ void targs_check(struct targs *a, const char *tool, const struct targ_spec *spec
 			i++;
 		if (i < n) {
 			if (seen[i]++)
-				targs_problem(a, "%s is given more than once", spec[i].name);
+				tools_args_problem(a, "%s is given more than once", spec[i].name);
 			int v = json_value(d, k);
 			a->tok[i] = json_type(d, v) == JSON_NULL ? -1 : v; /* null: not given */
 			continue;
 		}
 		if (nunknown++ < 5 && ulen < sizeof unknown - TARGS_GOT_MAX - 16) {
 			int w = snprintf(unknown + ulen, sizeof unknown - ulen, "%s%s", ulen ? ", " : "",
-					 targs_got(d, k, g, sizeof g));
+					 tools_args_got(d, k, g, sizeof g));
 			if (w > 0)
 				ulen += (size_t)w;
 		}
@@ -120,12 +120,12 @@ void targs_check(struct targs *a, const char *tool, const struct targ_spec *spec
 		for (int i = 0; i < n && o < sizeof names; i++)
 			o += (size_t)snprintf(names + o, sizeof names - o, "%s%s", i == 0 ? "" : i == n - 1 ? " and " : ", ",
 					      spec[i].name);
-		targs_problem(a, "unknown argument%s %s; %s takes %s", nunknown > 1 ? "s" : "", unknown, tool, names);
+		tools_args_problem(a, "unknown argument%s %s; %s takes %s", nunknown > 1 ? "s" : "", unknown, tool, names);
 	}
 	for (int i = 0; i < n; i++) {
 		if (a->tok[i] < 0) {
 			if (spec[i].required)
-				targs_problem(a, "%s is required", spec[i].name);
+				tools_args_problem(a, "%s is required", spec[i].name);
 			continue;
 		}
 		if (check_one(a, &spec[i], a->tok[i], strings ? strings[i] : NULL, &a->num[i]) != 0)
@@ -133,7 +133,7 @@ void targs_check(struct targs *a, const char *tool, const struct targ_spec *spec
 	}
 }
 
-int targs_finish(const struct targs *a, char *err, size_t cap)
+int tools_args_finish(const struct targs *a, char *err, size_t cap)
 {
 	if (a->nproblems == 0)
 		return 0;

@@ -6,7 +6,7 @@
  * nullable send it). Unknown and repeated names are refused, naming them.
  * Problems are collected (up to TARGS_MAX_PROBLEMS), so one answer names
  * every bad argument; the tool adds its cross-argument checks with
- * targs_problem, then targs_finish writes the isError text:
+ * tools_args_problem, then tools_args_finish writes the isError text:
  *   "Invalid argument: <problem>."  or  "Invalid arguments:\n- <p1>.\n- <p2>."
  */
 #ifndef TOOLS_ARGS_H
@@ -53,17 +53,17 @@ struct targs {
 /* Check the arguments (object token args of d, or -1 when absent) of tool
  * against spec[0..n) (n <= TARGS_MAX). strings[i] is the buffer (max + 1
  * bytes) of string argument i, else NULL. a->tok/num hold the good values. */
-void targs_check(struct targs *a, const char *tool, const struct targ_spec *spec, int n, const struct json_doc *d,
+void tools_args_check(struct targs *a, const char *tool, const struct targ_spec *spec, int n, const struct json_doc *d,
 		 int args, char *const *strings);
 
 /* Add a problem (a cross-argument check). */
-void targs_problem(struct targs *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void tools_args_problem(struct targs *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The value token t as the caller wrote it (JSON text), cut to
  * TARGS_GOT_MAX bytes, never inside a UTF-8 character. */
-const char *targs_got(const struct json_doc *d, int t, char *out, size_t cap);
+const char *tools_args_got(const struct json_doc *d, int t, char *out, size_t cap);
 
 /* 0 when there was no problem; else -1 with the isError text in err[cap]. */
-int targs_finish(const struct targs *a, char *err, size_t cap);
+int tools_args_finish(const struct targs *a, char *err, size_t cap);
 
 #endif

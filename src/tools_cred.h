@@ -10,11 +10,11 @@
 
 #include <stddef.h>
 
-struct config;
+struct kling_config;
 
 /* 0, or -1 with the isError text naming the configuration error or the
  * missing credentials in err[cap] (cfg NULL: no configuration given, as in
  * unit tests of the arguments: 0). */
-int tools_cred_ready(const struct config *cfg, char *err, size_t cap);
+int tools_cred_ready(const struct kling_config *cfg, char *err, size_t cap);
 
 #endif

@@ -13,8 +13,10 @@ one line per finding) when:
   - the include graph has a cycle: a module is x.c with x.h, and module a
     depends on module b when a.c or a.h includes b.h (a module including its own
     header is no dependency);
+  - a header x.h declares a function not named x_* (or after another module
+    of its layer): an exported name says where it lives;
   - an http_parse* file includes, directly or through other headers, an I/O
-    module: conn, loop, resolve, http_client, log or config (the parsers stay pure).
+    module: net_conn, loop, net_resolve, http_client, log or kling_config (the parsers stay pure).
 Usage: arch_check.py [SRC_DIR]   (default: src/ of this repository)
 """
 import os
@@ -22,28 +24,29 @@ import re
 import sys
 
 INCLUDE = re.compile(r'^\s*#\s*include\s*"([^"]+)"', re.M)
-IO_MODULES = {"conn", "loop", "resolve", "http_client", "log", "config"}
+IO_MODULES = {"net_conn", "loop", "net_resolve", "http_client", "log", "kling_config"}
 
 # The layers, lowest first, and their modules (a module is x.c with x.h, or a
 # header alone). A name ending in * matches every module it starts (json*:
 # json_read, json_write); an exact name wins over a pattern.
 ORDER = ["base", "net", "kling", "mcp", "tools", "transports", "entry"]
 LAYERS = {
-    # pure helpers and the loop; kling_limits.h holds every layer's limits
-    "base": ["arena", "buf", "ca_bundle", "hex", "iso8601", "json*", "kling_limits", "log", "loop", "outq", "rng", "text"],
-    # connections, TLS, the HTTP client and the listener's HTTP
-    "net": ["conn", "http_client", "http_parse", "http_server", "proxy", "resolve", "tls_err", "tls_store"],
-    # the Kling API: requests, listings, look-ups, its task model; config is
-    # the Kling client's settings (main hands the lower layers values)
-    "kling": ["config", "jwt", "kling", "kling_err", "kling_get", "kling_list", "kling_parse", "kling_task"],
-    # the MCP core and the tool interface it offers (mcp_tool.h)
-    "mcp": ["jsonrpc", "mcp", "mcp_core", "mcp_held", "mcp_out", "mcp_sched", "mcp_tasks", "mcp_tool"],
-    # the tools and their registry (handed to the core by main)
-    "tools": ["task_render", "tool_get_task", "tool_list_tasks", "tools", "tools_args", "tools_cred"],
-    # stdio and HTTP carrying MCP
-    "transports": ["mcp_http", "mcp_http_check", "server", "wire"],
-    # the program: main, the call and --check commands, the probe
-    "entry": ["call", "check", "main", "probe"],
+    # pure helpers, the loop, and every layer's limits (all_limits.h)
+    "base": ["all_limits", "arena", "buf", "ca_bundle", "hex", "iso8601", "json*", "log", "loop", "outq", "rng",
+             "text"],
+    # connections, name resolution, the proxy tunnel, TLS, the HTTP client and the listener's HTTP
+    "net": ["net_*", "tls_*", "http_client", "http_parse", "httpd"],
+    # the Kling API: requests, listings, look-ups, its task model, the JWT; kling_config is
+    # the environment read at start (main hands the lower layers values)
+    "kling": ["kling*"],
+    # the MCP core (mcp_core.h is private to its files), JSON-RPC, MCP tasks, the tool interface
+    "mcp": ["mcp", "mcp_core", "mcp_held", "mcp_jsonrpc", "mcp_out", "mcp_sched", "mcp_task", "mcp_tool"],
+    # the tools, their registry (handed to the core by main), arguments, credentials, rendering
+    "tools": ["tool_*", "tools*"],
+    # MCP carried over stdio (mcp_stdio, framed by mcp_wire) and over HTTP (mcp_http*)
+    "transports": ["mcp_http*", "mcp_stdio", "mcp_wire"],
+    # the program: main and the command-line modes (call, --check, --probe)
+    "entry": ["cli_*", "main"],
 }
 
 
@@ -145,7 +148,31 @@ def check(src):
                 if module(h) in IO_MODULES:
                     findings.append(f"{f} reaches the I/O module {h} (" + " -> ".join(path) +
                                     "): the parsers must stay pure")
+    findings += misnamed(src, {module(f) for f in incs})
     return findings, len(incs)
+
+
+DECL = re.compile(r'^(?!static\b|typedef\b)[A-Za-z_][\w \*]*?[\s\*]([a-z_][a-z0-9_]*)\s*\(', re.M)
+
+
+def misnamed(src, modules):
+    """Functions a header x.h declares that are not named x or x_*, nor after
+    another module of x's layer (mcp_tool.h declares the core's mcp_call_*;
+    mcp_core.h the mcp_sched_* of its sibling files): a name says its module."""
+    out = []
+    for f in sorted(os.listdir(src)):
+        if not f.endswith(".h"):
+            continue
+        m = module(f)
+        with open(os.path.join(src, f), encoding="utf-8", errors="replace") as fh:
+            text = fh.read()
+        text = re.sub(r"/\*.*?\*/", "", text, flags=re.S)
+        text = re.sub(r"^\s*#.*$", "", text, flags=re.M)
+        peers = [p for p in modules if layer_of(p) == layer_of(m)]
+        for name in sorted(set(DECL.findall(text))):
+            if not any(name == p or name.startswith(p + "_") for p in peers):
+                out.append(f"{f} declares {name}(): an exported name starts with its module's name ({m}_)")
+    return out
 
 
 def main():
@@ -157,7 +184,8 @@ def main():
     if findings:
         print(f"arch: {len(findings)} finding(s) in {src}")
         return 1
-    print(f"arch: {n} files in {len(ORDER)} layers, no upward include, no include cycle, no forbidden dependency")
+    print(f"arch: {n} files in {len(ORDER)} layers, no upward include, no include cycle, no forbidden dependency,"
+          " every exported name after its module")
     return 0
 
 

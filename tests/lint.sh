@@ -1,6 +1,7 @@
 #!/bin/sh
 # make lint: static analysis of src/, clean or failing.
-#   arch        tests/arch_check.py: no include cycle, no forbidden dependency
+#   arch        tests/arch_check.py: the layer order, no include cycle, no forbidden dependency,
+#               exported names after their module
 #   cppcheck    warning, style, performance, portability; a finding is an error
 #   clang-tidy  the checks chosen in .clang-tidy (each exclusion says why)
 # A false positive is silenced at its line with a comment saying why

@@ -36,7 +36,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	memset(&a, 0, sizeof a);
 	a.limit = limit;
 	size_t alen = n;
-	ssize_t ra = http_decode_chunked(&a, one, &alen);
+	ssize_t ra = http_parse_decode_chunked(&a, one, &alen);
 	FUZZ_ASSERT(alen <= n && a.total == alen && a.total <= limit);
 	if (ra == HTTP_PARSE_INVALID || ra == HTTP_PARSE_TOO_BIG)
 		FUZZ_ASSERT(a.error && *a.error);
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		size_t piece = end - pos;
 		char *p = two + pos; /* decoded in place, then moved down to out */
 		size_t plen = piece;
-		rb = http_decode_chunked(&b, p, &plen);
+		rb = http_parse_decode_chunked(&b, p, &plen);
 		FUZZ_ASSERT(plen <= piece);
 		memmove(two + out, p, plen);
 		out += plen;

@@ -2,8 +2,8 @@
  * fuzz_http_client — the HTTP client's receive path (http_client.c: heads, 1xx,
  * framing, Content-Length, chunked, read-to-close, limits, keep-alive reuse,
  * the one resend on a connection the server closed) driven by hostile bytes
- * through a fake conn module (this file defines every conn_* function, so
- * conn.c is not linked: no sockets, no TLS).
+ * through a fake conn module (this file defines every net_conn_* function, so
+ * net_conn.c is not linked: no sockets, no TLS).
  *
  * Input: byte 0 says how the fake connection misbehaves (write errors, reads
  * that end with an error instead of an end of stream, deadline at once,
@@ -13,16 +13,16 @@
  * connection carries the next request and the rest of the bytes).
  *
  * Invariants: done is called exactly once per request (never after
- * http_cancel); a response has a status 200..599 outside 3xx, a body within
+ * http_client_cancel); a response has a status 200..599 outside 3xx, a body within
  * LIMIT_HTTP_BODY_BYTES ending in a NUL; an operation always makes progress
  * (the loop never runs dry while one waits); and the first request's outcome
  * (error or status + body) is the same when the bytes arrive in one piece.
  */
-#include "conn.h"
+#include "net_conn.h"
 #include "fuzz.h"
 #include "http_client.h"
 #include "http_parse.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "loop.h"
 
 #include <string.h>
@@ -43,8 +43,8 @@ static unsigned next_rand(void)
 
 /* ---- the fake conn module ---- */
 
-struct conn {
-	conn_fn fn;
+struct net_conn {
+	net_conn_fn fn;
 	void *ctx;
 	struct loop_timer t;
 	int event;
@@ -52,33 +52,33 @@ struct conn {
 	int eof;
 };
 
-static struct conn *g_idle;
+static struct net_conn *g_idle;
 static int g_owned;
 
 static void fire(void *arg)
 {
-	struct conn *c = arg;
+	struct net_conn *c = arg;
 	c->fn(c->ctx, c->event);
 }
 
-static void later(struct conn *c, int event)
+static void later(struct net_conn *c, int event)
 {
 	c->event = event;
 	loop_timer_set(&c->t, loop_now_ms(), fire, c);
 }
 
-int conn_configure(const char *ca_file, const char *https_proxy, const char *no_proxy, char *err, size_t errcap)
+int net_conn_configure(const char *ca_file, const char *https_proxy, const char *no_proxy, char *err, size_t errcap)
 {
 	(void)ca_file, (void)https_proxy, (void)no_proxy, (void)err, (void)errcap;
 	return 0;
 }
 
-struct conn *conn_get(const char *host, unsigned short port, int64_t deadline_ms, int allow_reuse, conn_fn fn,
+struct net_conn *net_conn_get(const char *host, unsigned short port, int64_t deadline_ms, int allow_reuse, net_conn_fn fn,
 		      void *ctx, int *reused, char *err, size_t errcap)
 {
 	(void)host, (void)port, (void)deadline_ms;
 	if (allow_reuse && g_idle) {
-		struct conn *c = g_idle;
+		struct net_conn *c = g_idle;
 		g_idle = NULL;
 		loop_timer_clear(&c->t);
 		c->fn = fn;
@@ -92,7 +92,7 @@ struct conn *conn_get(const char *host, unsigned short port, int64_t deadline_ms
 		snprintf(err, errcap, "fake: no more connections");
 		return NULL;
 	}
-	struct conn *c = calloc(1, sizeof *c);
+	struct net_conn *c = calloc(1, sizeof *c);
 	FUZZ_ASSERT(c);
 	c->fn = fn;
 	c->ctx = ctx;
@@ -102,7 +102,7 @@ struct conn *conn_get(const char *host, unsigned short port, int64_t deadline_ms
 	return c;
 }
 
-long conn_read(struct conn *c, void *buf, size_t cap)
+long net_conn_read(struct net_conn *c, void *buf, size_t cap)
 {
 	FUZZ_ASSERT(c->open && cap > 0);
 	if (!g_whole && next_rand() % 4 == 0)
@@ -124,7 +124,7 @@ long conn_read(struct conn *c, void *buf, size_t cap)
 	return (long)n;
 }
 
-long conn_write(struct conn *c, const void *buf, size_t len)
+long net_conn_write(struct net_conn *c, const void *buf, size_t len)
 {
 	FUZZ_ASSERT(c->open && len > 0 && buf);
 	if (!g_whole && (g_mode & 0x02) && next_rand() % 4 == 0)
@@ -134,34 +134,34 @@ long conn_write(struct conn *c, const void *buf, size_t len)
 	return (long)(g_whole ? len : 1 + next_rand() % len);
 }
 
-void conn_wait(struct conn *c)
+void net_conn_wait(struct net_conn *c)
 {
 	later(c, CONN_IO);
 }
 
-int conn_closed_cleanly(const struct conn *c)
+int net_conn_closed_cleanly(const struct net_conn *c)
 {
 	return c->eof && !(g_mode & 0x04);
 }
 
-int conn_pending(const struct conn *c)
+int net_conn_pending(const struct net_conn *c)
 {
 	(void)c;
 	return 0;
 }
 
-const char *conn_error(const struct conn *c)
+const char *net_conn_error(const struct net_conn *c)
 {
 	return c->eof ? "" : "fake error";
 }
 
-const char *conn_phase(struct conn *c)
+const char *net_conn_phase(struct net_conn *c)
 {
 	(void)c;
 	return "";
 }
 
-int conn_release(struct conn *c, int keep)
+int net_conn_release(struct net_conn *c, int keep)
 {
 	if (!c)
 		return 0;
@@ -175,7 +175,7 @@ int conn_release(struct conn *c, int keep)
 	return 0;
 }
 
-void conn_shutdown(void)
+void net_conn_shutdown(void)
 {
 	if (g_idle) {
 		loop_timer_clear(&g_idle->t);
@@ -223,11 +223,11 @@ static void request(int post, int64_t deadline, int cancel_after, struct outcome
 	struct http_request req = {post ? "POST" : "GET", "api.example", 443, "/v1/tasks?x=1",
 				   "Bearer fuzz-token", post ? body : NULL, post ? sizeof body - 1 : 0};
 	memset(o, 0, sizeof *o);
-	struct http_op *op = http_start(&req, deadline, on_done, o);
+	struct http_op *op = http_client_start(&req, deadline, on_done, o);
 	FUZZ_ASSERT(op);
 	for (int turn = 1; o->calls == 0; turn++) {
 		if (turn == cancel_after) {
-			http_cancel(op);
+			http_client_cancel(op);
 			break;
 		}
 		FUZZ_ASSERT(loop_pending() >= 2); /* progress: something besides the deadline is armed */

@@ -1,6 +1,6 @@
 /*
  * fuzz_http_head — a response head through http_parse_response_head, then
- * http_read_framing and http_parse_retry_after, as http_client.c calls them.
+ * http_parse_read_framing and http_parse_retry_after, as http_client.c calls them.
  *
  * Input: one byte giving the header array's capacity (0..LIMIT_HTTP_HEADERS),
  * the rest the bytes received. Invariants: a head's length is within the
@@ -11,7 +11,7 @@
  */
 #include "fuzz.h"
 #include "http_parse.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 
 #include <string.h>
 
@@ -66,7 +66,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	struct http_framing f;
-	if (http_read_framing(minor, status, h, nh, NOW_S, &f) != 0) {
+	if (http_parse_read_framing(minor, status, h, nh, NOW_S, &f) != 0) {
 		FUZZ_ASSERT(f.error && *f.error);
 		return 0;
 	}

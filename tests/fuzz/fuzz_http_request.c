@@ -1,6 +1,6 @@
 /*
  * fuzz_http_request — a request head through http_parse_request_head, then
- * http_read_request_framing and http_header_find, as the HTTP transport will
+ * http_parse_read_request_framing and http_parse_header_find, as the HTTP transport will
  * call them on what a client sends.
  *
  * Input: one byte giving the header array's capacity (0..LIMIT_HTTP_HEADERS),
@@ -13,7 +13,7 @@
  */
 #include "fuzz.h"
 #include "http_parse.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 
 #include <string.h>
 
@@ -60,7 +60,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		FUZZ_ASSERT(is_token(h[i].name, h[i].name_len) && inside(h[i].name, h[i].name_len, buf, buf + r));
 		FUZZ_ASSERT(inside(h[i].value, h[i].value_len, buf, buf + r));
 		for (size_t k = 0; k < h[i].value_len; k++)
-			FUZZ_ASSERT(http_is_field_char((unsigned char)h[i].value[k]));
+			FUZZ_ASSERT(http_parse_is_field_char((unsigned char)h[i].value[k]));
 		if (h[i].value_len)
 			FUZZ_ASSERT(h[i].value[0] != ' ' && h[i].value[h[i].value_len - 1] != ' ');
 	}
@@ -81,14 +81,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	struct http_request_framing f;
-	if (http_read_request_framing(&rl, h, nh, &f) != 0) {
+	if (http_parse_read_request_framing(&rl, h, nh, &f) != 0) {
 		FUZZ_ASSERT(f.error && *f.error && (f.status == 400 || f.status == 501));
 		return 0;
 	}
 	size_t ncl, nte, nhost;
-	const struct http_header *cl = http_header_find(h, nh, "content-length", &ncl);
-	const struct http_header *te = http_header_find(h, nh, "transfer-encoding", &nte);
-	const struct http_header *host = http_header_find(h, nh, "host", &nhost);
+	const struct http_header *cl = http_parse_header_find(h, nh, "content-length", &ncl);
+	const struct http_header *te = http_parse_header_find(h, nh, "transfer-encoding", &nte);
+	const struct http_header *host = http_parse_header_find(h, nh, "host", &nhost);
 	FUZZ_ASSERT(ncl <= 1 && nte <= 1 && nhost <= 1 && !(cl && te));
 	FUZZ_ASSERT(f.chunked == (te != NULL) && f.content_length >= 0 && (cl || f.content_length == 0));
 	FUZZ_ASSERT(rl.minor_version == 0 || host);

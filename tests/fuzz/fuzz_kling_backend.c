@@ -3,7 +3,7 @@
  * (kling.c: requests, the tasks cursor walk, the legacy merge of several
  * product lists fetched side by side, the seed shape, error replies, retries
  * and their limits, cancellation) with hostile replies from a fake HTTP
- * client (this file defines http_start and http_cancel, so http_client.c and the
+ * client (this file defines http_client_start and http_client_cancel, so http_client.c and the
  * network are not linked).
  *
  * Input: 7 bytes of query and configuration (backend, credential kind,
@@ -16,17 +16,17 @@
  * the loop or start; every request is well-formed (GET/POST, path under the
  * base path without spaces or controls, "Bearer ..." authorization, a JSON
  * body for POST) and there are at most LIMIT_UPSTREAM_REQUESTS of them; a
- * result passes lt_result_check, has at most page_size tasks, names the
+ * result passes tool_list_tasks_result_check, has at most page_size tasks, names the
  * backend, renders to valid JSON, and on the legacy backend (which filters
  * here) every task matches the status and time window asked for; when the
  * call ends no request is left in flight and no timer armed.
  */
-#include "config.h"
+#include "kling_config.h"
 #include "fuzz.h"
 #include "http_client.h"
 #include "json.h"
 #include "kling.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "kling_list.h"
 #include "loop.h"
 #include "tool_list_tasks.h"
@@ -34,7 +34,7 @@
 #include <string.h>
 
 static struct json_doc OUT;
-static struct config CFG;
+static struct kling_config CFG;
 static char KEY[] = "fuzz-api-key-0123", AK[] = "fuzz-ak", SK[] = "fuzz-sk-secret";
 
 /* ---- replies ---- */
@@ -93,7 +93,7 @@ static int clean_path(const char *p)
 	return 1;
 }
 
-struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, http_done_fn done, void *ctx)
+struct http_op *http_client_start(const struct http_request *req, int64_t deadline_ms, http_done_fn done, void *ctx)
 {
 	(void)deadline_ms;
 	FUZZ_ASSERT(++g_requests <= LIMIT_UPSTREAM_REQUESTS);
@@ -126,7 +126,7 @@ struct http_op *http_start(const struct http_request *req, int64_t deadline_ms, 
 	return op;
 }
 
-void http_cancel(struct http_op *op)
+void http_client_cancel(struct http_op *op)
 {
 	if (!op)
 		return;
@@ -151,9 +151,9 @@ static void on_done(void *ctx, const struct kling_list_result *r, const char *er
 		return;
 	}
 	const char *why;
-	FUZZ_ASSERT(lt_result_check(r, &why) == 0);
+	FUZZ_ASSERT(tool_list_tasks_result_check(r, &why) == 0);
 	FUZZ_ASSERT(r->ntasks <= (size_t)r->page_size && r->page_size <= KLING_PAGE_SIZE_MAX);
-	FUZZ_ASSERT(r->backend == config_effective_backend(&CFG));
+	FUZZ_ASSERT(r->backend == kling_config_effective_backend(&CFG));
 	if (r->backend == KLING_API_LEGACY) {
 		for (size_t i = 0; i < r->ntasks; i++) {
 			const struct kling_task *t = &r->tasks[i];
@@ -166,7 +166,7 @@ static void on_done(void *ctx, const struct kling_list_result *r, const char *er
 	struct json_w w;
 	json_w_init(&w, LIMIT_RESPONSE_BYTES);
 	json_w_obj(&w);
-	lt_render(&w, r, 1);
+	tool_list_tasks_render(&w, r, 1);
 	json_w_obj_end(&w);
 	FUZZ_ASSERT(json_w_error(&w) == 0);
 	size_t n;

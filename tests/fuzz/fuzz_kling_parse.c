@@ -1,19 +1,19 @@
 /*
  * fuzz_kling_parse — a reply body from the Kling API, read the way kling.c
- * reads it: json_parse, kparse_envelope, then the data member through each
- * backend's parser (kparse_tasks, kparse_legacy, kparse_seed), and every page
- * that parses through lt_result_check and lt_render, as the tool would send it;
- * and the look-ups' readers (kparse_tasks_get, kparse_legacy_get).
+ * reads it: json_parse, kling_parse_envelope, then the data member through each
+ * backend's parser (kling_parse_tasks, kling_parse_legacy, kling_parse_seed), and every page
+ * that parses through tool_list_tasks_result_check and tool_list_tasks_render, as the tool would send it;
+ * and the look-ups' readers (kling_parse_tasks_get, kling_parse_legacy_get).
  *
  * Invariants: the envelope's strings are NUL-terminated within their arrays;
  * a parsed page has only tasks with an id and a status of the seed's
  * vocabulary, at most 16 outputs each with a type; a deep copy
- * (kparse_copy_task) is equal; the rendered result is valid JSON whose
+ * (kling_parse_copy_task) is equal; the rendered result is valid JSON whose
  * structuredContent never carries an empty string or an unknown status.
  */
 #include "fuzz.h"
 #include "json.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "kling_parse.h"
 #include "tool_list_tasks.h"
 
@@ -43,7 +43,7 @@ static void check_str(struct kling_str s)
 static void check_task(const struct kling_task *t, struct arena *copy_arena)
 {
 	FUZZ_ASSERT(t->task_id.len > 0 && t->task_id.ptr);
-	FUZZ_ASSERT(kling_status_name(t->status) != NULL);
+	FUZZ_ASSERT(kling_task_status_name(t->status) != NULL);
 	check_str(t->status_message);
 	check_str(t->task_type);
 	check_str(t->model_name);
@@ -57,7 +57,7 @@ static void check_task(const struct kling_task *t, struct arena *copy_arena)
 		check_str(t->outputs[k].duration);
 	}
 	struct kling_task c;
-	if (kparse_copy_task(copy_arena, t, &c) != 0)
+	if (kling_parse_copy_task(copy_arena, t, &c) != 0)
 		return; /* the copy arena is full: allowed */
 	FUZZ_ASSERT(str_eq(c.task_id, t->task_id) && str_eq(c.status_message, t->status_message) &&
 		    str_eq(c.task_type, t->task_type) && str_eq(c.model_name, t->model_name) &&
@@ -95,15 +95,15 @@ static void walk_structured(int t)
 	}
 }
 
-static void render(enum kling_api backend, const struct kparse_page *p)
+static void render(enum kling_api backend, const struct kling_parse_page *p)
 {
 	struct kling_list_result r = {backend, 1, 100, p->total, p->has_more, p->next_cursor, p->tasks, p->ntasks};
 	const char *why = NULL;
-	FUZZ_ASSERT(lt_result_check(&r, &why) == 0);
+	FUZZ_ASSERT(tool_list_tasks_result_check(&r, &why) == 0);
 	struct json_w w;
 	json_w_init(&w, LIMIT_RESPONSE_BYTES);
 	json_w_obj(&w);
-	lt_render(&w, &r, 1);
+	tool_list_tasks_render(&w, &r, 1);
 	json_w_obj_end(&w);
 	FUZZ_ASSERT(json_w_error(&w) == 0);
 	size_t n;
@@ -123,15 +123,15 @@ static void one(const char *backend, int data)
 	struct arena a, copy;
 	arena_init(&a, LIMIT_CALL_BYTES);
 	arena_init(&copy, LIMIT_CALL_BYTES);
-	struct kparse_page p;
+	struct kling_parse_page p;
 	const char *why = NULL;
 	int r;
 	if (strcmp(backend, "tasks") == 0)
-		r = kparse_tasks(&D, data, &a, &p, &why);
+		r = kling_parse_tasks(&D, data, &a, &p, &why);
 	else if (strcmp(backend, "legacy") == 0)
-		r = kparse_legacy(&D, data, "videos/text2video", &a, &p, &why);
+		r = kling_parse_legacy(&D, data, "videos/text2video", &a, &p, &why);
 	else
-		r = kparse_seed(&D, data, &a, &p, &why);
+		r = kling_parse_seed(&D, data, &a, &p, &why);
 	if (r != 0) {
 		FUZZ_ASSERT(why && *why);
 	} else {
@@ -158,7 +158,7 @@ static void lookups(int data)
 	const char *why = NULL;
 	for (int by_external = 0; by_external < 2; by_external++) {
 		found = -1;
-		if (kparse_tasks_get(&D, data, "a1", 2, by_external, &a, &t, &found, &why) != 0) {
+		if (kling_parse_tasks_get(&D, data, "a1", 2, by_external, &a, &t, &found, &why) != 0) {
 			FUZZ_ASSERT(why && *why);
 		} else if (found) {
 			FUZZ_ASSERT(found == 1);
@@ -168,7 +168,7 @@ static void lookups(int data)
 		}
 	}
 	found = -1;
-	if (kparse_legacy_get(&D, data, "images/generations", &a, &t, &found, &why) != 0) {
+	if (kling_parse_legacy_get(&D, data, "images/generations", &a, &t, &found, &why) != 0) {
 		FUZZ_ASSERT(why && *why);
 	} else {
 		FUZZ_ASSERT(found == 0 || found == 1);
@@ -183,8 +183,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (json_parse_repair(&D, (const char *)data, size) != 0)
 		return 0;
-	struct kparse_envelope env;
-	kparse_envelope(&D, &env);
+	struct kling_parse_envelope env;
+	kling_parse_envelope(&D, &env);
 	FUZZ_ASSERT(memchr(env.message, 0, sizeof env.message) && memchr(env.request_id, 0, sizeof env.request_id));
 	if (!env.is_kling)
 		FUZZ_ASSERT(env.data == -1 && env.message[0] == 0);
@@ -197,6 +197,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		one("seed", where[k]);
 		lookups(where[k]);
 	}
-	FUZZ_ASSERT(kparse_ms(-5) == 0 && kparse_ms(1) == 1000);
+	FUZZ_ASSERT(kling_parse_ms(-5) == 0 && kling_parse_ms(1) == 1000);
 	return 0;
 }

@@ -1,5 +1,5 @@
 /*
- * fuzz_listen — a client's bytes through the HTTP server (http_server.c) and
+ * fuzz_listen — a client's bytes through the HTTP server (httpd.c) and
  * MCP over HTTP (mcp_http.c), over a real socketpair, delivered in reads of
  * sizes the input picks, with the fake list_tasks backend (tests/lib/fake_backend.h)
  * instead of the network.
@@ -17,11 +17,11 @@
  * every backend operation cancelled or answered, every session freed and
  * no timer left armed.
  */
-#include "config.h"
+#include "kling_config.h"
 #include "kling.h"
 #include "fuzz.h"
 #include "http_parse.h"
-#include "http_server.h"
+#include "httpd.h"
 #include "json.h"
 #include "log.h"
 #include "loop.h"
@@ -39,7 +39,7 @@
 #define FAKE_CHECK(cond) FUZZ_ASSERT(cond)
 #include "../lib/fake_backend.h"
 
-static struct config CFG;
+static struct kling_config CFG;
 static char KEY[] = "fuzz-api-key", TOKEN[] = "fuzz-token", LISTEN[] = "127.0.0.1:8080";
 static char RX[1 << 20];
 static size_t RXN, RXDONE;
@@ -64,7 +64,7 @@ static void check_responses(void)
 			return;
 		FUZZ_ASSERT(k > 0 && minor == 1);
 		struct http_framing f;
-		FUZZ_ASSERT(http_read_framing(minor, status, h, nh, 0, &f) == 0);
+		FUZZ_ASSERT(http_parse_read_framing(minor, status, h, nh, 0, &f) == 0);
 		if (status == 100) {
 			RXDONE += (size_t)k;
 			continue;
@@ -75,7 +75,7 @@ static void check_responses(void)
 			struct http_chunked d = {.limit = sizeof RX};
 			size_t len = n - (size_t)k;
 			memcpy(tmp, p + k, len);
-			ssize_t left = http_decode_chunked(&d, tmp, &len);
+			ssize_t left = http_parse_decode_chunked(&d, tmp, &len);
 			if (left == HTTP_PARSE_INCOMPLETE)
 				return; /* a stream still open */
 			FUZZ_ASSERT(left >= 0);
@@ -149,7 +149,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	set = (struct mcp_settings){CFG.timeout_ms, NULL, {CFG.api_key, CFG.mcp_token}};
 	kling_init(&CFG);
 	FUZZ_ASSERT(mcp_init(&set, &kling_tools) == 0);
-	kling_use_backend(&fake_backend);
+	kling_list_use_backend(&fake_backend);
 	FUZZ_ASSERT(mcp_http_start(&CFG) == 0);
 	int sv[2];
 	FUZZ_ASSERT(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sv) == 0);
@@ -180,6 +180,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(fake_running == 0);
 	mcp_free();
 	FUZZ_ASSERT(loop_pending() == 0);
-	kling_use_backend(NULL);
+	kling_list_use_backend(NULL);
 	return 0;
 }

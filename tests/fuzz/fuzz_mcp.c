@@ -19,7 +19,7 @@
  * or an integer when present; at the end of input every call is dropped,
  * every backend operation cancelled or answered, and no timer is left armed.
  */
-#include "config.h"
+#include "kling_config.h"
 #include "kling.h"
 #include "fuzz.h"
 #include "json.h"
@@ -31,7 +31,7 @@
 #include <string.h>
 
 static struct json_doc OUT;
-static struct config CFG;
+static struct kling_config CFG;
 static char KEY[] = "fuzz-api-key";
 
 static void check_message(int t)
@@ -91,7 +91,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(mcp_init(&set, &kling_tools) == 0);
 	struct mcp_session *s = mcp_session_new(&sink, NULL);
 	FUZZ_ASSERT(s);
-	kling_use_backend(&fake_backend);
+	kling_list_use_backend(&fake_backend);
 	const char *p = (const char *)in.p, *end = p + in.n;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -109,6 +109,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	FUZZ_ASSERT(fake_running == 0);
 	mcp_free();
 	FUZZ_ASSERT(loop_pending() == 0);
-	kling_use_backend(NULL);
+	kling_list_use_backend(NULL);
 	return 0;
 }

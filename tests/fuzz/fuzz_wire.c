@@ -1,19 +1,19 @@
 /*
- * fuzz_wire — the stdio transport (wire.c) over real pipes: bytes written to
+ * fuzz_wire — the stdio transport (mcp_wire.c) over real pipes: bytes written to
  * its standard input in pieces of sizes the input picks, with the loop
  * turning in between, must come out as exactly the lines a plain reference
  * splitter finds (split at '\n', a '\r' before it dropped, blank lines
  * skipped, a last line without '\n' delivered at the end of input), each
- * once and in order; each line echoed back with wire_send must come out of
+ * once and in order; each line echoed back with mcp_wire_send must come out of
  * its standard output as that line and a '\n'; the end of input is reported
  * once; the wire then finishes.
  *
  * Input: byte 0 seeds the piece sizes; the rest is what the client writes.
  */
 #include "fuzz.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "loop.h"
-#include "wire.h"
+#include "mcp_wire.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -23,7 +23,7 @@
 static char *g_got;     /* lines delivered, each followed by '\n' */
 static size_t g_got_len, g_got_cap;
 static int g_eof, g_oversize;
-static struct wire *g_wire;
+static struct mcp_wire *g_wire;
 
 static void add(char **buf, size_t *len, size_t *cap, const char *p, size_t n)
 {
@@ -43,7 +43,7 @@ static void on_line(void *ctx, const char *line, size_t len)
 	FUZZ_ASSERT(memchr(line, '\n', len) == NULL);
 	add(&g_got, &g_got_len, &g_got_cap, line, len);
 	add(&g_got, &g_got_len, &g_got_cap, "\n", 1);
-	FUZZ_ASSERT(wire_send(g_wire, line, len) == 0);
+	FUZZ_ASSERT(mcp_wire_send(g_wire, line, len) == 0);
 }
 
 static void on_oversize(void *ctx, size_t seen)
@@ -60,7 +60,7 @@ static void on_eof(void *ctx)
 	g_eof = 1;
 }
 
-static const struct wire_handlers H = {on_line, on_oversize, on_eof, NULL};
+static const struct mcp_wire_handlers H = {on_line, on_oversize, on_eof, NULL};
 
 /* The lines a plain splitter finds, each followed by '\n'. */
 static char *reference(const char *p, size_t n, size_t *out_len)
@@ -108,7 +108,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	g_eof = g_oversize = 0;
 	char *echo = NULL;
 	size_t echo_len = 0, echo_cap = 0;
-	g_wire = wire_open(ip[0], op[1], &H, NULL);
+	g_wire = mcp_wire_open(ip[0], op[1], &H, NULL);
 	FUZZ_ASSERT(g_wire);
 	for (size_t pos = 0; pos < in.n;) {
 		seed = seed * 1103515245u + 12345u;
@@ -121,18 +121,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		drain(op[0], &echo, &echo_len, &echo_cap);
 	}
 	close(ip[1]);
-	for (int turn = 0; !wire_done(g_wire); turn++) {
+	for (int turn = 0; !mcp_wire_done(g_wire); turn++) {
 		FUZZ_ASSERT(turn < 10000);
 		loop_run_once(0);
 		drain(op[0], &echo, &echo_len, &echo_cap);
 	}
 	drain(op[0], &echo, &echo_len, &echo_cap);
-	FUZZ_ASSERT(g_eof && g_oversize == 0 && wire_status(g_wire) == 0 && wire_backlog(g_wire) == 0);
+	FUZZ_ASSERT(g_eof && g_oversize == 0 && mcp_wire_status(g_wire) == 0 && mcp_wire_backlog(g_wire) == 0);
 	size_t want_len;
 	char *want = reference((const char *)in.p, in.n, &want_len);
 	FUZZ_ASSERT(g_got_len == want_len && (want_len == 0 || memcmp(g_got, want, want_len) == 0));
 	FUZZ_ASSERT(echo_len == want_len && (want_len == 0 || memcmp(echo, want, want_len) == 0));
-	wire_close(g_wire);
+	mcp_wire_close(g_wire);
 	g_wire = NULL;
 	FUZZ_ASSERT(loop_pending() == 0);
 	close(ip[0]);

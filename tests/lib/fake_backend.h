@@ -20,7 +20,7 @@
 #ifndef KLING_TEST_FAKE_BACKEND_H
 #define KLING_TEST_FAKE_BACKEND_H
 
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "loop.h"
 #include "kling_list.h"
 #include "kling_task.h"

@@ -1,5 +1,5 @@
 /*
- * fake_server — the real server core (server_run: wire + mcp + list_tasks)
+ * fake_server — the real server core (mcp_stdio_run: wire + mcp + list_tasks)
  * behind the fake list_tasks backend of tests/lib/fake_backend.h, for the
  * protocol and SDK suites (built as build/tools/fake_server). It is a test
  * program, never part of the product binary.
@@ -11,12 +11,12 @@
  * The fake backend's behaviour is chosen by the call's cursor argument (see
  * fake_backend.h); every cancel is reported on stderr.
  */
-#include "config.h"
+#include "kling_config.h"
 #include "kling.h"
 #include "log.h"
 #include "loop.h"
 #include "mcp.h"
-#include "server.h"
+#include "mcp_stdio.h"
 #include "t.h"
 #include "tool_list_tasks.h"
 #include "tools.h"
@@ -53,7 +53,7 @@ static void catch_done(void *ctx, const struct kling_list_result *r, const char 
 	const char *why;
 	g_called = 1;
 	g_err = error;
-	g_got = r && lt_result_check(r, &why) == 0 ? (int)r->ntasks : -1;
+	g_got = r && tool_list_tasks_result_check(r, &why) == 0 ? (int)r->ntasks : -1;
 }
 
 /* Start q on the fake: 1 when nothing was answered inside start and the
@@ -115,19 +115,19 @@ int main(int argc, char **argv)
 		signal(SIGTERM, on_signal);
 		signal(SIGHUP, on_signal);
 	}
-	struct config cfg;
-	config_load(&cfg);
+	struct kling_config cfg;
+	kling_config_load(&cfg);
 	log_set_level(cfg.log_level);
 	fake_verbose = 1;
-	kling_use_backend(&fake_backend);
+	kling_list_use_backend(&fake_backend);
 	int rc = 1;
 	kling_init(&cfg);
 	static struct mcp_settings set;
 	set = (struct mcp_settings){cfg.timeout_ms, cfg.task_key, {cfg.api_key ? cfg.api_key : cfg.access_key, NULL}};
 	if (mcp_init(&set, &kling_tools) == 0) {
-		rc = server_run(0, 1, g_stop[0]);
+		rc = mcp_stdio_run(0, 1, g_stop[0]);
 		mcp_free();
 	}
-	config_wipe(&cfg);
+	kling_config_wipe(&cfg);
 	return rc;
 }

@@ -9,7 +9,7 @@
  *   -n N       run the list N times        -p       run the list's requests at once
  *   -w MS      pause between rounds, turning the loop (idle connections watched)
  *   -c MS      cancel each request after MS; reports CANCELLED (done must not run)
- *   -b         print each body              -s       use http_run() (synchronous)
+ *   -b         print each body              -s       use http_client_run() (synchronous)
  *   -x         the first done callback cancels its own op and shuts the
  *              client down (both must be harmless there); later requests
  *              must then be refused
@@ -22,7 +22,7 @@
  * with idle connections pooled, after http_client_shutdown). Exit 0 unless
  * usage.
  */
-#include "config.h"
+#include "kling_config.h"
 #include "http_client.h"
 #include "log.h"
 #include "loop.h"
@@ -82,7 +82,7 @@ static void done(void *ctx, const struct http_response *resp, const char *error)
 	}
 	if (g_shutdown_in_done) {
 		g_shutdown_in_done = 0;
-		http_cancel(j->op);
+		http_client_cancel(j->op);
 		http_client_shutdown();
 		printf("REQ %d SHUTDOWN-IN-DONE\n", j->index);
 	}
@@ -92,7 +92,7 @@ static void done(void *ctx, const struct http_response *resp, const char *error)
 static void on_cancel(void *arg)
 {
 	struct job *j = arg;
-	http_cancel(j->op);
+	http_client_cancel(j->op);
 	g_outstanding--;
 	printf("REQ %d CANCELLED US %lld\n", j->index, (long long)(now_us() - j->start_us));
 	fflush(stdout);
@@ -162,8 +162,8 @@ int main(int argc, char **argv)
 	static char outbuf[1 << 16]; /* static, so the heap figures do not count it */
 	setvbuf(stdout, outbuf, _IOLBF, sizeof outbuf);
 	signal(SIGPIPE, SIG_IGN);
-	struct config cfg;
-	config_load(&cfg);
+	struct kling_config cfg;
+	kling_config_load(&cfg);
 	log_set_level(cfg.log_level);
 	if (http_client_init(cfg.ca_file, cfg.https_proxy, cfg.no_proxy) != 0)
 		printf("INIT-ERROR\n");
@@ -181,11 +181,11 @@ int main(int argc, char **argv)
 			j->start_us = now_us();
 			g_outstanding++;
 			if (sync) {
-				if (http_run(&req, loop_now_ms() + timeout, done, j) != 0)
+				if (http_client_run(&req, loop_now_ms() + timeout, done, j) != 0)
 					printf("REQ %d RUN-FAILED\n", j->index);
 				continue;
 			}
-			j->op = http_start(&req, loop_now_ms() + timeout, done, j);
+			j->op = http_client_start(&req, loop_now_ms() + timeout, done, j);
 			if (!j->op) {
 				printf("REQ %d START-FAILED\n", j->index);
 				g_outstanding--;
@@ -218,7 +218,7 @@ int main(int argc, char **argv)
 	if (st)
 		fclose(st);
 	free(jobs);
-	config_wipe(&cfg);
+	kling_config_wipe(&cfg);
 	return 0;
 usage:
 	fprintf(stderr, "usage: httpget [-X M] [-d BODY] [-a AUTH] [-t MS] [-n N] [-p] [-w MS] [-c MS] [-b] [-s] [-x] "

@@ -14,7 +14,7 @@ import os
 import re
 
 HEADER = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
-                      "src", "kling_limits.h")
+                      "src", "all_limits.h")
 
 _defines = None
 

@@ -20,20 +20,20 @@ CLEAN = {
     "log.h": "", "log.c": '#include "log.h"\n#include "loop.h"\n',
     "hex.h": "", "json_read.h": '#include "hex.h"\n', "json_read.c": '#include "json_read.h"\n',
     "http_parse.h": '#include "hex.h"\n', "http_parse.c": '#include "http_parse.h"\n#include <stdio.h>\n',
-    "conn.h": "", "conn.c": '#include "conn.h"\n#include "http_parse.h"\n#include "log.h"\n',
-    "http_client.h": "", "http_client.c": '#include "http_client.h"\n#include "conn.h"\n',
+    "net_conn.h": "", "net_conn.c": '#include "net_conn.h"\n#include "http_parse.h"\n#include "log.h"\n',
+    "http_client.h": "", "http_client.c": '#include "http_client.h"\n#include "net_conn.h"\n',
     "kling.h": '#include "http_client.h"\n', "kling.c": '#include "kling.h"\n',
     "mcp_tool.h": '#include "json_read.h"\n', "mcp.h": '#include "mcp_tool.h"\n', "mcp.c": '#include "mcp.h"\n',
-    "jsonrpc.h": "", "jsonrpc.c": '#include "jsonrpc.h"\n#include "mcp.h"\n',
+    "mcp_jsonrpc.h": "", "mcp_jsonrpc.c": '#include "mcp_jsonrpc.h"\n#include "mcp.h"\n',
     "tool_get_task.h": '#include "kling.h"\n#include "mcp_tool.h"\n', "tool_get_task.c": '#include "tool_get_task.h"\n',
     "tools.h": '#include "mcp_tool.h"\n', "tools.c": '#include "tools.h"\n#include "tool_get_task.h"\n',
-    "server.h": "", "server.c": '#include "server.h"\n#include "mcp.h"\n',
-    "main.c": '#include "tools.h"\n#include "server.h"\n#include "mcp.h"\n',
+    "mcp_stdio.h": "", "mcp_stdio.c": '#include "mcp_stdio.h"\n#include "mcp.h"\n',
+    "main.c": '#include "tools.h"\n#include "mcp_stdio.h"\n#include "mcp.h"\n',
 }
 
 # name: (files changed from CLEAN, texts the finding must hold)
 BAD = {
-    "cycle through headers": ({"conn.h": '#include "http_client.h"\n'}, ["include cycle: "]),
+    "cycle through headers": ({"net_conn.h": '#include "http_client.h"\n'}, ["include cycle: "]),
     "cycle through sources": ({"loop.c": '#include "loop.h"\n#include "log.h"\n', "log.h": '#include "loop.h"\n',
                                "loop.h": '#include "log.h"\n'}, ["include cycle: "]),
     "kling includes a tool": ({"kling.c": '#include "kling.h"\n#include "tool_get_task.h"\n'},
@@ -48,6 +48,8 @@ BAD = {
                            ["kling.h (kling) includes mcp.h (mcp)"]),
     "a tool includes the core's own header": ({"tool_get_task.c": '#include "tool_get_task.h"\n#include "mcp.h"\n'},
                                               ["tool_get_task.c (tools) includes mcp.h: a tool includes mcp_tool.h"]),
+    "an exported name without its module's prefix": ({"kling.h": '#include "http_client.h"\nint http_fetch(void);\n'},
+                                                   ["kling.h declares http_fetch(): an exported name starts with"]),
     "a file in no layer": ({"helpers.c": '#include "log.h"\n'}, ["helpers.c is in no layer"]),
     "http_parse includes log": ({"http_parse.c": '#include "http_parse.h"\n#include "log.h"\n'},
                                 ["http_parse.c reaches the I/O module log.h"]),
@@ -113,9 +115,9 @@ kt.eq("arch/src with a file in no layer fails", rc, 1)
 kt.check("arch/src with a file in no layer names it", "newmod.c is in no layer" in out, out)
 
 # the exact name wins over a pattern: jsonrpc is the MCP layer's, not json*'s (base)
-rc, out = run_src(lambda d: append(os.path.join(d, "jsonrpc.c"), '#include "mcp_tool.h"\n'))
+rc, out = run_src(lambda d: append(os.path.join(d, "mcp_jsonrpc.c"), '#include "mcp_tool.h"\n'))
 kt.eq("arch/jsonrpc (mcp) may include the tool interface", rc, 0)
-rc, out = run_src(lambda d: append(os.path.join(d, "jsonrpc.c"), '#include "tools.h"\n'))
+rc, out = run_src(lambda d: append(os.path.join(d, "mcp_jsonrpc.c"), '#include "tools.h"\n'))
 kt.check("arch/jsonrpc (mcp) may not include the registry",
-         rc == 1 and "jsonrpc.c (mcp) includes tools.h (tools)" in out, out)
+         rc == 1 and "mcp_jsonrpc.c (mcp) includes tools.h (tools)" in out, out)
 kt.done()

@@ -1,4 +1,4 @@
-"""The HTTP client (src/http_client.c, http_parse.c, conn.c, tls_store.c, resolve.c, proxy.c) driven
+"""The HTTP client (src/http_client.c, http_parse.c, net_conn.c, tls_store.c, net_resolve.c, net_proxy.c) driven
 through build/tools/httpget against our own HTTPS server, CONNECT proxy and a
 test CA made at run time. Loopback only; verification is never turned off.
 """
@@ -389,7 +389,7 @@ def suite(tmp, c):
           [r.req(i).get("reused") for i in range(4, 8)] == [1] * 4, "connections %d; %s" % (good.connections, r.why()))
 
     r = httpget(L, P, "/echo", args=["-s", "-n", "2"], env=ca)
-    check("api/http_run (synchronous) and reuse", r.clean and r.req(1).get("status") == 200 and
+    check("api/http_client_run (synchronous) and reuse", r.clean and r.req(1).get("status") == 200 and
           r.req(1).get("reused") == 1, r.why())
     r = httpget(L, P, "/echo", args=["-x", "-n", "2"], env=ca)
     check("api/cancel and shutdown inside done are harmless", r.clean and r.req(0).get("status") == 200 and

@@ -1,12 +1,12 @@
 /* Unit tests of the HTTP parsers (http_parse.h): response head, framing,
  * Retry-After, chunked decoding; the request head, its framing and
- * http_header_find, which the listener reads its clients with; and the
+ * http_parse_header_find, which the listener reads its clients with; and the
  * request builder of http_client.h. Every input is placed flush against an
  * unreadable page (t_guarded), so reading one byte past the end crashes the
  * test. */
 #include "http_client.h"
 #include "http_parse.h"
-#include "kling_limits.h"
+#include "all_limits.h"
 #include "t.h"
 
 #include <stdlib.h>
@@ -105,7 +105,7 @@ static int framing(const char *head, struct http_framing *f)
 	int minor, status;
 	if (parse(head, strlen(head), &minor, &status, h, &nh) < 0)
 		return -99;
-	return http_read_framing(minor, status, h, nh, 1000000000, f);
+	return http_parse_read_framing(minor, status, h, nh, 1000000000, f);
 }
 
 static void test_framing(void)
@@ -189,7 +189,7 @@ static ssize_t chunked(const char *s, size_t len, size_t limit, char *out, size_
 	d.limit = limit;
 	char *b = (char *)t_guarded(s, len);
 	size_t n = len;
-	ssize_t r = http_decode_chunked(&d, b, &n);
+	ssize_t r = http_parse_decode_chunked(&d, b, &n);
 	if (out) {
 		memcpy(out, b, n);
 		out[n] = 0;
@@ -288,7 +288,7 @@ static void test_chunked(void)
 	for (size_t i = 0; i < sizeof s - 1; i++) {
 		char *b = (char *)t_guarded(s + i, 1);
 		size_t one = 1;
-		r = http_decode_chunked(&d, b, &one);
+		r = http_parse_decode_chunked(&d, b, &one);
 		memcpy(acc + accn, b, one);
 		accn += one;
 		if (i < sizeof s - 2 && r != HTTP_PARSE_INCOMPLETE)
@@ -303,7 +303,7 @@ static int build(const char *method, const char *host, unsigned short port, cons
 		 const char *body, char *out, const char **why)
 {
 	struct http_request r = {method, host, port, path, auth, body, body ? strlen(body) : 0};
-	return http_build_head(&r, out, 1024, why);
+	return http_client_build_head(&r, out, 1024, why);
 }
 
 static void test_build(void)
@@ -338,10 +338,10 @@ static void test_build(void)
 	T_CHECK("build/host with CRLF refused", build("GET", "h\r\nX: y", 443, "/", NULL, NULL, out, &why) == -1);
 	T_CHECK("build/host with @ refused", build("GET", "user@h", 443, "/", NULL, NULL, out, &why) == -1);
 	struct http_request r = {"GET", "h", 443, "/", NULL, NULL, 0};
-	T_CHECK("build/too small a buffer", http_build_head(&r, out, 20, &why) == -1 && why);
+	T_CHECK("build/too small a buffer", http_client_build_head(&r, out, 20, &why) == -1 && why);
 }
 
-/* The request side: what the listener (http_server.c) reads. */
+/* The request side: what the listener (httpd.c) reads. */
 static struct http_request_line g_rl;
 static struct http_header g_h[MAXH];
 static size_t g_nh;
@@ -361,7 +361,7 @@ static int req_framing(const char *s, struct http_request_framing *f)
 {
 	if (req_parse(s) < 0)
 		return -9;
-	return http_read_request_framing(&g_rl, g_h, g_nh, f);
+	return http_parse_read_request_framing(&g_rl, g_h, g_nh, f);
 }
 
 static void test_request_line(void)
@@ -461,11 +461,11 @@ static void test_header_find(void)
 {
 	req_parse("GET / HTTP/1.1\r\ncontent-TYPE: a\r\nX: 1\r\nContent-Type: b\r\n\r\n");
 	size_t count = 9;
-	const struct http_header *f = http_header_find(g_h, g_nh, "content-type", &count);
+	const struct http_header *f = http_parse_header_find(g_h, g_nh, "content-type", &count);
 	T_CHECK("find/case-insensitive, the first", f == &g_h[0] && count == 2);
-	T_CHECK("find/absent", http_header_find(g_h, g_nh, "host", &count) == NULL && count == 0);
-	T_CHECK("find/count optional", http_header_find(g_h, g_nh, "x", NULL) == &g_h[1]);
-	T_CHECK("find/prefix is not a match", http_header_find(g_h, g_nh, "content", NULL) == NULL);
+	T_CHECK("find/absent", http_parse_header_find(g_h, g_nh, "host", &count) == NULL && count == 0);
+	T_CHECK("find/count optional", http_parse_header_find(g_h, g_nh, "x", NULL) == &g_h[1]);
+	T_CHECK("find/prefix is not a match", http_parse_header_find(g_h, g_nh, "content", NULL) == NULL);
 }
 
 static void test_request_framing(void)

@@ -4,7 +4,7 @@
  * deadline, progress notifications, the registry-built messages, and a
  * second initialize. */
 #include "json.h"
-#include "jsonrpc.h"
+#include "mcp_jsonrpc.h"
 #include "loop.h"
 #include "mcp.h"
 #include "t.h"

@@ -3,7 +3,7 @@
  * with batches, 2025-11-25, 2026-07-28). Nothing may crash (the sanitizer
  * build checks memory), every output must be one valid JSON object or array
  * carrying "jsonrpc":"2.0", and the core must still answer a ping after. */
-#include "config.h"
+#include "kling_config.h"
 #include "kling.h"
 #include "json.h"
 #include "kling_list.h"
@@ -167,7 +167,7 @@ static size_t mutate(char *buf, size_t len, size_t cap)
 
 static void round_(const char *name, const char *opening, int iterations)
 {
-	static struct config cfg;
+	static struct kling_config cfg;
 	static char key[] = "fuzz-key";
 	memset(&cfg, 0, sizeof cfg);
 	cfg.api_key = key;
@@ -214,7 +214,7 @@ int main(void)
 {
 	t_plan(12);
 	json_doc_init(&OUT, LIMIT_JSON_TOKENS);
-	kling_use_backend(&FAKE);
+	kling_list_use_backend(&FAKE);
 	round_("undecided", NULL, 15000);
 	round_("2025-03-26 with batches",
 	       "{\"jsonrpc\":\"2.0\",\"id\":0,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-03-26\"}}",

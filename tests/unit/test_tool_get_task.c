@@ -2,16 +2,16 @@
  * prepare: what is refused names the argument, and the configuration
  * checks), the resource links' names and MIME types, and the Type both
  * tools show (task_render). */
-#include "config.h"
+#include "kling_config.h"
 #include "kling.h"
 #include "mcp.h"
 #include "t.h"
 #include "t_tool.h"
-#include "task_render.h"
+#include "tools_render.h"
 #include "tool_get_task.h"
 
 static struct json_doc D;
-static struct config CFG;
+static struct kling_config CFG;
 
 static int prep(const char *args_json) { return t_prepare(&gt_tool, &D, args_json); }
 
@@ -62,12 +62,12 @@ static void test_arguments(void)
 	T_CHECK("gt/args: every problem in one answer",
 		refused_naming("{\"task_id\":\"a b\",\"wait_seconds\":999}", "task_id", "wait_seconds"));
 
-	struct config none = CFG;
+	struct kling_config none = CFG;
 	none.api_key = NULL;
 	kling_init(&none);
 	T_CHECK("gt/config: no credentials named",
 		refused_naming("{\"task_id\":\"1\"}", "KLING_API_KEY", "KLING_SECRET_KEY"));
-	struct config seed = CFG;
+	struct kling_config seed = CFG;
 	seed.backend = KLING_API_SEED;
 	kling_init(&seed);
 	T_CHECK("gt/config: the seed endpoint has no look-up",
@@ -85,7 +85,7 @@ static int link_is(const struct kling_task *t, size_t k, const char *name, const
 {
 	char got[200];
 	const char *m = NULL;
-	gt_link_name(t, k, got, sizeof got, &m);
+	tool_get_task_link_name(t, k, got, sizeof got, &m);
 	if (strcmp(got, name) != 0 || strcmp(m, mime) != 0) {
 		fprintf(stderr, "link %zu: %s %s, want %s %s\n", k, got, m, name, mime);
 		return 0;
@@ -122,15 +122,15 @@ static void test_type(void)
 {
 	struct kling_output out[] = {{S("image"), S("https://c/0.png"), {NULL, 0}, {NULL, 0}}};
 	struct kling_task t = {.task_id = S("1"), .status = KLING_SUCCEED, .outputs = out, .noutputs = 1};
-	struct kling_str ty = task_render_type(&t);
+	struct kling_str ty = tools_render_type(&t);
 	T_CHECK("render/type: the outputs' type when the task has none",
 		ty.len == 5 && memcmp(ty.ptr, "image", 5) == 0);
 	t.task_type = (struct kling_str)S("images/generations");
-	ty = task_render_type(&t);
+	ty = tools_render_type(&t);
 	T_CHECK("render/type: the task's own type (a legacy product) first", ty.len == 18);
 	t.task_type = (struct kling_str){NULL, 0};
 	t.noutputs = 0;
-	T_CHECK("render/type: unknown", task_render_type(&t).len == 0);
+	T_CHECK("render/type: unknown", tools_render_type(&t).len == 0);
 }
 
 int main(void)

@@ -4,7 +4,7 @@
  * small JSON Schema subset validator below: type, enum, required,
  * properties, additionalProperties:false, items, minLength, minimum,
  * maximum, format date-time). */
-#include "config.h"
+#include "kling_config.h"
 #include "kling.h"
 #include "iso8601.h"
 #include "mcp.h"
@@ -15,7 +15,7 @@
 #include <stdint.h>
 
 static struct json_doc D, S;
-static struct config CFG;
+static struct kling_config CFG;
 
 /* prepare() on arguments given as JSON text. The state begins with the
  * struct kling_list_query (the first member of the tool's private state). */
@@ -142,7 +142,7 @@ static const char *render(const struct kling_list_result *r, int structured)
 {
 	json_w_reset(&W);
 	json_w_obj(&W);
-	lt_render(&W, r, structured);
+	tool_list_tasks_render(&W, r, structured);
 	json_w_obj_end(&W);
 	size_t n;
 	const char *p = json_w_data(&W, &n);
@@ -266,30 +266,30 @@ static void test_check(void)
 {
 	const char *why = NULL;
 	struct kling_list_result ok = {KLING_API_TASKS, 1, 3, 137, 1, S("n"), TASKS, 3};
-	T_CHECK("lt/check: a good result passes", lt_result_check(&ok, &why) == 0);
+	T_CHECK("lt/check: a good result passes", tool_list_tasks_result_check(&ok, &why) == 0);
 	struct kling_list_result r = ok;
 	r.backend = (enum kling_api)99;
-	T_CHECK("lt/check: unknown backend name", lt_result_check(&r, &why) < 0 && strstr(why, "backend"));
+	T_CHECK("lt/check: unknown backend name", tool_list_tasks_result_check(&r, &why) < 0 && strstr(why, "backend"));
 	r = ok;
 	r.page = 0;
-	T_CHECK("lt/check: page 0", lt_result_check(&r, &why) < 0);
+	T_CHECK("lt/check: page 0", tool_list_tasks_result_check(&r, &why) < 0);
 	struct kling_task t = TASKS[0];
 	t.status = KLING_STATUS_NONE;
 	r = ok;
 	r.tasks = &t;
 	r.ntasks = 1;
-	T_CHECK("lt/check: task without status", lt_result_check(&r, &why) < 0 && strstr(why, "status"));
+	T_CHECK("lt/check: task without status", tool_list_tasks_result_check(&r, &why) < 0 && strstr(why, "status"));
 	t = TASKS[0];
 	t.task_id.len = 0;
-	T_CHECK("lt/check: task without id", lt_result_check(&r, &why) < 0 && strstr(why, "task_id"));
+	T_CHECK("lt/check: task without id", tool_list_tasks_result_check(&r, &why) < 0 && strstr(why, "task_id"));
 	t = TASKS[0];
 	struct kling_output o = OUTS[0];
 	o.type.len = 0;
 	t.outputs = &o;
 	t.noutputs = 1;
-	T_CHECK("lt/check: output without type", lt_result_check(&r, &why) < 0);
-	T_CHECK("lt/names", strcmp(kling_status_name(KLING_SUCCEED), "succeed") == 0 && kling_status_name(KLING_STATUS_NONE) == NULL &&
-				    strcmp(kling_product_name(KLING_TRY_ON), "try_on") == 0 && kling_product_name(99) == NULL);
+	T_CHECK("lt/check: output without type", tool_list_tasks_result_check(&r, &why) < 0);
+	T_CHECK("lt/names", strcmp(kling_task_status_name(KLING_SUCCEED), "succeed") == 0 && kling_task_status_name(KLING_STATUS_NONE) == NULL &&
+				    strcmp(kling_task_product_name(KLING_TRY_ON), "try_on") == 0 && kling_task_product_name(99) == NULL);
 }
 
 /* ---- a JSON Schema subset, enough for our outputSchema ---- */
