@@ -1,11 +1,11 @@
 // The official MCP TypeScript SDK client against kling-mcp, printing one
 // PASS/FAIL line per check (the convention tests/run.sh counts).
-//   node client.mjs <kling-mcp binary> <test_server binary>
+//   node client.mjs <kling-mcp binary> <fake_server binary>
 //   node client.mjs --mock <kling-mcp binary> <base URL> <CA file> <API key> <AK> <SK>
 // The second form runs the product binary against the mock Kling API
 // (tests/suites/test_sdk_mock.py starts it), for each backend.
-// The product binary is driven without credentials; test_server --serve is
-// the same server core with a fake list_tasks backend (tests/unit/test_server.c),
+// The product binary is driven without credentials; fake_server --serve is
+// the same server core with a fake list_tasks backend (tests/lib/fake_server.c),
 // which lets the SDK validate real structuredContent against the declared
 // outputSchema with its own AJV validator.
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
