@@ -1,13 +1,13 @@
-# A stand-in for OpenWrt's /etc/rc.common, /lib/functions.sh (kling_config_load,
+# A stand-in for OpenWrt's /etc/rc.common, /lib/functions.sh (config_load,
 # config_get, config_get_bool) and /lib/functions/procd.sh (procd_open_instance,
 # procd_set_param, procd_append_param, procd_close_instance,
 # procd_add_reload_trigger), sourced by BusyBox ash before the init script.
 # Each procd call is recorded as one line in $STUB_LOG: "CALL arg|arg|...";
-# logger lines as "LOG tag: message". kling_config_load reads a uci file
+# logger lines as "LOG tag: message". config_load reads a uci file
 # ($STUB_CONFIG) of "config TYPE 'NAME'" and "option KEY 'VALUE'" lines, as uci
 # does for the simple values this script uses.
 _rec() { local IFS='|'; echo "$*" >>"$STUB_LOG"; }
-kling_config_load() {
+config_load() {
 	local line kw key val section=""
 	while IFS= read -r line; do
 		set -- $line

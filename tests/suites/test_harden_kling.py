@@ -17,7 +17,7 @@ KEY, AK, SK = "harden-api-key-0123456789abcdef", "harden-access-key-01", "harden
 PLAN = 26
 
 
-def cli_check_run(env):
+def check_run(env):
     r = subprocess.run([kt.binary(), "--check"], env=env, capture_output=True, text=True, timeout=60)
     return r.returncode, r.stdout, r.stderr
 
@@ -49,7 +49,7 @@ def legacy_404(s):
              is_error(res) and "404" in text and "No tasks found" not in text, text)
     kt.check("harden/all-404 legacy: names the base URL and KLING_BASE_URL",
              f"https://localhost:{s.port}/wrong/prefix" in text and "KLING_BASE_URL" in text, text)
-    rc, out, _ = cli_check_run(env)
+    rc, out, _ = check_run(env)
     kt.check("harden/all-404 legacy: --check fails on credentials",
              rc == 1 and line(out, "credentials").startswith("[FAIL]") and "404" in line(out, "credentials"), out)
 
@@ -61,7 +61,7 @@ def crlf_key(s):
     res, text, _ = call(env)
     kt.check("harden/key with a trailing CR: the error names KLING_API_KEY and the CR",
              is_error(res) and "KLING_API_KEY" in text and "carriage return" in text, text)
-    rc, out, _ = cli_check_run(env)
+    rc, out, _ = check_run(env)
     kt.check("harden/key with a trailing CR: --check marks the configuration failed",
              rc == 1 and line(out, "configuration").startswith("[FAIL]"), out)
     env = dict(s.env, KLING_SECRET_KEY=SK + "\r")
@@ -78,7 +78,7 @@ def base_urls(s):
                  is_error(res) and "KLING_BASE_URL is not a valid" in text, text)
 
 
-def net_proxy_wipe(s):
+def proxy_wipe(s):
     env = dict(s.env, HTTPS_PROXY="http://puser:proxy-pass-7391@127.0.0.1:9", NO_PROXY="localhost")
     p = harness.McpProc(env)
     try:
@@ -210,7 +210,7 @@ def null_args(s):
 
 def zero_tasks():
     with harness.Stack(api_key=KEY, mock_args=("--fixture-n", "0"), start_mcp=False) as s:
-        rc, out, _ = cli_check_run(s.env)
+        rc, out, _ = check_run(s.env)
         kt.check("harden/--check with no task says (0 tasks", rc == 0 and "(0 tasks," in out, out)
 
 
@@ -218,7 +218,7 @@ def main():
     kt.plan(PLAN)
     s = harness.Stack(api_key=KEY, access_key=AK, secret_key=SK, start_mcp=False)
     try:
-        for part in (legacy_404, crlf_key, base_urls, net_proxy_wipe, secret_pieces, escapes, same_cursor, bodies,
+        for part in (legacy_404, crlf_key, base_urls, proxy_wipe, secret_pieces, escapes, same_cursor, bodies,
                      bad_strings, cosmetic, null_args):
             try:
                 part(s)

@@ -38,7 +38,7 @@ def base_env(**extra):
     return e
 
 
-def cli_check_run(env, timeout=20):
+def check_run(env, timeout=20):
     """kling-mcp --check: (exit status or "TIMEOUT", stdout + stderr, seconds)."""
     t0 = time.monotonic()
     try:
@@ -82,7 +82,7 @@ def test_ca_fifo(c, good):
     fifo = os.path.join(c["dir"], "ca.fifo")
     os.mkfifo(fifo)
     for var in ("KLING_CA_FILE", "SSL_CERT_FILE"):
-        rc, out, secs = cli_check_run(base_env(KLING_BASE_URL=url(good), **{var: fifo}), timeout=10 * SLOW)
+        rc, out, secs = check_run(base_env(KLING_BASE_URL=url(good), **{var: fifo}), timeout=10 * SLOW)
         kt.check(f"ca-fifo/{var}: --check answers at once, failing", rc == 1 and secs < 5 * SLOW, f"rc={rc} {secs:.1f}s")
         kt.check(f"ca-fifo/{var}: names the file and why", fifo in out and "not a regular file" in out, out)
     m = harness.McpProc(base_env(KLING_BASE_URL=url(good), KLING_CA_FILE=fifo, KLING_TIMEOUT_MS="3000"))
@@ -102,21 +102,21 @@ def test_ca_fifo(c, good):
 def test_ip_names(c, good):
     dns_cert, dns_key = leaf(c, "dnsip", "DNS:127.0.0.1,DNS:localhost")
     s = server(dns_cert, dns_key)
-    rc, out, _ = cli_check_run(base_env(KLING_BASE_URL=url(s), KLING_CA_FILE=c["ca"]))
+    rc, out, _ = check_run(base_env(KLING_BASE_URL=url(s), KLING_CA_FILE=c["ca"]))
     line = conn_line(out)
     kt.check("san/a DNS-type SAN 127.0.0.1 does not verify for the IP 127.0.0.1",
              rc == 1 and line.startswith("[FAIL]") and "not valid for the name 127.0.0.1" in line, out)
     s.stop()
     cn_cert, cn_key = leaf(c, "cnonly", "DNS:other.example")
     s = server(cn_cert, cn_key)
-    rc, out, _ = cli_check_run(base_env(KLING_BASE_URL=url(s), KLING_CA_FILE=c["ca"]))
+    rc, out, _ = check_run(base_env(KLING_BASE_URL=url(s), KLING_CA_FILE=c["ca"]))
     kt.check("san/a certificate without the IP does not verify", conn_line(out).startswith("[FAIL]"), out)
     s.stop()
 
-    rc, out, _ = cli_check_run(base_env(KLING_BASE_URL=url(good), KLING_CA_FILE=c["ca"]))
+    rc, out, _ = check_run(base_env(KLING_BASE_URL=url(good), KLING_CA_FILE=c["ca"]))
     kt.check("san/an IP-type SAN 127.0.0.1 verifies", conn_line(out).startswith("[ OK ]"), out)
     kt.eq("sni/none sent for 127.0.0.1", good.sni[-1:], [None])
-    rc, out, _ = cli_check_run(base_env(KLING_BASE_URL="https://localhost:%d" % good.port, KLING_CA_FILE=c["ca"]))
+    rc, out, _ = check_run(base_env(KLING_BASE_URL="https://localhost:%d" % good.port, KLING_CA_FILE=c["ca"]))
     kt.check("sni/sent for a name", conn_line(out).startswith("[ OK ]") and good.sni[-1:] == ["localhost"],
              repr(good.sni) + out)
     try:
@@ -125,7 +125,7 @@ def test_ip_names(c, good):
         for n in ("sni/none sent for ::1", "ipv6/log prints [::1]:port"):
             kt.skip(n, f"no IPv6 loopback: {e}")
         return
-    rc, out, _ = cli_check_run(base_env(KLING_BASE_URL=url(v6), KLING_CA_FILE=c["ca"], KLING_LOG_LEVEL="debug"))
+    rc, out, _ = check_run(base_env(KLING_BASE_URL=url(v6), KLING_CA_FILE=c["ca"], KLING_LOG_LEVEL="debug"))
     kt.check("sni/none sent for ::1", conn_line(out).startswith("[ OK ]") and v6.sni[-1:] == [None],
              repr(v6.sni) + out)
     kt.check("ipv6/log prints [::1]:port", "https://[::1]:%d" % v6.port in out and "https://::1:" not in out, out)
@@ -135,7 +135,7 @@ def test_ip_names(c, good):
 def test_tls_words(c):
     eku_cert, eku_key = leaf(c, "eku", certs._LOCAL_SAN, eku="clientAuth")
     s = server(eku_cert, eku_key)
-    rc, out, _ = cli_check_run(base_env(KLING_BASE_URL=url(s), KLING_CA_FILE=c["ca"]))
+    rc, out, _ = check_run(base_env(KLING_BASE_URL=url(s), KLING_CA_FILE=c["ca"]))
     line = conn_line(out)
     kt.check("tls-words/wrong extended key usage said in words",
              line.startswith("[FAIL]") and "extended key usage" in line and "0x7a00" not in line, out)
@@ -145,7 +145,7 @@ def test_tls_words(c):
     with open(big, "w") as f:
         f.write(open(c["good"]).read() + open(c["ca"]).read() * 40)
     s = server(big, c["good_key"])
-    rc, out, _ = cli_check_run(base_env(KLING_BASE_URL=url(s), KLING_CA_FILE=c["ca"]))
+    rc, out, _ = check_run(base_env(KLING_BASE_URL=url(s), KLING_CA_FILE=c["ca"]))
     line = conn_line(out)
     kt.check("tls-words/over-long chain said in words",
              line.startswith("[FAIL]") and "certificate chain" in line and "16 KiB" in line, out)
@@ -154,7 +154,7 @@ def test_tls_words(c):
     s = HttpsServer(c["rsa"], c["rsa_key"], tls_max="1.2")
     s.ctx.set_ciphers("@SECLEVEL=0:AES128-SHA")  # RSA key exchange: nothing in common with the client
     s.start()
-    rc, out, _ = cli_check_run(base_env(KLING_BASE_URL=url(s), KLING_CA_FILE=c["ca"]))
+    rc, out, _ = check_run(base_env(KLING_BASE_URL=url(s), KLING_CA_FILE=c["ca"]))
     line = conn_line(out)
     kt.check("tls-words/handshake_failure alert said in words",
              line.startswith("[FAIL]") and "handshake_failure" in line and "in common" in line and
@@ -165,16 +165,16 @@ def test_tls_words(c):
 def test_no_proxy(c, good):
     px = ConnectProxy().start()
     proxy = "http://127.0.0.1:%d" % px.port
-    rc, out, _ = cli_check_run(base_env(KLING_BASE_URL=url(good), KLING_CA_FILE=c["ca"], HTTPS_PROXY=proxy,
+    rc, out, _ = check_run(base_env(KLING_BASE_URL=url(good), KLING_CA_FILE=c["ca"], HTTPS_PROXY=proxy,
                                     NO_PROXY=".0.0.1"))
     kt.check("no-proxy/.0.0.1 does not match 127.0.0.1 (the proxy is used)",
              conn_line(out).startswith("[ OK ]") and px.tunnels == 1, "tunnels=%d %s" % (px.tunnels, out))
     before = px.tunnels
-    rc, out, _ = cli_check_run(base_env(KLING_BASE_URL=url(good), KLING_CA_FILE=c["ca"], HTTPS_PROXY=proxy,
+    rc, out, _ = check_run(base_env(KLING_BASE_URL=url(good), KLING_CA_FILE=c["ca"], HTTPS_PROXY=proxy,
                                     NO_PROXY="example.com, 127.0.0.0/8"))
     kt.check("no-proxy/127.0.0.0/8 matches 127.0.0.1 (direct)",
              conn_line(out).startswith("[ OK ]") and px.tunnels == before, "tunnels=%d %s" % (px.tunnels, out))
-    rc, out, _ = cli_check_run(base_env(KLING_BASE_URL=url(good), KLING_CA_FILE=c["ca"], HTTPS_PROXY=proxy,
+    rc, out, _ = check_run(base_env(KLING_BASE_URL=url(good), KLING_CA_FILE=c["ca"], HTTPS_PROXY=proxy,
                                     NO_PROXY="10.0.0.0/8"))
     kt.check("no-proxy/10.0.0.0/8 does not match 127.0.0.1 (the proxy is used)",
              conn_line(out).startswith("[ OK ]") and px.tunnels == before + 1, "tunnels=%d %s" % (px.tunnels, out))
@@ -250,7 +250,7 @@ def test_phases(c):
             except OSError:
                 pass
     threading.Thread(target=accept, daemon=True).start()
-    rc, out, _ = cli_check_run(base_env(KLING_BASE_URL="https://127.0.0.1:%d" % ls.getsockname()[1],
+    rc, out, _ = check_run(base_env(KLING_BASE_URL="https://127.0.0.1:%d" % ls.getsockname()[1],
                                     KLING_CA_FILE=c["ca"], KLING_TIMEOUT_MS="800"))
     kt.check("phase/a deadline in the handshake names it",
              re.search(r"timeout after \d+ ms while doing the TLS handshake with 127\.0\.0\.1", conn_line(out)), out)
@@ -265,7 +265,7 @@ def test_phases(c):
     # The answer: the server reads the request and never answers.
     with harness.Stack(api_key=KEY, start_mcp=False) as st:
         st.mock.fault(mode="hang", seconds=30, count=-1)
-        rc, out, _ = cli_check_run(dict(st.env, KLING_TIMEOUT_MS="800"))
+        rc, out, _ = check_run(dict(st.env, KLING_TIMEOUT_MS="800"))
         kt.check("phase/a deadline while waiting names it",
                  re.search(r"timeout after \d+ ms while waiting for the response of localhost", out), out)
         text, err, took = call_stuck(st.env)
