@@ -263,3 +263,53 @@ static void on_reply(void *ctx, const struct http_response *resp, const char *er
 	struct kling_reply rep = {NULL, resp->status, 1, env.code, &g_doc, env.data};
 	deliver(r, &rep);
 }
+
+void kling_verrorf(char *out, size_t cap, const char *what, const char *fmt, va_list ap)
+{
+	vsnprintf(out, cap, fmt, ap);
+	log_redact(out, strlen(out));
+	log_info("a %s failed: %s", what, out);
+}
+
+void kling_req_slots(struct kling_req f[LIMIT_UPSTREAM_PARALLEL], struct kling_call *kc, enum kling_api be,
+		     kling_req_fn done, void *ctx)
+{
+	for (int i = 0; i < LIMIT_UPSTREAM_PARALLEL; i++) {
+		f[i].call = kc;
+		f[i].api = be;
+		f[i].done = done;
+		f[i].ctx = ctx;
+		f[i].tag = -1;
+	}
+}
+
+struct kling_req *kling_req_idle(struct kling_req f[LIMIT_UPSTREAM_PARALLEL])
+{
+	for (int i = 0; i < LIMIT_UPSTREAM_PARALLEL; i++)
+		if (!kling_req_busy(&f[i]))
+			return &f[i];
+	return NULL;
+}
+
+void kling_req_cancel_all(struct kling_req f[LIMIT_UPSTREAM_PARALLEL])
+{
+	for (int i = 0; i < LIMIT_UPSTREAM_PARALLEL; i++)
+		kling_req_cancel(&f[i]);
+}
+
+void *kling_spare_take(void **spare, size_t size)
+{
+	void *p = *spare ? *spare : malloc(size);
+	*spare = NULL;
+	if (p)
+		memset(p, 0, size);
+	return p;
+}
+
+void kling_spare_put(void **spare, void *p)
+{
+	if (!*spare) /* musl maps a block this large on its own: keep one */
+		*spare = p;
+	else
+		free(p);
+}

@@ -14,6 +14,7 @@
 #ifndef KLING_KLING_H
 #define KLING_KLING_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -38,6 +39,18 @@ const struct kling_config *kling_settings(void);
  * nproducts, product one of them): the base URL is wrong, not the account
  * empty. Written into out[cap]. */
 void kling_legacy_all_404(char *out, size_t cap, int n404, int nproducts, const char *product);
+
+/* The error of a failed call (a listing, a look-up: what) in words:
+ * fmt/ap formatted into out[cap], the credential redacted, logged as
+ * "a <what> failed: <message>". */
+void kling_verrorf(char *out, size_t cap, const char *what, const char *fmt, va_list ap)
+	__attribute__((format(printf, 4, 0)));
+
+/* A call's state (size bytes, zeroed): the one kept in *spare, or a new
+ * one; NULL when out of memory. kling_spare_put keeps p in *spare when it
+ * is empty, else frees it (the next call reuses the block). */
+void *kling_spare_take(void **spare, size_t size);
+void kling_spare_put(void **spare, void *p);
 
 /* Free what kling holds between calls (the reply parser's tokens, the cached
  * JWT). */
@@ -103,5 +116,13 @@ int kling_req_busy(const struct kling_req *r);
 
 /* Stop r: done is not called. */
 void kling_req_cancel(struct kling_req *r);
+
+/* A call's LIMIT_UPSTREAM_PARALLEL request slots f[]: set each one up for
+ * the call kc of backend be, answering to done with ctx (tag -1); the first
+ * one not busy (NULL: all are); stop them all. */
+void kling_req_slots(struct kling_req f[LIMIT_UPSTREAM_PARALLEL], struct kling_call *kc, enum kling_api be,
+		     kling_req_fn done, void *ctx);
+struct kling_req *kling_req_idle(struct kling_req f[LIMIT_UPSTREAM_PARALLEL]);
+void kling_req_cancel_all(struct kling_req f[LIMIT_UPSTREAM_PARALLEL]);
 
 #endif

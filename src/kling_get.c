@@ -38,19 +38,15 @@ struct kling_get_op {
 	struct kling_req f[LIMIT_UPSTREAM_PARALLEL];
 };
 
-static struct kling_get_op *g_spare; /* the last look-up's state, for the next (waits poll) */
+static void *g_spare; /* the last look-up's state, for the next (waits poll) */
 
 static void free_op(struct kling_get_op *c)
 {
-	for (int i = 0; i < LIMIT_UPSTREAM_PARALLEL; i++)
-		kling_req_cancel(&c->f[i]);
+	kling_req_cancel_all(c->f);
 	loop_timer_clear(&c->begin);
 	arena_free(&c->ar);
 	kling_call_end(&c->kc);
-	if (!g_spare)
-		g_spare = c;
-	else
-		free(c);
+	kling_spare_put(&g_spare, c);
 }
 
 /* The look-up is over: hand the task (NULL: no task has the id) or the
@@ -69,20 +65,36 @@ static void fail(struct kling_get_op *c, const char *fmt, ...)
 	char msg[KLING_ERR_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	kling_verrorf(msg, sizeof msg, "look-up", fmt, ap);
 	va_end(ap);
-	log_redact(msg, strlen(msg));
-	log_info("a look-up failed: %s", msg);
 	finish(c, msg);
 }
 
-/* A task's place in the arena, or NULL after failing c. */
-static struct kling_task *task_slot(struct kling_get_op *c)
+/* The task in a reply of product (NULL: the tasks backend's) into *t (NULL
+ * when the reply has none). Returns 0, or -1 after failing c. */
+static int reply_task(struct kling_get_op *c, const struct kling_reply *rep, const char *product,
+		      struct kling_task **t)
 {
-	struct kling_task *t = arena_alloc(&c->ar, sizeof *t);
-	if (!t)
+	int found = 0;
+	const char *why = NULL;
+	*t = arena_alloc(&c->ar, sizeof **t);
+	if (!*t) {
 		fail(c, "Out of memory.");
-	return t;
+		return -1;
+	}
+	if (product) {
+		if (kling_parse_legacy_get(rep->doc, rep->data, product, &c->ar, *t, &found, &why) != 0) {
+			fail(c, "The Kling API's reply for %s was not understood: %s.", product, why);
+			return -1;
+		}
+	} else if (kling_parse_tasks_get(rep->doc, rep->data, c->id, strlen(c->id), c->q.by_external, &c->ar, *t,
+					 &found, &why) != 0) {
+		fail(c, "The Kling API's reply was not understood: %s.", why);
+		return -1;
+	}
+	if (!found)
+		*t = NULL;
+	return 0;
 }
 
 /* ---- tasks: GET /tasks?task_ids= ---- */
@@ -104,18 +116,8 @@ static void tasks_on_reply(struct kling_get_op *c, const struct kling_reply *rep
 		fail(c, "%s", rep->error);
 		return;
 	}
-	int found = 0;
-	const char *why = NULL;
-	struct kling_task *t = task_slot(c);
-	if (!t)
-		return;
-	if (kling_parse_tasks_get(rep->doc, rep->data, c->id, strlen(c->id), c->q.by_external, &c->ar, t, &found, &why) !=
-	    0) {
-		fail(c, "The Kling API's reply was not understood: %s.", why);
-		return;
-	}
-	c->res = found ? t : NULL;
-	finish(c, NULL);
+	if (reply_task(c, rep, NULL, &c->res) == 0)
+		finish(c, NULL);
 }
 
 /* ---- legacy: GET /v1/<product>/<id> for each product ---- */
@@ -133,10 +135,7 @@ static void legacy_step(struct kling_get_op *c)
 		}
 		if (p->asked)
 			continue;
-		struct kling_req *f = NULL;
-		for (int k = 0; k < LIMIT_UPSTREAM_PARALLEL && !f; k++)
-			if (!kling_req_busy(&c->f[k]))
-				f = &c->f[k];
+		struct kling_req *f = kling_req_idle(c->f);
 		if (!f)
 			return; /* every slot busy: a reply calls this again */
 		f->tag = i;
@@ -177,16 +176,10 @@ static void legacy_on_reply(struct kling_get_op *c, struct kling_req *f, const s
 		legacy_step(c);
 		return;
 	}
-	int found = 0;
-	const char *why = NULL;
-	struct kling_task *t = task_slot(c);
-	if (!t)
+	struct kling_task *t;
+	if (reply_task(c, rep, p->name, &t) != 0)
 		return;
-	if (kling_parse_legacy_get(rep->doc, rep->data, p->name, &c->ar, t, &found, &why) != 0) {
-		fail(c, "The Kling API's reply for %s was not understood: %s.", p->name, why);
-		return;
-	}
-	if (!found) {
+	if (!t) {
 		legacy_step(c);
 		return;
 	}
@@ -235,24 +228,15 @@ static void begin(void *arg)
 struct kling_get_op *kling_get_start(const struct kling_get_query *q, int64_t deadline_ms, kling_get_done_fn done,
 				     void *ctx)
 {
-	struct kling_get_op *c = g_spare ? g_spare : malloc(sizeof *c);
-	g_spare = NULL;
+	struct kling_get_op *c = kling_spare_take(&g_spare, sizeof *c);
 	if (!c)
 		return NULL;
-	memset(c, 0, sizeof *c);
 	c->kc.deadline = deadline_ms;
 	c->done = done;
 	c->ctx = ctx;
 	c->be = kling_config_effective_backend(kling_settings());
 	arena_init(&c->ar, LIMIT_CALL_BYTES);
-	for (int i = 0; i < LIMIT_UPSTREAM_PARALLEL; i++) {
-		struct kling_req *f = &c->f[i];
-		f->call = &c->kc;
-		f->api = c->be;
-		f->done = on_reply;
-		f->ctx = c;
-		f->tag = -1;
-	}
+	kling_req_slots(c->f, &c->kc, c->be, on_reply, c);
 	size_t n = q->id_len > KLING_TASK_ID_MAX ? KLING_TASK_ID_MAX : q->id_len; /* the tool checked it */
 	memcpy(c->id, q->id, n);
 	c->id[n] = 0;

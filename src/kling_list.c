@@ -20,7 +20,7 @@
 
 #define CURSOR_ECHO_MAX 60 /* bytes of a refused cursor quoted back */
 
-static struct kling_op *g_spare; /* the last call's state (about 30 KB), for the next */
+static void *g_spare; /* the last call's state (about 30 KB), for the next */
 
 /* A legacy product list being merged. */
 struct product {
@@ -81,18 +81,14 @@ void kling_list_use_backend(const struct kling_backend *b)
 
 static void free_call(struct kling_op *c)
 {
-	for (int i = 0; i < LIMIT_UPSTREAM_PARALLEL; i++)
-		kling_req_cancel(&c->f[i]);
+	kling_req_cancel_all(c->f);
 	loop_timer_clear(&c->begin);
 	for (int i = 0; i < c->nprods; i++)
 		arena_free(&c->prods[i].ar);
 	arena_free(&c->ar);
 	arena_free(&c->tmp);
 	kling_call_end(&c->kc);
-	if (!g_spare) /* musl maps a block this large on its own: keep one */
-		g_spare = c;
-	else
-		free(c);
+	kling_spare_put(&g_spare, c);
 }
 
 /* Hand the result (error NULL) or the error to the tool, then release c.
@@ -120,11 +116,21 @@ static void fail(struct kling_op *c, const char *fmt, ...)
 	char msg[KLING_ERR_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	kling_verrorf(msg, sizeof msg, "listing", fmt, ap);
 	va_end(ap);
-	log_redact(msg, strlen(msg));
-	log_info("a listing failed: %s", msg);
 	finish(c, msg);
+}
+
+/* Copy t into the page. Returns 0, or -1 after failing c. */
+static int add_task(struct kling_op *c, const struct kling_task *t)
+{
+	if (kling_parse_copy_task(&c->ar, t, &c->res[c->nres]) != 0) {
+		fail(c, "Out of memory: the page's tasks exceed the per-call limit of %d bytes (LIMIT_CALL_BYTES).",
+		     LIMIT_CALL_BYTES);
+		return -1;
+	}
+	c->nres++;
+	return 0;
 }
 
 /* ---- cursors ---- */
@@ -331,12 +337,8 @@ static void tasks_on_page(struct kling_op *c, const struct kling_parse_page *p)
 	for (; i < p->ntasks && c->skip > 0; i++)
 		c->skip--;
 	for (; i < p->ntasks && c->nres < (size_t)c->page_size; i++) {
-		if (kling_parse_copy_task(&c->ar, &p->tasks[i], &c->res[c->nres]) != 0) {
-			fail(c, "Out of memory: the page's tasks exceed the per-call limit of %d bytes (LIMIT_CALL_BYTES).",
-			     LIMIT_CALL_BYTES);
+		if (add_task(c, &p->tasks[i]) != 0)
 			return;
-		}
-		c->nres++;
 	}
 	int more = p->has_more && p->next_cursor.len > 0;
 	if (c->nres < (size_t)c->page_size && more) {
@@ -386,10 +388,7 @@ static int product_matches(const char *name, enum kling_product want)
  * failed (c is gone). */
 static int legacy_fetch(struct kling_op *c, int pi)
 {
-	struct kling_req *f = NULL;
-	for (int i = 0; i < LIMIT_UPSTREAM_PARALLEL && !f; i++)
-		if (!kling_req_busy(&c->f[i]))
-			f = &c->f[i];
+	struct kling_req *f = kling_req_idle(c->f);
 	if (!f)
 		return 0;
 	struct product *p = &c->prods[pi];
@@ -441,13 +440,7 @@ static int legacy_take(struct kling_op *c, struct product *p)
 		c->has_more = 1;
 		return 1;
 	}
-	if (kling_parse_copy_task(&c->ar, t, &c->res[c->nres]) != 0) {
-		fail(c, "Out of memory: the page's tasks exceed the per-call limit of %d bytes (LIMIT_CALL_BYTES).",
-		     LIMIT_CALL_BYTES);
-		return -1;
-	}
-	c->nres++;
-	return 0;
+	return add_task(c, t);
 }
 
 /* Every product list answered 404. */
@@ -558,12 +551,8 @@ static void seed_send(struct kling_op *c)
 static void seed_on_page(struct kling_op *c, const struct kling_parse_page *p)
 {
 	for (size_t i = 0; i < p->ntasks && c->nres < (size_t)c->page_size; i++) {
-		if (kling_parse_copy_task(&c->ar, &p->tasks[i], &c->res[c->nres]) != 0) {
-			fail(c, "Out of memory: the page's tasks exceed the per-call limit of %d bytes (LIMIT_CALL_BYTES).",
-			     LIMIT_CALL_BYTES);
+		if (add_task(c, &p->tasks[i]) != 0)
 			return;
-		}
-		c->nres++;
 	}
 	c->total = p->total;
 	c->has_more = p->total >= 0 ? (int64_t)c->page * c->page_size < p->total : p->ntasks >= (size_t)c->page_size;
@@ -663,25 +652,16 @@ static void begin(void *arg)
  * the backend, the arenas, the request slots. NULL when out of memory. */
 static struct kling_op *op_new(int64_t deadline_ms, void *ctx)
 {
-	struct kling_op *c = g_spare ? g_spare : malloc(sizeof *c);
-	g_spare = NULL;
+	struct kling_op *c = kling_spare_take(&g_spare, sizeof *c);
 	if (!c)
 		return NULL;
-	memset(c, 0, sizeof *c);
 	c->kc.deadline = deadline_ms;
 	c->ctx = ctx;
 	c->be = kling_config_effective_backend(kling_settings());
 	c->total = -1;
 	arena_init(&c->ar, LIMIT_CALL_BYTES);
 	arena_init(&c->tmp, LIMIT_CALL_BYTES);
-	for (int i = 0; i < LIMIT_UPSTREAM_PARALLEL; i++) {
-		struct kling_req *f = &c->f[i];
-		f->call = &c->kc;
-		f->api = c->be;
-		f->done = on_reply;
-		f->ctx = c;
-		f->tag = -1;
-	}
+	kling_req_slots(c->f, &c->kc, c->be, on_reply, c);
 	return c;
 }
 
